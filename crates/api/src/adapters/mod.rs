@@ -1,0 +1,7 @@
+//! Backends for the domain's seams that need infrastructure the domain must not know: Redis.
+
+mod redis_bus;
+mod redis_limiter;
+
+pub use redis_bus::RedisBus;
+pub use redis_limiter::RedisLimiter;

@@ -1,0 +1,123 @@
+//! The event bus over Redis pub/sub: ONE subscriber connection per process, demultiplexed locally
+//! into per-topic broadcast channels, so ten thousand GraphQL subscriptions cost one Redis
+//! connection. When the connection drops it reconnects with backoff and re-subscribes every live
+//! topic; events published meanwhile are lost (pub/sub is at-most-once), so resumable streams
+//! replay from the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use redis::aio::ConnectionManager;
+use stoa_domain::bus::{EventBus, EventStream, LocalFanout};
+use stoa_domain::events::{Event, Topic};
+use tokio::sync::mpsc;
+
+/// A subscription change for the connection task.
+enum Command {
+    Subscribe(String),
+}
+
+/// Redis-backed [`EventBus`].
+pub struct RedisBus {
+    prefix: String,
+    publisher: ConnectionManager,
+    fanout: LocalFanout,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl RedisBus {
+    /// Connects the publisher and starts the subscriber task.
+    ///
+    /// # Errors
+    /// When Redis is unreachable at start.
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Arc<Self>> {
+        let client = redis::Client::open(url)?;
+        let publisher = client.get_connection_manager().await?;
+        // Fail at start, not on first subscribe, when Redis is not there.
+        client.get_async_pubsub().await?;
+        let fanout = LocalFanout::default();
+        let (commands, rx) = mpsc::unbounded_channel();
+        tokio::spawn(subscriber_loop(client, format!("{prefix}:bus:"), fanout.clone(), rx));
+        Ok(Arc::new(Self { prefix: format!("{prefix}:bus:"), publisher, fanout, commands }))
+    }
+}
+
+#[async_trait::async_trait]
+impl EventBus for RedisBus {
+    async fn publish(&self, event: Event) -> anyhow::Result<()> {
+        let payload = serde_json::to_string(&event)?;
+        let mut conn = self.publisher.clone();
+        for topic in event.topics() {
+            let channel = format!("{}{}", self.prefix, topic.key());
+            let () = redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(&mut conn).await.map(|_: i64| ())?;
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self, topic: &Topic) -> EventStream {
+        let key = topic.key();
+        let (stream, first) = self.fanout.subscribe(&key);
+        if first {
+            let _ = self.commands.send(Command::Subscribe(key));
+        }
+        stream
+    }
+}
+
+async fn subscriber_loop(
+    client: redis::Client,
+    prefix: String,
+    fanout: LocalFanout,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut subscribed: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let pubsub = match client.get_async_pubsub().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "redis bus: connect failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        let (mut sink, mut stream) = pubsub.split();
+        let mut healthy = true;
+        for key in &subscribed {
+            if sink.subscribe(format!("{prefix}{key}")).await.is_err() {
+                healthy = false;
+            }
+        }
+        let mut sweep = tokio::time::interval(Duration::from_secs(30));
+        while healthy {
+            tokio::select! {
+                msg = stream.next() => {
+                    let Some(msg) = msg else { break };
+                    let channel = msg.get_channel_name().to_owned();
+                    let Some(key) = channel.strip_prefix(&prefix) else { continue };
+                    match msg.get_payload::<String>().map_err(anyhow::Error::from)
+                        .and_then(|p| serde_json::from_str::<Event>(&p).map_err(anyhow::Error::from)) {
+                        Ok(event) => { fanout.deliver(key, Arc::new(event)); }
+                        Err(e) => tracing::warn!(error = %e, channel = %channel, "redis bus: undecodable event"),
+                    }
+                }
+                cmd = commands.recv() => {
+                    let Some(Command::Subscribe(key)) = cmd else { return };
+                    if subscribed.insert(key.clone()) && sink.subscribe(format!("{prefix}{key}")).await.is_err() {
+                        healthy = false;
+                    }
+                }
+                _ = sweep.tick() => {
+                    for key in fanout.idle_keys() {
+                        subscribed.remove(&key);
+                        let _ = sink.unsubscribe(format!("{prefix}{key}")).await;
+                    }
+                }
+            }
+        }
+        tracing::warn!("redis bus: subscriber connection lost; reconnecting");
+    }
+}

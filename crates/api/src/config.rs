@@ -1,0 +1,264 @@
+//! Configuration: embedded defaults, then environment variables (12-factor). Loaded once in
+//! `main` and passed down; nothing else reads the environment.
+//!
+//! A wrong value is a [`ConfigError`] naming the variable, printed as one line at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use stoa_schema::Limits;
+
+/// Development (introspection and suggestions on) or production (both off unless overridden).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Env {
+    Development,
+    Production,
+}
+
+/// Which event bus carries realtime events.
+#[derive(Debug, Clone)]
+pub enum BusConfig {
+    /// tokio broadcast inside this process (single node).
+    InProcess,
+    /// Redis pub/sub, so every replica sees every event. `prefix` namespaces channels and keys.
+    Redis { url: SecretString, prefix: String },
+}
+
+/// WebSocket transport settings.
+#[derive(Debug, Clone)]
+pub struct WsConfig {
+    /// Close with 4408 when no `connection_init` arrives within this time.
+    pub init_timeout: Duration,
+    /// Interval of server keep-alives (ping frames; `ka` on the legacy protocol).
+    pub keepalive: Duration,
+    /// Largest accepted WebSocket message.
+    pub max_message_bytes: usize,
+    /// Operations one connection may run at once.
+    pub max_operations: usize,
+}
+
+/// Everything `stoa` needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: Env,
+    /// `STOA_BIND`, default 127.0.0.1:8080.
+    pub bind: SocketAddr,
+    /// `STOA_DATA_DIR`, default ./data: the SQLite file, local objects and the generated JWT secret.
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`, default sqlite://<data_dir>/stoa.db.
+    pub database_url: String,
+    /// From `REDIS_URL` (absent: in-process bus and limits).
+    pub bus: BusConfig,
+    /// `STORAGE_URL`, default file://<data_dir>/objects.
+    pub storage_url: String,
+    /// `STOA_LOG` (or `RUST_LOG`), default "info".
+    pub log: String,
+    /// `STOA_JWT_SECRET`; absent: generated once and kept in <data_dir>/jwt.secret.
+    pub jwt_secret: Option<SecretString>,
+    /// `STOA_ACCESS_TOKEN_TTL_SECS`, default 900.
+    pub access_ttl: Duration,
+    /// `STOA_REFRESH_TOKEN_TTL_SECS`, default 30 days.
+    pub refresh_ttl: Duration,
+    /// `STOA_LOGIN_ATTEMPTS_PER_MINUTE`, default 10.
+    pub login_attempts_per_minute: u32,
+    /// Document limits (`STOA_MAX_*`, `STOA_INTROSPECTION`).
+    pub limits: Limits,
+    /// `STOA_MAX_BODY_BYTES`, default 1 MiB.
+    pub max_body_bytes: usize,
+    pub ws: WsConfig,
+    /// `STOA_CORS_ORIGINS`: comma-separated allowed origins; empty allows none cross-origin.
+    pub cors_origins: Vec<String>,
+}
+
+/// One bad variable, with what was wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { var, reason: reason.into() }
+}
+
+struct Source<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Source<F> {
+    fn get(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|e| err(var, format!("{raw:?} is not valid: {e}"))),
+        }
+    }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(err(var, format!("{other:?} is not a boolean (true/false)"))),
+        }
+    }
+
+    fn positive(&self, var: &'static str, default: usize) -> Result<usize, ConfigError> {
+        let value: usize = self.parse(var, default)?;
+        if value == 0 { Err(err(var, "must be greater than 0")) } else { Ok(value) }
+    }
+
+    fn secs(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let value: u64 = self.parse(var, default)?;
+        if value == 0 { Err(err(var, "must be greater than 0")) } else { Ok(Duration::from_secs(value)) }
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// The first variable with a bad value.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads from any lookup (tests pass a map).
+    ///
+    /// # Errors
+    /// The first variable with a bad value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let src = Source(lookup);
+        let env = match src.get("STOA_ENV").as_deref() {
+            None | Some("development" | "dev") => Env::Development,
+            Some("production" | "prod") => Env::Production,
+            Some(other) => return Err(err("STOA_ENV", format!("{other:?}: expected development or production"))),
+        };
+        let data_dir = PathBuf::from(src.get("STOA_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = database_url(src.get("DATABASE_URL"), &data_dir)?;
+        let bus = match src.get("REDIS_URL") {
+            None => BusConfig::InProcess,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                BusConfig::Redis { url: url.into(), prefix: src.get("STOA_REDIS_PREFIX").unwrap_or_else(|| "stoa".into()) }
+            }
+            Some(_) => return Err(err("REDIS_URL", "expected redis://host:port or rediss://…")),
+        };
+        let storage_url = src.get("STORAGE_URL").unwrap_or_else(|| format!("file://{}", data_dir.join("objects").display()));
+        stoa_storage::StorageLocation::parse(&storage_url).map_err(|e| err("STORAGE_URL", e.to_string()))?;
+        let production = env == Env::Production;
+        let limits = Limits {
+            max_tokens: src.positive("STOA_MAX_TOKENS", 2_000)?,
+            max_nesting: src.positive("STOA_MAX_NESTING", 40)?,
+            max_depth: src.positive("STOA_MAX_DEPTH", 12)?,
+            max_complexity: src.positive("STOA_MAX_COMPLEXITY", 5_000)?,
+            max_aliases: src.parse("STOA_MAX_ALIASES", 15)?,
+            max_directives: src.parse("STOA_MAX_DIRECTIVES", 50)?,
+            max_batch: src.positive("STOA_MAX_BATCH", 10)?,
+            introspection: src.flag("STOA_INTROSPECTION", !production)?,
+            suggestions: src.flag("STOA_SUGGESTIONS", !production)?,
+        };
+        let jwt_secret = src.get("STOA_JWT_SECRET");
+        if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(err("STOA_JWT_SECRET", "must be at least 32 characters"));
+        }
+        Ok(Self {
+            env,
+            bind: src.parse("STOA_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            data_dir,
+            database_url,
+            bus,
+            storage_url,
+            log: src.get("STOA_LOG").or_else(|| src.get("RUST_LOG")).unwrap_or_else(|| "info".into()),
+            jwt_secret: jwt_secret.map(SecretString::from),
+            access_ttl: src.secs("STOA_ACCESS_TOKEN_TTL_SECS", 900)?,
+            refresh_ttl: src.secs("STOA_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            login_attempts_per_minute: u32::try_from(src.positive("STOA_LOGIN_ATTEMPTS_PER_MINUTE", 10)?)
+                .map_err(|_| err("STOA_LOGIN_ATTEMPTS_PER_MINUTE", "too large"))?,
+            limits,
+            max_body_bytes: src.positive("STOA_MAX_BODY_BYTES", 1024 * 1024)?,
+            ws: WsConfig {
+                init_timeout: Duration::from_millis(src.parse("STOA_WS_INIT_TIMEOUT_MS", 10_000)?),
+                keepalive: src.secs("STOA_WS_KEEPALIVE_SECS", 15)?,
+                max_message_bytes: src.positive("STOA_WS_MAX_MESSAGE_BYTES", 256 * 1024)?,
+                max_operations: src.positive("STOA_WS_MAX_OPERATIONS", 100)?,
+            },
+            cors_origins: src
+                .get("STOA_CORS_ORIGINS")
+                .map(|s| s.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+fn database_url(raw: Option<String>, data_dir: &std::path::Path) -> Result<String, ConfigError> {
+    let url = raw.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("stoa.db").display()));
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(url);
+    }
+    let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Err(err("DATABASE_URL", "expected sqlite://path/to/file.db or postgres://user@host/db"));
+    };
+    let file = path.split('?').next().unwrap_or_default();
+    if file.is_empty() || file == ":memory:" {
+        return Err(err("DATABASE_URL", "SQLite needs a file path (in-memory databases lose data on restart)"));
+    }
+    Ok(if path.contains("mode=") { format!("sqlite://{path}") } else if path.contains('?') {
+        format!("sqlite://{path}&mode=rwc")
+    } else {
+        format!("sqlite://{path}?mode=rwc")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_alone_run_an_embedded_node() {
+        let Ok(config) = load(&[]) else { panic!("defaults must load") };
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://./data/stoa.db?mode=rwc");
+        assert_eq!(config.storage_url, "file://./data/objects");
+        assert!(matches!(config.bus, BusConfig::InProcess));
+        assert!(config.limits.introspection);
+    }
+
+    #[test]
+    fn production_turns_introspection_and_suggestions_off() {
+        let Ok(config) = load(&[("STOA_ENV", "production")]) else { panic!("must load") };
+        assert!(!config.limits.introspection && !config.limits.suggestions);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "sqlite://:memory:"),
+            ("REDIS_URL", "localhost:6379"),
+            ("STORAGE_URL", "ftp://x"),
+            ("STOA_BIND", "not-an-address"),
+            ("STOA_ENV", "staging"),
+            ("STOA_MAX_DEPTH", "0"),
+            ("STOA_MAX_DEPTH", "deep"),
+            ("STOA_JWT_SECRET", "short"),
+            ("STOA_INTROSPECTION", "maybe"),
+        ] {
+            let error = load(&[(var, value)]).err().map(|e| e.var);
+            assert_eq!(error, Some(var), "{var}={value}");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! What every path that accepts a GraphQL document does before execution: authenticate, pre-scan
+//! the raw text, parse once, check aliases/directives, and attach per-request data. HTTP and both
+//! WebSocket subprotocols go through here, so a limit holds everywhere or nowhere.
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, ServerError};
+use stoa_domain::{AppCtx, identity};
+use stoa_schema::error::{codes, transport_error};
+use stoa_schema::{ClientIp, Limits, RequestActor, limits};
+
+/// Why a request never reached execution.
+#[derive(Debug)]
+pub struct Refusal {
+    pub errors: Vec<ServerError>,
+    /// The operation kind is not allowed on this transport (mutation over GET).
+    pub method_not_allowed: bool,
+}
+
+impl Refusal {
+    fn one(err: ServerError) -> Self {
+        Self { errors: vec![err], method_not_allowed: false }
+    }
+}
+
+/// Who is calling, from a bearer token (header or `connection_init` payload). `None` means the
+/// token was present and refused.
+pub fn authenticate(app: &AppCtx, token: Option<&str>) -> Option<RequestActor> {
+    match token.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Some(RequestActor(Err("sign in required"))),
+        Some(token) => {
+            let token = token.strip_prefix("Bearer ").or_else(|| token.strip_prefix("bearer ")).unwrap_or(token).trim();
+            identity::verify_access_token(app.auth(), token).map(|actor| RequestActor(Ok(actor))).ok()
+        }
+    }
+}
+
+/// Checks the document and attaches request data. `queries_only` is set for HTTP GET.
+///
+/// # Errors
+/// A [`Refusal`] with coded errors.
+pub fn prepare(
+    mut request: Request,
+    limits: &Limits,
+    queries_only: bool,
+    app: &AppCtx,
+    actor: RequestActor,
+    ip: &str,
+) -> Result<Request, Refusal> {
+    if request.query.trim().is_empty() {
+        return Err(Refusal::one(transport_error(codes::BAD_REQUEST, "the request has no query")));
+    }
+    limits::prescan(&request.query, limits).map_err(Refusal::one)?;
+    let operation_name = request.operation_name.clone();
+    let doc = request.parsed_query().map_err(|mut e| {
+        e.extensions.get_or_insert_with(Default::default).set("code", codes::GRAPHQL_PARSE_FAILED);
+        Refusal::one(e)
+    })?;
+    limits::check_document(doc, limits).map_err(Refusal::one)?;
+    if queries_only && limits::operation_type(doc, operation_name.as_deref()) != Some(OperationType::Query) {
+        let err = transport_error(codes::METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST");
+        return Err(Refusal { errors: vec![err], method_not_allowed: true });
+    }
+    Ok(request.data(actor).data(ClientIp(ip.to_owned())).data(stoa_schema::loaders(app)))
+}

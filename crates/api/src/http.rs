@@ -1,0 +1,171 @@
+//! GraphQL over HTTP, per the GraphQL-over-HTTP spec: JSON POST (single or batched), GET for
+//! queries only, `application/graphql-response+json` when accepted, and no form or `text/plain`
+//! POST that could carry a cross-site mutation.
+
+use std::net::SocketAddr;
+
+use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError, Variables};
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use stoa_schema::error::{codes, transport_error};
+use stoa_schema::limits::classify_errors;
+
+use crate::gql::{self, Refusal};
+use crate::server::AppState;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// Which media type the client gets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    GraphqlResponse,
+}
+
+fn media(headers: &HeaderMap) -> Media {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if accept.contains(GRAPHQL_RESPONSE) { Media::GraphqlResponse } else { Media::Json }
+}
+
+fn reply(media: Media, status: StatusCode, body: &impl serde::Serialize) -> axum::response::Response {
+    let content_type = match media {
+        Media::Json => "application/json; charset=utf-8",
+        Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+    };
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| br#"{"errors":[{"message":"internal error"}]}"#.to_vec());
+    let mut res = (status, bytes).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+/// A request-level failure: no execution happened.
+fn refuse(media: Media, status: StatusCode, errors: Vec<ServerError>) -> axum::response::Response {
+    let mut res = reply(media, status, &serde_json::json!({ "errors": errors }));
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    res
+}
+
+fn bad_request(media: Media, message: impl Into<String>) -> axum::response::Response {
+    refuse(media, StatusCode::BAD_REQUEST, vec![transport_error(codes::BAD_REQUEST, message)])
+}
+
+fn client_ip(addr: SocketAddr) -> String {
+    addr.ip().to_string()
+}
+
+/// Runs one prepared request; refusals become error-only responses.
+async fn run_one(state: &AppState, request: Request, queries_only: bool, actor: stoa_schema::RequestActor, ip: &str) -> Result<Response, Refusal> {
+    let request = gql::prepare(request, &state.limits, queries_only, &state.app, actor, ip)?;
+    let mut response = state.schema.execute(request).await;
+    classify_errors(&mut response.errors);
+    Ok(response)
+}
+
+/// Status for one response under `application/graphql-response+json`: 200 when execution began
+/// (data present), 400 when the request failed before execution.
+fn status_for(media: Media, response: &Response) -> StatusCode {
+    if media == Media::GraphqlResponse && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
+        let executed = response.errors.iter().any(|e| !e.path.is_empty());
+        if !executed {
+            return StatusCode::BAD_REQUEST;
+        }
+    }
+    StatusCode::OK
+}
+
+fn authenticate(state: &AppState, headers: &HeaderMap) -> stoa_schema::RequestActor {
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    gql::authenticate(&state.app, token)
+        .unwrap_or(stoa_schema::RequestActor(Err("invalid or expired access token")))
+}
+
+/// `POST /graphql`.
+pub async fn post(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> axum::response::Response {
+    let media = media(&headers);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if mime != "application/json" && mime != "application/graphql+json" {
+        // Forms and text/plain are "simple" requests a browser sends cross-site without a
+        // preflight: refusing them closes the CSRF door for mutations.
+        let err = transport_error(codes::BAD_REQUEST, "Content-Type must be application/json");
+        return refuse(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, vec![err]);
+    }
+    let Ok(bytes) = to_bytes(body, state.max_body_bytes).await else {
+        let err = transport_error(codes::PAYLOAD_TOO_LARGE, format!("request body larger than {} bytes", state.max_body_bytes));
+        return refuse(media, StatusCode::PAYLOAD_TOO_LARGE, vec![err]);
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(batch) => batch,
+        Err(e) if e.is_syntax() || e.is_eof() => return bad_request(media, "request body is not valid JSON"),
+        Err(_) => return bad_request(media, "request body must be {\"query\": …} or a list of them"),
+    };
+    let actor = authenticate(&state, &headers);
+    let ip = client_ip(addr);
+    match batch {
+        BatchRequest::Single(request) => match run_one(&state, request, false, actor, &ip).await {
+            Ok(response) => reply(media, status_for(media, &response), &response),
+            Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, refusal.errors),
+        },
+        BatchRequest::Batch(requests) => {
+            if requests.is_empty() || requests.len() > state.limits.max_batch {
+                return bad_request(media, format!("a batch holds 1 to {} operations", state.limits.max_batch));
+            }
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(match run_one(&state, request, false, actor.clone(), &ip).await {
+                    Ok(response) => response,
+                    Err(refusal) => Response::from_errors(refusal.errors),
+                });
+            }
+            reply(media, StatusCode::OK, &BatchResponse::Batch(responses))
+        }
+    }
+}
+
+/// Query-string form of a GET request.
+#[derive(Deserialize)]
+pub struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+/// `GET /graphql` without a WebSocket upgrade: queries only.
+pub async fn get(
+    state: AppState,
+    addr: SocketAddr,
+    headers: HeaderMap,
+    params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
+) -> axum::response::Response {
+    let media = media(&headers);
+    let Ok(Query(params)) = params else { return bad_request(media, "malformed query string") };
+    let Some(query) = params.query else { return bad_request(media, "missing query parameter") };
+    let mut request = Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(raw) = params.variables {
+        match serde_json::from_str::<serde_json::Value>(&raw) {
+            Ok(value @ serde_json::Value::Object(_)) => request = request.variables(Variables::from_json(value)),
+            Ok(serde_json::Value::Null) => {}
+            _ => return bad_request(media, "variables must be a JSON object"),
+        }
+    }
+    let actor = authenticate(&state, &headers);
+    match run_one(&state, request, true, actor, &client_ip(addr)).await {
+        Ok(response) => reply(media, status_for(media, &response), &response),
+        Err(refusal) if refusal.method_not_allowed => refuse(media, StatusCode::METHOD_NOT_ALLOWED, refusal.errors),
+        Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, refusal.errors),
+    }
+}

@@ -1,0 +1,14 @@
+//! The `stoa` binary's library: configuration, wiring of backends, the HTTP and WebSocket
+//! transport, and the CLI commands. Holds no business rules.
+
+pub mod adapters;
+pub mod config;
+pub mod gql;
+pub mod http;
+pub mod secret;
+pub mod seed;
+pub mod server;
+pub mod ws;
+
+pub use config::Config;
+pub use server::Server;

@@ -1,0 +1,92 @@
+//! `stoa`: serve the API (default), migrate, print the schema, or seed demo data.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use stoa_api::{Config, Server, server};
+
+#[derive(Parser)]
+#[command(name = "stoa", version, about = "Stoa: a GraphQL API for community platforms")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP and WebSocket server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Create a demo workspace with users and departments; prints the credentials.
+    Seed,
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Writes a line to stdout (the CLI's output, not a log).
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Schema) = cli.command {
+        say(&stoa_schema::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("stoa: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config.log);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(&config).await,
+        Command::Seed => seed(&config).await,
+        Command::Schema => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stoa: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = Server::build(config).await?;
+    let addr = server.local_addr()?;
+    tracing::info!(%addr, "stoa listening");
+    say(&format!("Stoa is running. Playground: http://{addr}/  GraphQL: http://{addr}/graphql"));
+    server.run().await?;
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = server::connect_database(&config.database_url).await?;
+    server::migrate(&db).await?;
+    say("migrations applied");
+    Ok(())
+}
+
+async fn seed(config: &Config) -> anyhow::Result<()> {
+    let app = server::build_app(config).await?;
+    let (slug, users) = stoa_api::seed::seed(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    say(&format!("Seeded workspace {slug:?}. Sign in with:"));
+    for user in users {
+        say(&format!("  {:<10} {}  password: {}", user.role.as_str(), user.email, user.password));
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Building a running server from a [`Config`]: database and migrations, backends, schema, router.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts as _, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait as _;
+use stoa_domain::bus::{EventBus, InProcessBus};
+use stoa_domain::ratelimit::{InProcessLimiter, RateLimiter};
+use stoa_domain::{AppCtx, AppDeps, AuthSettings};
+use stoa_schema::{Limits, StoaSchema};
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::{BusConfig, Config, WsConfig};
+use crate::{adapters, http, secret, ws};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: AppCtx,
+    pub schema: StoaSchema,
+    pub limits: Arc<Limits>,
+    pub ws: Arc<WsConfig>,
+    pub max_body_bytes: usize,
+}
+
+/// A bound, not yet serving, server.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    app: AppCtx,
+}
+
+/// Connects to the database (creating a SQLite file and its folder if needed).
+///
+/// # Errors
+/// When the database is unreachable.
+pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = std::path::Path::new(path.split('?').next().unwrap_or_default());
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        // One connection: SQLite has one writer, and a pool of several turns concurrent write
+        // transactions into SQLITE_BUSY. Reads are fast enough to share it on a small site.
+        options.max_connections(1).min_connections(1);
+    } else {
+        options.max_connections(20);
+    }
+    let db = Database::connect(options).await.context("connecting to the database")?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        use sea_orm::ConnectionTrait as _;
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .await
+            .context("configuring SQLite")?;
+    }
+    Ok(db)
+}
+
+/// Applies pending migrations.
+///
+/// # Errors
+/// When a migration fails.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    stoa_migration::Migrator::up(db, None).await.context("running migrations")
+}
+
+/// Builds the application context from configuration (shared by `serve`, `seed` and tests).
+///
+/// # Errors
+/// When a backend cannot be reached or set up.
+pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
+    let db = connect_database(&config.database_url).await?;
+    migrate(&db).await?;
+    let (bus, limiter): (Arc<dyn EventBus>, Arc<dyn RateLimiter>) = match &config.bus {
+        BusConfig::InProcess => (Arc::new(InProcessBus::default()), Arc::new(InProcessLimiter::default())),
+        BusConfig::Redis { url, prefix } => {
+            use secrecy::ExposeSecret as _;
+            let bus = adapters::RedisBus::connect(url.expose_secret(), prefix).await.context("connecting the Redis bus")?;
+            let limiter =
+                adapters::RedisLimiter::connect(url.expose_secret(), prefix).await.context("connecting the Redis limiter")?;
+            (bus, Arc::new(limiter))
+        }
+    };
+    let location = stoa_storage::StorageLocation::parse(&config.storage_url)?;
+    let storage = stoa_storage::Storage::open(location).context("opening object storage")?;
+    let auth = AuthSettings {
+        jwt_secret: secret::load_or_create(config.jwt_secret.as_ref(), &config.data_dir)?,
+        access_ttl: config.access_ttl,
+        refresh_ttl: config.refresh_ttl,
+        login_attempts_per_minute: config.login_attempts_per_minute,
+    };
+    Ok(AppCtx::new(AppDeps { db, bus, limiter, storage, auth }))
+}
+
+impl Server {
+    /// Connects, migrates, wires and binds.
+    ///
+    /// # Errors
+    /// When a backend is unreachable or the address cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let app = build_app(&config).await?;
+        let schema = stoa_schema::build(Some(app.clone()), &config.limits);
+        let state = AppState {
+            app: app.clone(),
+            schema,
+            limits: Arc::new(config.limits.clone()),
+            ws: Arc::new(config.ws.clone()),
+            max_body_bytes: config.max_body_bytes,
+        };
+        let router = router(state, &config.cors_origins);
+        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        Ok(Self { listener, router, app })
+    }
+
+    /// The bound address (port 0 resolved).
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The application context, for tests and the CLI.
+    #[must_use]
+    pub fn app_ctx(&self) -> AppCtx {
+        self.app.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    ///
+    /// # Errors
+    /// On a fatal I/O error of the listener.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+    }
+
+    /// Serves until SIGTERM or ctrl-c.
+    ///
+    /// # Errors
+    /// On a fatal I/O error of the listener.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn router(state: AppState, cors_origins: &[String]) -> Router {
+    let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT]);
+    Router::new()
+        .route("/", get(playground))
+        .route("/graphql", get(graphql_get).post(http::post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(cors)
+        .with_state(state)
+}
+
+async fn graphql_get(State(state): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, request: Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let is_upgrade = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if is_upgrade {
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => ws::upgrade(state, Some(addr), &parts.headers, upgrade),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let params = Query::<http::GetParams>::from_request_parts(&mut parts, &state).await;
+    http::get(state, addr, parts.headers, params).await
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.app.ping().await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+async fn playground() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("Stoa")
+            .finish(),
+    )
+}

@@ -1,0 +1,35 @@
+//! GraphQL over WebSocket: `graphql-transport-ws` (the graphql-ws library's PROTOCOL.md) and the
+//! legacy `graphql-ws` (subscriptions-transport-ws). Stoa drives `execute_stream` itself rather
+//! than using async-graphql's handler, because that handler departs from the protocol (close codes,
+//! no init timeout, silent id replacement, `next` for validation errors) and would parse documents
+//! before Stoa's pre-scan could refuse a hostile one.
+
+mod connection;
+mod protocol;
+
+use std::net::SocketAddr;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use crate::server::AppState;
+pub use protocol::Protocol;
+
+/// Upgrades and serves one connection.
+pub fn upgrade(state: AppState, addr: Option<SocketAddr>, headers: &HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let offered: Vec<String> = headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|p| p.trim().to_owned()))
+        .collect();
+    let protocol = Protocol::choose(&offered);
+    let ws = ws
+        .protocols([protocol::TRANSPORT_WS, protocol::LEGACY_WS])
+        .read_buffer_size(4096)
+        .max_message_size(state.ws.max_message_bytes)
+        .max_frame_size(state.ws.max_message_bytes);
+    let ip = addr.map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    ws.on_upgrade(move |socket| connection::serve(socket, state, ip, protocol))
+}

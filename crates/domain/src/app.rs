@@ -1,0 +1,104 @@
+//! The application context every use case receives: database, event bus, rate limiter, settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use secrecy::SecretSlice;
+
+use crate::bus::EventBus;
+use crate::error::Result;
+use crate::ratelimit::RateLimiter;
+use crate::tx::Tx;
+
+/// Token lifetimes and the signing key.
+#[derive(Clone)]
+pub struct AuthSettings {
+    /// HMAC key for access tokens (HS256).
+    pub jwt_secret: SecretSlice<u8>,
+    /// Lifetime of an access token.
+    pub access_ttl: Duration,
+    /// Lifetime of a refresh token (each rotation starts a new one).
+    pub refresh_ttl: Duration,
+    /// Login attempts allowed per account and client address per minute.
+    pub login_attempts_per_minute: u32,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("jwt_secret", &"[redacted]")
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `api` hands the domain at start-up.
+pub struct AppDeps {
+    pub db: DatabaseConnection,
+    pub bus: Arc<dyn EventBus>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub storage: stoa_storage::Storage,
+    pub auth: AuthSettings,
+}
+
+/// Cheap to clone; shared by resolvers, workers and the CLI.
+#[derive(Clone)]
+pub struct AppCtx(Arc<AppDeps>);
+
+impl AppCtx {
+    #[must_use]
+    pub fn new(deps: AppDeps) -> Self {
+        Self(Arc::new(deps))
+    }
+
+    /// Opens the use case's one transaction. Events emitted on it are published after commit.
+    ///
+    /// # Errors
+    /// `Internal` when the database cannot start a transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        #[expect(clippy::disallowed_methods, reason = "the one place a transaction is opened")]
+        let txn = self.0.db.begin().await?;
+        Ok(Tx::new(txn, Arc::clone(&self.0.bus)))
+    }
+
+    /// The connection for reads outside a transaction.
+    #[must_use]
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.0.db
+    }
+
+    /// The event bus, for subscriptions.
+    #[must_use]
+    pub fn bus(&self) -> &Arc<dyn EventBus> {
+        &self.0.bus
+    }
+
+    #[must_use]
+    pub fn limiter(&self) -> &Arc<dyn RateLimiter> {
+        &self.0.limiter
+    }
+
+    #[must_use]
+    pub fn storage(&self) -> &stoa_storage::Storage {
+        &self.0.storage
+    }
+
+    #[must_use]
+    pub fn auth(&self) -> &AuthSettings {
+        &self.0.auth
+    }
+
+    /// The current time; one place to swap for a test clock later.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        self.0.db.ping().await.is_ok()
+    }
+}

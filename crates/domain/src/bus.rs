@@ -1,0 +1,111 @@
+//! The event bus seam: publish after commit, subscribe by topic. The in-process backend lives
+//! here; the Redis backend lives in `api`, behind the same trait.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::events::{Event, Topic};
+
+/// A live stream of one topic's events.
+pub type EventStream = BoxStream<'static, Event>;
+
+/// Publish/subscribe by topic. Delivery is at-most-once; resumable streams replay from the database.
+#[async_trait::async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Delivers `event` to every subscriber of each of its topics, on every replica.
+    ///
+    /// # Errors
+    /// When the backend cannot accept the event (e.g. Redis unreachable).
+    async fn publish(&self, event: Event) -> anyhow::Result<()>;
+
+    /// Subscribes to one topic. The stream ends when the bus shuts down.
+    fn subscribe(&self, topic: &Topic) -> EventStream;
+}
+
+/// Capacity of each topic's ring buffer; a subscriber that falls this far behind skips ahead.
+const TOPIC_CAPACITY: usize = 1024;
+
+/// Per-topic tokio broadcast channels, created on first subscribe and dropped with their last subscriber.
+#[derive(Default, Clone)]
+pub struct LocalFanout {
+    topics: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>>,
+}
+
+impl LocalFanout {
+    /// Sends to local subscribers of `key`; returns how many received it.
+    pub fn deliver(&self, key: &str, event: Arc<Event>) -> usize {
+        let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(sender) = topics.get(key) else { return 0 };
+        match sender.send(event) {
+            Ok(n) => n,
+            Err(_) => {
+                topics.remove(key);
+                0
+            }
+        }
+    }
+
+    /// Subscribes locally; `true` in the second field when this is the topic's first live subscriber
+    /// (a networked bus then subscribes upstream).
+    pub fn subscribe(&self, key: &str) -> (EventStream, bool) {
+        let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (receiver, first) = match topics.get(key) {
+            Some(sender) if sender.receiver_count() > 0 => (sender.subscribe(), false),
+            _ => {
+                let (sender, receiver) = broadcast::channel(TOPIC_CAPACITY);
+                topics.insert(key.to_owned(), sender);
+                (receiver, true)
+            }
+        };
+        let key = key.to_owned();
+        let stream = BroadcastStream::new(receiver).filter_map(move |item| {
+            let out = match item {
+                Ok(event) => Some((*event).clone()),
+                Err(BroadcastStreamRecvError::Lagged(skipped)) => {
+                    tracing::warn!(topic = %key, skipped, "subscriber lagged; events skipped");
+                    None
+                }
+            };
+            futures::future::ready(out)
+        });
+        (stream.boxed(), first)
+    }
+
+    /// Topic keys that currently have no subscriber (a networked bus unsubscribes them upstream).
+    pub fn idle_keys(&self) -> Vec<String> {
+        let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let idle: Vec<String> =
+            topics.iter().filter(|(_, s)| s.receiver_count() == 0).map(|(k, _)| k.clone()).collect();
+        for key in &idle {
+            topics.remove(key);
+        }
+        idle
+    }
+}
+
+/// The embedded default: everything stays inside this process.
+#[derive(Default, Clone)]
+pub struct InProcessBus {
+    fanout: LocalFanout,
+}
+
+#[async_trait::async_trait]
+impl EventBus for InProcessBus {
+    async fn publish(&self, event: Event) -> anyhow::Result<()> {
+        let event = Arc::new(event);
+        for topic in event.topics() {
+            self.fanout.deliver(&topic.key(), Arc::clone(&event));
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self, topic: &Topic) -> EventStream {
+        self.fanout.subscribe(&topic.key()).0
+    }
+}

@@ -1,0 +1,27 @@
+//! Signing out: revoke the refresh-token family of the presented token.
+
+use crate::app::AppCtx;
+use crate::audit::{self, AuditRecord};
+use crate::error::{DomainError, Result};
+use crate::identity::store;
+use crate::identity::tokens::hash_refresh_token;
+use crate::ids::{SessionFamilyId, UserId};
+
+/// Revokes the session family `refresh_token` belongs to. Idempotent for a known token; access
+/// tokens already issued stay valid until they expire (at most the access TTL).
+///
+/// # Errors
+/// `UNAUTHENTICATED` for a token that was never issued.
+#[tracing::instrument(skip_all)]
+pub async fn logout(app: &AppCtx, refresh_token: &str) -> Result<()> {
+    let mut tx = app.begin().await?;
+    let Some(row) = store::session_by_hash(tx.db(), &hash_refresh_token(refresh_token)).await? else {
+        return Err(DomainError::Unauthenticated("invalid refresh token"));
+    };
+    let family = SessionFamilyId(row.family_id);
+    if store::revoke_family(tx.db(), family, app.now()).await? > 0 {
+        audit::record(&mut tx, AuditRecord::by_user(UserId(row.user_id), "session.logged_out", "session", Some(family.0)))
+            .await?;
+    }
+    tx.commit().await
+}

@@ -1,0 +1,25 @@
+//! Identity: accounts, passwords, access tokens and rotating refresh tokens.
+//!
+//! Owns the `users` and `sessions` tables. Access tokens are stateless HS256 JWTs; refresh tokens are
+//! random opaque values stored only as SHA-256 hashes, rotated on every use, with reuse detection per
+//! family. Must not know about workspaces.
+
+mod login;
+mod logout;
+mod model;
+mod password;
+mod refresh_session;
+mod register;
+pub(crate) mod store;
+mod tokens;
+mod update_profile;
+
+pub use login::{Login, login};
+pub use logout::logout;
+pub use model::{AuthSession, User, UserCard};
+pub use password::{DisplayName, Email};
+pub use refresh_session::refresh_session;
+pub use register::{Register, register};
+pub use store::{cards_by_ids, me};
+pub use tokens::{AccessClaims, verify_access_token};
+pub use update_profile::{UpdateProfile, update_profile};

@@ -1,0 +1,66 @@
+//! Creating an account: parse the input, hash the password, insert, sign in.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::EntityTrait;
+use stoa_entities::users;
+
+use crate::app::AppCtx;
+use crate::audit::{self, AuditRecord};
+use crate::error::{DomainError, OnUnique as _, Result};
+use crate::identity::model::{AuthSession, User};
+use crate::identity::password::{self, DisplayName, Email};
+use crate::identity::refresh_session::start_session;
+use crate::ids::UserId;
+use crate::ratelimit::Verdict;
+
+/// Input of [`register`].
+#[derive(Debug, Clone)]
+pub struct Register {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    /// The client's address, for the per-address sign-up limit.
+    pub client_ip: String,
+}
+
+/// Sign-ups allowed per client address per hour: hashing is deliberately expensive.
+const SIGNUPS_PER_HOUR: u32 = 30;
+
+/// Creates an account and signs it in.
+///
+/// # Errors
+/// `BAD_USER_INPUT` (email, password, displayName), `CONFLICT` (email taken), `RATE_LIMITED`.
+#[tracing::instrument(skip_all)]
+pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
+    let email = Email::parse(&input.email)?;
+    let display_name = DisplayName::parse(&input.display_name)?;
+    password::check_new_password(&input.password)?;
+    let key = format!("signup:{}", input.client_ip);
+    if let Verdict::Limited { retry_after_s } =
+        app.limiter().hit(&key, SIGNUPS_PER_HOUR, std::time::Duration::from_secs(3600)).await?
+    {
+        return Err(DomainError::RateLimited { retry_after_s });
+    }
+    let password_hash = password::hash(input.password).await?;
+    let now = app.now();
+    let id = UserId::new();
+    let mut tx = app.begin().await?;
+    let model = users::ActiveModel {
+        id: Set(id.0),
+        email: Set(email.as_str().to_owned()),
+        display_name: Set(display_name.into_inner()),
+        password_hash: Set(password_hash),
+        status_text: Set(None),
+        status_emoji: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let user = users::Entity::insert(model)
+        .exec_with_returning(tx.db())
+        .await
+        .on_unique(|| DomainError::Conflict("email already registered"))?;
+    audit::record(&mut tx, AuditRecord::by_user(id, "user.registered", "user", Some(id.0))).await?;
+    let session = start_session(&tx, app, User::from(user)).await?;
+    tx.commit().await?;
+    Ok(session)
+}

@@ -1,0 +1,24 @@
+//! Stoa's business rules: identity, workspaces, authorization, audit, events.
+//!
+//! Every use case takes the acting [`Actor`] explicitly, opens at most one transaction through
+//! [`AppCtx::begin`], and publishes its events only after that transaction commits. Nothing here knows
+//! about GraphQL, HTTP, Redis or apalis: those adapters plug in through the traits in [`bus`] and
+//! [`ratelimit`].
+
+pub mod actor;
+pub mod app;
+pub mod audit;
+pub mod authz;
+pub mod bus;
+pub mod error;
+pub mod events;
+pub mod identity;
+pub mod ids;
+pub mod pagination;
+pub mod ratelimit;
+pub mod tx;
+pub mod workspaces;
+
+pub use actor::Actor;
+pub use app::{AppCtx, AppDeps, AuthSettings};
+pub use error::{DomainError, Result};

@@ -1,0 +1,49 @@
+//! The unit of work: one database transaction plus the events it will publish once committed.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseTransaction;
+
+use crate::bus::EventBus;
+use crate::error::Result;
+use crate::events::Event;
+
+/// A transaction that buffers events; dropping it rolls back and discards them.
+pub struct Tx {
+    txn: DatabaseTransaction,
+    events: Vec<Event>,
+    bus: Arc<dyn EventBus>,
+}
+
+impl Tx {
+    pub(crate) fn new(txn: DatabaseTransaction, bus: Arc<dyn EventBus>) -> Self {
+        Self { txn, events: Vec::new(), bus }
+    }
+
+    /// The connection to run statements on.
+    #[must_use]
+    pub fn db(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Queues an event to publish after a successful commit.
+    pub fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Commits, then publishes the buffered events in order. A failed publish is logged, not
+    /// returned: the data is committed, and resumable streams replay from the database.
+    ///
+    /// # Errors
+    /// `Internal` when the commit fails (nothing is published then).
+    pub async fn commit(self) -> Result<()> {
+        self.txn.commit().await?;
+        for event in self.events {
+            #[expect(clippy::disallowed_methods, reason = "publishing after commit is this type's job")]
+            if let Err(err) = self.bus.publish(event).await {
+                tracing::warn!(error = ?err, "event publish failed after commit");
+            }
+        }
+        Ok(())
+    }
+}

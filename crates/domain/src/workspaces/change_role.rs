@@ -1,0 +1,41 @@
+//! Changing a member's role within the actor's own authority.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, IntoActiveModel};
+
+use crate::actor::Actor;
+use crate::app::AppCtx;
+use crate::audit::{self, AuditRecord};
+use crate::authz::{self, Permission, Role};
+use crate::error::{DomainError, Result};
+use crate::events::Event;
+use crate::ids::{UserId, WorkspaceId};
+use crate::workspaces::model::Member;
+use crate::workspaces::store;
+
+/// Gives `user` the role `role` in `workspace`.
+///
+/// # Errors
+/// `NOT_FOUND` (workspace invisible, or not a member), `FORBIDDEN`, `CONFLICT` (demoting the last owner).
+#[tracing::instrument(skip_all, fields(actor = %actor.label(), workspace = %workspace))]
+pub async fn change_role(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, user: UserId, role: Role) -> Result<Member> {
+    let mut tx = app.begin().await?;
+    let actor_role = store::require_permission(tx.db(), actor, workspace, Permission::ManageMembers).await?;
+    let target = store::membership(tx.db(), workspace, user).await?.ok_or(DomainError::NotFound("member"))?;
+    let current = Role::parse(&target.role).unwrap_or(Role::Member);
+    if !authz::can_assign(actor_role, Some(current), role) {
+        return Err(DomainError::Forbidden { needed: Permission::ManageMembers });
+    }
+    if current == Role::Owner && role != Role::Owner && store::owner_count(tx.db(), workspace).await? <= 1 {
+        return Err(DomainError::Conflict("a workspace needs at least one owner"));
+    }
+    let mut model = target.into_active_model();
+    model.role = Set(role.as_str().to_owned());
+    let row = model.update(tx.db()).await?;
+    let record = AuditRecord::new(actor, Some(workspace), "member.role_changed", "user", Some(user.0))
+        .with(serde_json::json!({ "from": current.as_str(), "to": role.as_str() }));
+    audit::record(&mut tx, record).await?;
+    tx.emit(Event::RoleChanged { workspace_id: workspace, user_id: user, role });
+    tx.commit().await?;
+    Ok(Member::from_row(row))
+}

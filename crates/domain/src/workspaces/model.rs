@@ -1,0 +1,70 @@
+//! Read models of workspaces.
+
+use chrono::{DateTime, Utc};
+use stoa_entities::{departments, memberships, workspaces};
+
+use crate::authz::Role;
+use crate::ids::{DepartmentId, UserId, WorkspaceId};
+
+/// A workspace as one of its members sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+    /// The viewer's own role.
+    pub my_role: Role,
+}
+
+impl Workspace {
+    pub(crate) fn from_row(m: workspaces::Model, my_role: Role) -> Self {
+        Self { id: m.id.into(), name: m.name, slug: m.slug, created_at: m.created_at, my_role }
+    }
+}
+
+/// A membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl Member {
+    pub(crate) fn from_row(m: memberships::Model) -> Self {
+        Self {
+            workspace_id: m.workspace_id.into(),
+            user_id: m.user_id.into(),
+            role: Role::parse(&m.role).unwrap_or(Role::Member),
+            joined_at: m.created_at,
+        }
+    }
+}
+
+/// A department: a team with a queue (helpdesk) and a capacity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+    pub id: DepartmentId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub code: String,
+    pub head_user_id: Option<UserId>,
+    pub capacity: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<departments::Model> for Department {
+    fn from(m: departments::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            workspace_id: m.workspace_id.into(),
+            name: m.name,
+            code: m.code,
+            head_user_id: m.head_user_id.map(UserId),
+            capacity: m.capacity,
+            created_at: m.created_at,
+        }
+    }
+}

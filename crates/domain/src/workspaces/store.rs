@@ -1,0 +1,58 @@
+//! Membership lookups shared by every workspace-scoped use case.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use stoa_entities::memberships;
+
+use crate::actor::Actor;
+use crate::authz::{self, Permission, Role};
+use crate::error::{DomainError, Result};
+use crate::ids::{UserId, WorkspaceId};
+
+/// The membership row of `user` in `workspace`, if any.
+pub(crate) async fn membership(
+    db: &impl ConnectionTrait,
+    workspace: WorkspaceId,
+    user: UserId,
+) -> Result<Option<memberships::Model>> {
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::WorkspaceId.eq(workspace.0))
+        .filter(memberships::Column::UserId.eq(user.0))
+        .one(db)
+        .await?)
+}
+
+/// The actor's role in `workspace`. Non-members get `NOT_FOUND`: the workspace stays invisible.
+///
+/// # Errors
+/// `UNAUTHENTICATED` (system actor), `NOT_FOUND`.
+pub(crate) async fn actor_role(db: &impl ConnectionTrait, actor: &Actor, workspace: WorkspaceId) -> Result<Role> {
+    let user = actor.user_id()?;
+    membership(db, workspace, user)
+        .await?
+        .and_then(|m| Role::parse(&m.role))
+        .ok_or(DomainError::NotFound("workspace"))
+}
+
+/// Loads the actor's role and requires `permission`.
+///
+/// # Errors
+/// `NOT_FOUND` (not a member), `FORBIDDEN`.
+pub(crate) async fn require_permission(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    workspace: WorkspaceId,
+    permission: Permission,
+) -> Result<Role> {
+    let role = actor_role(db, actor, workspace).await?;
+    if authz::can(role, permission) { Ok(role) } else { Err(DomainError::Forbidden { needed: permission }) }
+}
+
+/// How many owners `workspace` has.
+pub(crate) async fn owner_count(db: &impl ConnectionTrait, workspace: WorkspaceId) -> Result<u64> {
+    use sea_orm::PaginatorTrait as _;
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::WorkspaceId.eq(workspace.0))
+        .filter(memberships::Column::Role.eq(Role::Owner.as_str()))
+        .count(db)
+        .await?)
+}

@@ -1,0 +1,27 @@
+//! Schema migrations, run on SQLite and Postgres alike. Never imports `entities`: an old migration
+//! must keep its meaning when the entities move on.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_identity;
+mod m20261122_000002_create_workspaces;
+mod m20261122_000003_create_audit_log;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_identity::Migration),
+            Box::new(m20261122_000002_create_workspaces::Migration),
+            Box::new(m20261122_000003_create_audit_log::Migration),
+        ]
+    }
+}
+
+/// Shorthand for a table or column name.
+pub(crate) fn n(name: &'static str) -> Alias {
+    Alias::new(name)
+}

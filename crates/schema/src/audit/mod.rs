@@ -1,0 +1,83 @@
+//! GraphQL surface of the audit log (owners and admins).
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use stoa_domain::audit;
+use stoa_domain::pagination::PageRequest;
+
+use crate::context::{ContextExt as _, parse_id};
+use crate::error::{GqlError, Result};
+use crate::identity::User;
+use crate::workspaces::load_user;
+
+/// One recorded action.
+pub struct AuditEntry(pub audit::AuditEntry);
+
+#[Object]
+impl AuditEntry {
+    /// The entry's ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Who acted, when it was a user.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.actor_user_id {
+            Some(id) => load_user(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+    /// Who acted, as a label (`user:<id>` or `system:<job>`).
+    async fn actor_label(&self) -> &str {
+        &self.0.actor_label
+    }
+    /// What was done, e.g. `member.added`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    /// The kind of object acted on.
+    async fn object_type(&self) -> &str {
+        &self.0.object_type
+    }
+    /// The object's ID.
+    async fn object_id(&self) -> Option<ID> {
+        self.0.object_id.map(|id| ID(id.to_string()))
+    }
+    /// Extra facts about the action.
+    async fn details(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.0.details.clone())
+    }
+    /// When it happened.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Audit log queries.
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// A workspace's audit trail, newest first. Owners and admins only.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        #[graphql(desc = "Page size, 1 to 100 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last entry of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, AuditEntry, EmptyFields, EmptyFields>> {
+        let workspace = parse_id(&workspace_id, "workspaceId")?;
+        let after = after
+            .map(|c| uuid::Uuid::parse_str(&c).map_err(|_| GqlError::invalid("after", "not a valid cursor")))
+            .transpose()?;
+        let page = PageRequest { first: first.map(|f| u64::try_from(f.max(1)).unwrap_or(1)), after };
+        let result = audit::list(ctx.app()?, ctx.actor()?, workspace, page).await?;
+        let mut connection = Connection::new(after.is_some(), result.has_next_page);
+        connection
+            .edges
+            .extend(result.items.into_iter().map(|entry| Edge::new(entry.id.to_string(), AuditEntry(entry))));
+        Ok(connection)
+    }
+}

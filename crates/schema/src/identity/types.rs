@@ -1,0 +1,143 @@
+//! Identity types; each wraps a domain read model.
+
+use async_graphql::{ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use stoa_domain::identity;
+
+/// The signed-in user's own account, including private fields.
+pub struct Viewer(pub identity::User);
+
+#[Object]
+impl Viewer {
+    /// The user's ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Sign-in email, lower-cased. Visible only to its owner.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// Name shown to others.
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    /// Custom status text, e.g. "in a meeting".
+    async fn status_text(&self) -> Option<&str> {
+        self.0.status_text.as_deref()
+    }
+    /// Custom status emoji.
+    async fn status_emoji(&self) -> Option<&str> {
+        self.0.status_emoji.as_deref()
+    }
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// What other people see of a user.
+pub struct User(pub identity::UserCard);
+
+#[Object]
+impl User {
+    /// The user's ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name shown to others.
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    /// Custom status text.
+    async fn status_text(&self) -> Option<&str> {
+        self.0.status_text.as_deref()
+    }
+    /// Custom status emoji.
+    async fn status_emoji(&self) -> Option<&str> {
+        self.0.status_emoji.as_deref()
+    }
+}
+
+/// A fresh token pair. Send `accessToken` as `Authorization: Bearer …` (or in the WebSocket
+/// `connection_init` payload); keep `refreshToken` secret and exchange it with `refreshSession`.
+pub struct AuthPayload(pub identity::AuthSession);
+
+#[Object]
+impl AuthPayload {
+    /// Short-lived JWT for requests.
+    async fn access_token(&self) -> &str {
+        &self.0.access_token
+    }
+    /// When the access token stops working.
+    async fn access_token_expires_at(&self) -> DateTime<Utc> {
+        self.0.access_expires_at
+    }
+    /// Opaque, single-use token for `refreshSession`. Using one twice revokes the session.
+    async fn refresh_token(&self) -> &str {
+        &self.0.refresh_token
+    }
+    /// When the refresh token expires.
+    async fn refresh_token_expires_at(&self) -> DateTime<Utc> {
+        self.0.refresh_expires_at
+    }
+    /// The signed-in user.
+    async fn viewer(&self) -> Viewer {
+        Viewer(self.0.user.clone())
+    }
+}
+
+/// Input of `register`.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// Sign-in email (case-insensitive, must be unique).
+    pub email: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    /// 1 to 64 characters.
+    pub display_name: String,
+}
+
+/// Input of `login`.
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// Sign-in email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Input of `refreshSession` and `logout`.
+#[derive(InputObject)]
+pub struct RefreshTokenInput {
+    /// The refresh token from the last `AuthPayload`.
+    pub refresh_token: String,
+}
+
+/// Result of `logout`.
+#[derive(async_graphql::SimpleObject)]
+pub struct LogoutPayload {
+    /// Always true: the session's refresh tokens are revoked.
+    pub ok: bool,
+}
+
+/// Input of `updateProfile`. Omitted fields stay as they are; `null` clears a status field.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New status text; null clears it.
+    pub status_text: async_graphql::MaybeUndefined<String>,
+    /// New status emoji; null clears it.
+    pub status_emoji: async_graphql::MaybeUndefined<String>,
+}
+
+/// Result of `updateProfile`.
+pub struct UpdateProfilePayload(pub identity::User);
+
+#[Object]
+impl UpdateProfilePayload {
+    /// The updated account.
+    async fn viewer(&self) -> Viewer {
+        Viewer(self.0.clone())
+    }
+}

@@ -1,0 +1,12 @@
+//! GraphQL surface of workspaces, members, roles and departments.
+
+mod mutation;
+mod query;
+mod subscription;
+mod types;
+
+pub(crate) use types::load_user;
+
+pub use mutation::WorkspaceMutation;
+pub use query::WorkspaceQuery;
+pub use subscription::WorkspaceSubscription;

@@ -1,0 +1,227 @@
+//! Workspace types; each wraps a domain read model.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use stoa_domain::authz;
+use stoa_domain::ids::UserId;
+use stoa_domain::workspaces as ws;
+
+use crate::context::ContextExt as _;
+use crate::error::{GqlError, Result};
+use crate::identity::{User, UserCards};
+
+/// A member's role, most powerful first.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Role {
+    /// Full control, including other owners.
+    Owner,
+    /// Manages members below admin, departments and the audit log.
+    Admin,
+    /// Moderates content.
+    Moderator,
+    /// Handles helpdesk tickets.
+    Agent,
+    /// An ordinary member.
+    Member,
+}
+
+impl From<authz::Role> for Role {
+    fn from(r: authz::Role) -> Self {
+        match r {
+            authz::Role::Owner => Self::Owner,
+            authz::Role::Admin => Self::Admin,
+            authz::Role::Moderator => Self::Moderator,
+            authz::Role::Agent => Self::Agent,
+            authz::Role::Member => Self::Member,
+        }
+    }
+}
+
+impl From<Role> for authz::Role {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Owner => Self::Owner,
+            Role::Admin => Self::Admin,
+            Role::Moderator => Self::Moderator,
+            Role::Agent => Self::Agent,
+            Role::Member => Self::Member,
+        }
+    }
+}
+
+pub(crate) async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>> {
+    let loader = ctx.data_opt::<DataLoader<UserCards>>().ok_or_else(|| {
+        GqlError::from(stoa_domain::DomainError::Internal(anyhow::anyhow!("UserCards loader missing")))
+    })?;
+    Ok(loader.load_one(id).await?.map(User))
+}
+
+/// A workspace (tenant): an estate, a community, a company.
+pub struct Workspace(pub ws::Workspace);
+
+#[Object]
+impl Workspace {
+    /// The workspace's ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// URL-safe unique handle.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The viewer's role here.
+    async fn my_role(&self) -> Role {
+        self.0.my_role.into()
+    }
+    /// Everyone in the workspace, oldest member first.
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
+        let members = ws::members(ctx.app()?, ctx.actor()?, self.0.id).await?;
+        Ok(members.into_iter().map(Member).collect())
+    }
+    /// Departments by code.
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn departments(&self, ctx: &Context<'_>) -> Result<Vec<Department>> {
+        let departments = ws::departments(ctx.app()?, ctx.actor()?, self.0.id).await?;
+        Ok(departments.into_iter().map(Department).collect())
+    }
+}
+
+/// A person's membership in a workspace.
+pub struct Member(pub ws::Member);
+
+#[Object]
+impl Member {
+    /// The member.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        load_user(ctx, self.0.user_id).await
+    }
+    /// Their role.
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+    /// When they joined.
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.0.joined_at
+    }
+    /// The workspace's ID.
+    async fn workspace_id(&self) -> ID {
+        ID(self.0.workspace_id.to_string())
+    }
+}
+
+/// A department: a team with a queue and a capacity.
+pub struct Department(pub ws::Department);
+
+#[Object]
+impl Department {
+    /// The department's ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Short code, unique in the workspace.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// The head of the department, if set.
+    async fn head(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.head_user_id {
+            Some(id) => load_user(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+    /// How many open items the department can hold at once.
+    async fn capacity(&self) -> i32 {
+        self.0.capacity
+    }
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Input of `createWorkspace`.
+#[derive(InputObject)]
+pub struct CreateWorkspaceInput {
+    /// 1 to 80 characters.
+    pub name: String,
+    /// 3 to 40 of a-z, 0-9 and single dashes; derived from the name when omitted.
+    pub slug: Option<String>,
+}
+
+/// Input of `addMember`.
+#[derive(InputObject)]
+pub struct AddMemberInput {
+    /// The workspace.
+    pub workspace_id: ID,
+    /// Email of a registered user.
+    pub email: String,
+    /// Role to give; admins may grant only roles below admin.
+    #[graphql(default_with = "Role::Member")]
+    pub role: Role,
+}
+
+/// Input of `removeMember`.
+#[derive(InputObject)]
+pub struct RemoveMemberInput {
+    /// The workspace.
+    pub workspace_id: ID,
+    /// The member to remove (yourself to leave).
+    pub user_id: ID,
+}
+
+/// Input of `changeRole`.
+#[derive(InputObject)]
+pub struct ChangeRoleInput {
+    /// The workspace.
+    pub workspace_id: ID,
+    /// The member.
+    pub user_id: ID,
+    /// The new role.
+    pub role: Role,
+}
+
+/// Fields of a department.
+#[derive(InputObject)]
+pub struct DepartmentFields {
+    /// 1 to 80 characters.
+    pub name: String,
+    /// 2 to 16 of A-Z, 0-9 and _ (upper-cased), unique in the workspace.
+    pub code: String,
+    /// A member of the workspace who heads it.
+    pub head_user_id: Option<ID>,
+    /// Open items it can hold at once (0 to 100000).
+    #[graphql(default = 10)]
+    pub capacity: i32,
+}
+
+/// Input of `createDepartment`.
+#[derive(InputObject)]
+pub struct CreateDepartmentInput {
+    /// The workspace.
+    pub workspace_id: ID,
+    /// The department's fields.
+    pub department: DepartmentFields,
+}
+
+/// Input of `updateDepartment`.
+#[derive(InputObject)]
+pub struct UpdateDepartmentInput {
+    /// The department.
+    pub id: ID,
+    /// Its new fields.
+    pub department: DepartmentFields,
+}
