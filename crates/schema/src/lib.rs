@@ -19,14 +19,17 @@ pub use limits::Limits;
 
 /// The query root.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(identity::IdentityQuery, workspaces::WorkspaceQuery, audit::AuditQuery);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(identity::IdentityMutation, workspaces::WorkspaceMutation);
 
 /// The subscription root.
 #[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
 pub struct SubscriptionRoot(workspaces::WorkspaceSubscription);
 
 /// The executable schema.

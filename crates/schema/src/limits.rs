@@ -149,6 +149,7 @@ struct Counts {
     aliases: usize,
     directives: usize,
     unknown: Option<String>,
+    introspection: bool,
 }
 
 impl Counts {
@@ -169,6 +170,9 @@ impl Counts {
                     if field.node.alias.is_some() {
                         self.aliases += 1;
                     }
+                    if matches!(field.node.name.node.as_str(), "__schema" | "__type") {
+                        self.introspection = true;
+                    }
                     self.directives(field.node.directives.iter().map(|d| d.node.name.node.as_str()));
                     self.selection_set(&field.node.selection_set.node);
                 }
@@ -185,7 +189,8 @@ impl Counts {
 }
 
 /// Counts aliases and directives over the whole document (as written, fragments once) and refuses
-/// unknown directives.
+/// unknown directives, and introspection when it is switched off (async-graphql would answer
+/// `null` without an error).
 ///
 /// # Errors
 /// `QUERY_TOO_COMPLEX` over a limit; `GRAPHQL_VALIDATION_FAILED` for an unknown directive.
@@ -204,6 +209,9 @@ pub fn check_document(doc: &ExecutableDocument, limits: &Limits) -> Result<(), S
     }
     if let Some(name) = counts.unknown {
         return Err(transport_error(codes::GRAPHQL_VALIDATION_FAILED, format!("unknown directive @{name}")));
+    }
+    if counts.introspection && !limits.introspection {
+        return Err(transport_error(codes::GRAPHQL_VALIDATION_FAILED, "introspection is disabled on this server"));
     }
     if counts.aliases > limits.max_aliases {
         return Err(too_complex(format!("document uses more than {} aliases", limits.max_aliases)));

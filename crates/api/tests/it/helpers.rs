@@ -1,0 +1,278 @@
+//! Test harness: a fresh database per test, the real server, GraphQL and WebSocket clients.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use stoa_api::{Config, Server};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+/// Which backends this run uses.
+pub enum TestBackend {
+    Sqlite,
+    Postgres { url: String, redis: String },
+}
+
+impl TestBackend {
+    /// `TEST_DATABASE_URL` set: Postgres + Redis (both required); otherwise SQLite.
+    pub fn from_env() -> Self {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+            None => Self::Sqlite,
+            Some(url) => {
+                let redis = std::env::var("TEST_REDIS_URL")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .expect("TEST_REDIS_URL must be set with TEST_DATABASE_URL");
+                Self::Postgres { url, redis }
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub secret: String,
+    pub app: stoa_domain::AppCtx,
+    pub data_dir: std::path::PathBuf,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A fresh database for one test: a temp SQLite file, or `CREATE DATABASE stoa_test_<id>`.
+async fn fresh_database(backend: &TestBackend, data_dir: &std::path::Path) -> String {
+    match backend {
+        TestBackend::Sqlite => format!("sqlite://{}", data_dir.join("test.db").display()),
+        TestBackend::Postgres { url, .. } => {
+            use sea_orm::ConnectionTrait as _;
+            let name = format!("stoa_test_{}", uuid::Uuid::now_v7().simple());
+            let admin = sea_orm::Database::connect(url.as_str())
+                .await
+                .expect("TEST_DATABASE_URL is set but Postgres is unreachable");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+            let _ = admin.close().await;
+            let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// Starts a server with the test defaults plus `overrides` (environment-style variables).
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let backend = TestBackend::from_env();
+    let data_dir = std::env::temp_dir().join(format!("stoa-it-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let database_url = fresh_database(&backend, &data_dir).await;
+    let secret = format!("test-secret-{}", uuid::Uuid::now_v7().simple());
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("STOA_BIND".into(), "127.0.0.1:0".into()),
+        ("STOA_DATA_DIR".into(), data_dir.display().to_string()),
+        ("DATABASE_URL".into(), database_url),
+        ("STOA_JWT_SECRET".into(), secret.clone()),
+    ]);
+    if let TestBackend::Postgres { redis, .. } = &backend {
+        vars.insert("REDIS_URL".into(), redis.clone());
+        vars.insert("STOA_REDIS_PREFIX".into(), format!("stoa-test-{}", uuid::Uuid::now_v7().simple()));
+    }
+    for (k, v) in overrides {
+        vars.insert((*k).into(), (*v).into());
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config loads");
+    let server = Server::build(config).await.expect("server builds");
+    let addr = server.local_addr().unwrap();
+    let app = server.app_ctx();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp { addr, http: reqwest::Client::new(), secret, app, data_dir, shutdown: Some(tx) }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// A GraphQL response.
+#[derive(Debug)]
+pub struct Gql {
+    pub body: Value,
+}
+
+impl Gql {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// The first error's code; panics if an error has no code (every error must carry one).
+    pub fn error_code(&self) -> Option<String> {
+        let errors = self.body["errors"].as_array()?;
+        for err in errors {
+            assert!(err["extensions"]["code"].is_string(), "error without extensions.code: {err}");
+        }
+        errors.first().map(|e| e["extensions"]["code"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Panics unless the response succeeded.
+    pub fn ok(self) -> Self {
+        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
+        self
+    }
+}
+
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+pub const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken viewer { id email displayName } } }";
+pub const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken viewer { id } } }";
+pub const CREATE_WORKSPACE: &str = "mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { workspace { id name slug myRole } } }";
+pub const ADD_MEMBER: &str = "mutation($input: AddMemberInput!) { addMember(input: $input) { member { role user { id displayName } } } }";
+
+impl TestApp {
+    pub fn url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql", self.addr)
+    }
+
+    /// POSTs a GraphQL request, optionally with a bearer token.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut req = self.http.post(self.url()).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request sent");
+        Gql { body: res.json().await.expect("JSON body") }
+    }
+
+    pub async fn gql(&self, query: &str, variables: Value) -> Gql {
+        self.gql_as(None, query, variables).await
+    }
+
+    /// Registers `name` with a unique email.
+    pub async fn signed_up(&self, name: &str) -> TestUser {
+        let email = format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple());
+        let password = format!("pw-{name}-12345");
+        let res = self
+            .gql(REGISTER, json!({ "input": { "email": email, "password": password, "displayName": name } }))
+            .await
+            .ok();
+        let r = &res.data()["register"];
+        TestUser {
+            id: r["viewer"]["id"].as_str().unwrap().to_owned(),
+            email,
+            password,
+            token: r["accessToken"].as_str().unwrap().to_owned(),
+            refresh: r["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Creates a workspace owned by `owner`; returns its id.
+    pub async fn workspace(&self, owner: &TestUser, name: &str) -> String {
+        let res = self.gql_as(Some(&owner.token), CREATE_WORKSPACE, json!({ "input": { "name": name } })).await.ok();
+        res.data()["createWorkspace"]["workspace"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Adds `user` to `workspace` with `role`, as `by`.
+    pub async fn add(&self, by: &TestUser, workspace: &str, user: &TestUser, role: &str) {
+        self.gql_as(Some(&by.token), ADD_MEMBER, json!({ "input": { "workspaceId": workspace, "email": user.email, "role": role } }))
+            .await
+            .ok();
+    }
+}
+
+/// A WebSocket client speaking one subprotocol.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// What the server did next.
+#[derive(Debug, PartialEq)]
+pub enum WsEvent {
+    Json(Value),
+    Closed(Option<u16>),
+}
+
+impl WsClient {
+    pub async fn connect(app: &TestApp, protocol: &str) -> Self {
+        let mut request = app.ws_url().into_client_request().unwrap();
+        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        let (stream, response) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
+        assert_eq!(response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()), Some(protocol));
+        Self { stream }
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.stream.send(Message::Text(value.to_string().into())).await.expect("ws send");
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.stream.send(Message::Text(text.to_owned().into())).await.expect("ws send");
+    }
+
+    /// The next JSON message or the close, skipping pings; panics after `within`.
+    pub async fn next_within(&mut self, within: Duration) -> WsEvent {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.stream.next()).await.expect("nothing from the server in time");
+            match msg {
+                None | Some(Err(_)) => return WsEvent::Closed(None),
+                Some(Ok(Message::Text(t))) => return WsEvent::Json(serde_json::from_str(t.as_str()).expect("JSON message")),
+                Some(Ok(Message::Close(frame))) => return WsEvent::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The next JSON message; panics on a close.
+    pub async fn next_json(&mut self) -> Value {
+        match self.next_within(Duration::from_secs(5)).await {
+            WsEvent::Json(v) => v,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// Expects the server to close with `code`.
+    pub async fn expect_close(&mut self, code: u16) {
+        loop {
+            match self.next_within(Duration::from_secs(5)).await {
+                WsEvent::Closed(got) => {
+                    assert_eq!(got, Some(code), "close code");
+                    return;
+                }
+                WsEvent::Json(v) => {
+                    if v["type"] == "ka" || v["type"] == "ping" {
+                        continue;
+                    }
+                    panic!("expected close {code}, got {v}");
+                }
+            }
+        }
+    }
+
+    /// graphql-transport-ws handshake with `token`.
+    pub async fn init(app: &TestApp, token: Option<&str>) -> Self {
+        let mut ws = Self::connect(app, "graphql-transport-ws").await;
+        let payload = token.map_or(json!({}), |t| json!({ "authorization": format!("Bearer {t}") }));
+        ws.send(json!({ "type": "connection_init", "payload": payload })).await;
+        assert_eq!(ws.next_json().await["type"], "connection_ack");
+        ws
+    }
+}
