@@ -45,17 +45,17 @@ pub struct Config {
     pub env: Env,
     /// `STOA_BIND`, default 127.0.0.1:8080.
     pub bind: SocketAddr,
-    /// `STOA_DATA_DIR`, default ./data: the SQLite file, local objects and the generated JWT secret.
+    /// `STOA_DATA_DIR`, default ./data: the `SQLite` file, local objects and the generated JWT secret.
     pub data_dir: PathBuf,
-    /// `DATABASE_URL`, default sqlite://<data_dir>/stoa.db.
+    /// `DATABASE_URL`, default sqlite://<`data_dir>/stoa.db`.
     pub database_url: String,
     /// From `REDIS_URL` (absent: in-process bus and limits).
     pub bus: BusConfig,
-    /// `STORAGE_URL`, default file://<data_dir>/objects.
+    /// `STORAGE_URL`, default file://<`data_dir>/objects`.
     pub storage_url: String,
     /// `STOA_LOG` (or `RUST_LOG`), default "info".
     pub log: String,
-    /// `STOA_JWT_SECRET`; absent: generated once and kept in <data_dir>/jwt.secret.
+    /// `STOA_JWT_SECRET`; absent: generated once and kept in <`data_dir>/jwt.secret`.
     pub jwt_secret: Option<SecretString>,
     /// `STOA_ACCESS_TOKEN_TTL_SECS`, default 900.
     pub access_ttl: Duration,
@@ -81,7 +81,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { var, reason: reason.into() }
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
 }
 
 struct Source<F>(F);
@@ -112,12 +115,20 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
 
     fn positive(&self, var: &'static str, default: usize) -> Result<usize, ConfigError> {
         let value: usize = self.parse(var, default)?;
-        if value == 0 { Err(err(var, "must be greater than 0")) } else { Ok(value) }
+        if value == 0 {
+            Err(err(var, "must be greater than 0"))
+        } else {
+            Ok(value)
+        }
     }
 
     fn secs(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
         let value: u64 = self.parse(var, default)?;
-        if value == 0 { Err(err(var, "must be greater than 0")) } else { Ok(Duration::from_secs(value)) }
+        if value == 0 {
+            Err(err(var, "must be greater than 0"))
+        } else {
+            Ok(Duration::from_secs(value))
+        }
     }
 }
 
@@ -139,18 +150,26 @@ impl Config {
         let env = match src.get("STOA_ENV").as_deref() {
             None | Some("development" | "dev") => Env::Development,
             Some("production" | "prod") => Env::Production,
-            Some(other) => return Err(err("STOA_ENV", format!("{other:?}: expected development or production"))),
+            Some(other) => {
+                return Err(err(
+                    "STOA_ENV",
+                    format!("{other:?}: expected development or production"),
+                ));
+            }
         };
         let data_dir = PathBuf::from(src.get("STOA_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let database_url = database_url(src.get("DATABASE_URL"), &data_dir)?;
         let bus = match src.get("REDIS_URL") {
             None => BusConfig::InProcess,
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                BusConfig::Redis { url: url.into(), prefix: src.get("STOA_REDIS_PREFIX").unwrap_or_else(|| "stoa".into()) }
-            }
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => BusConfig::Redis {
+                url: url.into(),
+                prefix: src.get("STOA_REDIS_PREFIX").unwrap_or_else(|| "stoa".into()),
+            },
             Some(_) => return Err(err("REDIS_URL", "expected redis://host:port or rediss://…")),
         };
-        let storage_url = src.get("STORAGE_URL").unwrap_or_else(|| format!("file://{}", data_dir.join("objects").display()));
+        let storage_url = src
+            .get("STORAGE_URL")
+            .unwrap_or_else(|| format!("file://{}", data_dir.join("objects").display()));
         stoa_storage::StorageLocation::parse(&storage_url).map_err(|e| err("STORAGE_URL", e.to_string()))?;
         let production = env == Env::Production;
         let limits = Limits {
@@ -175,7 +194,10 @@ impl Config {
             database_url,
             bus,
             storage_url,
-            log: src.get("STOA_LOG").or_else(|| src.get("RUST_LOG")).unwrap_or_else(|| "info".into()),
+            log: src
+                .get("STOA_LOG")
+                .or_else(|| src.get("RUST_LOG"))
+                .unwrap_or_else(|| "info".into()),
             jwt_secret: jwt_secret.map(SecretString::from),
             access_ttl: src.secs("STOA_ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_ttl: src.secs("STOA_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
@@ -191,7 +213,12 @@ impl Config {
             },
             cors_origins: src
                 .get("STOA_CORS_ORIGINS")
-                .map(|s| s.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
+                .map(|s| {
+                    s.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
     }
@@ -203,13 +230,21 @@ fn database_url(raw: Option<String>, data_dir: &std::path::Path) -> Result<Strin
         return Ok(url);
     }
     let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
-        return Err(err("DATABASE_URL", "expected sqlite://path/to/file.db or postgres://user@host/db"));
+        return Err(err(
+            "DATABASE_URL",
+            "expected sqlite://path/to/file.db or postgres://user@host/db",
+        ));
     };
     let file = path.split('?').next().unwrap_or_default();
     if file.is_empty() || file == ":memory:" {
-        return Err(err("DATABASE_URL", "SQLite needs a file path (in-memory databases lose data on restart)"));
+        return Err(err(
+            "DATABASE_URL",
+            "SQLite needs a file path (in-memory databases lose data on restart)",
+        ));
     }
-    Ok(if path.contains("mode=") { format!("sqlite://{path}") } else if path.contains('?') {
+    Ok(if path.contains("mode=") {
+        format!("sqlite://{path}")
+    } else if path.contains('?') {
         format!("sqlite://{path}&mode=rwc")
     } else {
         format!("sqlite://{path}?mode=rwc")
@@ -229,7 +264,9 @@ mod tests {
 
     #[test]
     fn defaults_alone_run_an_embedded_node() {
-        let Ok(config) = load(&[]) else { panic!("defaults must load") };
+        let Ok(config) = load(&[]) else {
+            panic!("defaults must load")
+        };
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://./data/stoa.db?mode=rwc");
         assert_eq!(config.storage_url, "file://./data/objects");
@@ -239,7 +276,9 @@ mod tests {
 
     #[test]
     fn production_turns_introspection_and_suggestions_off() {
-        let Ok(config) = load(&[("STOA_ENV", "production")]) else { panic!("must load") };
+        let Ok(config) = load(&[("STOA_ENV", "production")]) else {
+            panic!("must load")
+        };
         assert!(!config.limits.introspection && !config.limits.suggestions);
     }
 

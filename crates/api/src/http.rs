@@ -26,8 +26,15 @@ enum Media {
 }
 
 fn media(headers: &HeaderMap) -> Media {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if accept.contains(GRAPHQL_RESPONSE) { Media::GraphqlResponse } else { Media::Json }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if accept.contains(GRAPHQL_RESPONSE) {
+        Media::GraphqlResponse
+    } else {
+        Media::Json
+    }
 }
 
 fn reply(media: Media, status: StatusCode, body: &impl serde::Serialize) -> axum::response::Response {
@@ -37,21 +44,27 @@ fn reply(media: Media, status: StatusCode, body: &impl serde::Serialize) -> axum
     };
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| br#"{"errors":[{"message":"internal error"}]}"#.to_vec());
     let mut res = (status, bytes).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
 }
 
 /// A request-level failure: no execution happened.
-fn refuse(media: Media, status: StatusCode, errors: Vec<ServerError>) -> axum::response::Response {
+fn refuse(media: Media, status: StatusCode, errors: &[ServerError]) -> axum::response::Response {
     let mut res = reply(media, status, &serde_json::json!({ "errors": errors }));
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     res
 }
 
 fn bad_request(media: Media, message: impl Into<String>) -> axum::response::Response {
-    refuse(media, StatusCode::BAD_REQUEST, vec![transport_error(codes::BAD_REQUEST, message)])
+    refuse(
+        media,
+        StatusCode::BAD_REQUEST,
+        &[transport_error(codes::BAD_REQUEST, message)],
+    )
 }
 
 fn client_ip(addr: SocketAddr) -> String {
@@ -59,7 +72,13 @@ fn client_ip(addr: SocketAddr) -> String {
 }
 
 /// Runs one prepared request; refusals become error-only responses.
-async fn run_one(state: &AppState, request: Request, queries_only: bool, actor: stoa_schema::RequestActor, ip: &str) -> Result<Response, Refusal> {
+async fn run_one(
+    state: &AppState,
+    request: Request,
+    queries_only: bool,
+    actor: stoa_schema::RequestActor,
+    ip: &str,
+) -> Result<Response, Refusal> {
     let request = gql::prepare(request, &state.limits, queries_only, &state.app, actor, ip)?;
     let mut response = state.schema.execute(request).await;
     classify_errors(&mut response.errors);
@@ -80,8 +99,7 @@ fn status_for(media: Media, response: &Response) -> StatusCode {
 
 fn authenticate(state: &AppState, headers: &HeaderMap) -> stoa_schema::RequestActor {
     let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    gql::authenticate(&state.app, token)
-        .unwrap_or(stoa_schema::RequestActor(Err("invalid or expired access token")))
+    gql::authenticate(&state.app, token).unwrap_or(stoa_schema::RequestActor(Err("invalid or expired access token")))
 }
 
 /// `POST /graphql`.
@@ -92,17 +110,28 @@ pub async fn post(
     body: Body,
 ) -> axum::response::Response {
     let media = media(&headers);
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     if mime != "application/json" && mime != "application/graphql+json" {
         // Forms and text/plain are "simple" requests a browser sends cross-site without a
         // preflight: refusing them closes the CSRF door for mutations.
         let err = transport_error(codes::BAD_REQUEST, "Content-Type must be application/json");
-        return refuse(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, vec![err]);
+        return refuse(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, &[err]);
     }
     let Ok(bytes) = to_bytes(body, state.max_body_bytes).await else {
-        let err = transport_error(codes::PAYLOAD_TOO_LARGE, format!("request body larger than {} bytes", state.max_body_bytes));
-        return refuse(media, StatusCode::PAYLOAD_TOO_LARGE, vec![err]);
+        let err = transport_error(
+            codes::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {} bytes", state.max_body_bytes),
+        );
+        return refuse(media, StatusCode::PAYLOAD_TOO_LARGE, &[err]);
     };
     let batch: BatchRequest = match serde_json::from_slice(&bytes) {
         Ok(batch) => batch,
@@ -114,11 +143,14 @@ pub async fn post(
     match batch {
         BatchRequest::Single(request) => match run_one(&state, request, false, actor, &ip).await {
             Ok(response) => reply(media, status_for(media, &response), &response),
-            Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, refusal.errors),
+            Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, &refusal.errors),
         },
         BatchRequest::Batch(requests) => {
             if requests.is_empty() || requests.len() > state.limits.max_batch {
-                return bad_request(media, format!("a batch holds 1 to {} operations", state.limits.max_batch));
+                return bad_request(
+                    media,
+                    format!("a batch holds 1 to {} operations", state.limits.max_batch),
+                );
             }
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
@@ -149,8 +181,12 @@ pub async fn get(
     params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> axum::response::Response {
     let media = media(&headers);
-    let Ok(Query(params)) = params else { return bad_request(media, "malformed query string") };
-    let Some(query) = params.query else { return bad_request(media, "missing query parameter") };
+    let Ok(Query(params)) = params else {
+        return bad_request(media, "malformed query string");
+    };
+    let Some(query) = params.query else {
+        return bad_request(media, "missing query parameter");
+    };
     let mut request = Request::new(query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -165,7 +201,7 @@ pub async fn get(
     let actor = authenticate(&state, &headers);
     match run_one(&state, request, true, actor, &client_ip(addr)).await {
         Ok(response) => reply(media, status_for(media, &response), &response),
-        Err(refusal) if refusal.method_not_allowed => refuse(media, StatusCode::METHOD_NOT_ALLOWED, refusal.errors),
-        Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, refusal.errors),
+        Err(refusal) if refusal.method_not_allowed => refuse(media, StatusCode::METHOD_NOT_ALLOWED, &refusal.errors),
+        Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, &refusal.errors),
     }
 }

@@ -19,7 +19,12 @@ pub struct SeededUser {
 pub async fn seed(app: &AppCtx) -> Result<(String, Vec<SeededUser>), DomainError> {
     let suffix = uuid::Uuid::now_v7().simple().to_string();
     let suffix = suffix.get(suffix.len() - 6..).unwrap_or("demo").to_owned();
-    let people = [("Olivia Owner", Role::Owner), ("Adam Admin", Role::Admin), ("Aggie Agent", Role::Agent), ("Mel Member", Role::Member)];
+    let people = [
+        ("Olivia Owner", Role::Owner),
+        ("Adam Admin", Role::Admin),
+        ("Aggie Agent", Role::Agent),
+        ("Mel Member", Role::Member),
+    ];
     let mut users = Vec::new();
     let mut owner: Option<Actor> = None;
     for (name, role) in people {
@@ -28,7 +33,12 @@ pub async fn seed(app: &AppCtx) -> Result<(String, Vec<SeededUser>), DomainError
         let password = format!("demo-{first}-{suffix}");
         let session = identity::register(
             app,
-            Register { email: email.clone(), password: password.clone(), display_name: name.into(), client_ip: "seed".into() },
+            Register {
+                email: email.clone(),
+                password: password.clone(),
+                display_name: name.into(),
+                client_ip: "seed".into(),
+            },
         )
         .await?;
         if role == Role::Owner {
@@ -37,14 +47,34 @@ pub async fn seed(app: &AppCtx) -> Result<(String, Vec<SeededUser>), DomainError
         users.push(SeededUser { email, password, role });
     }
     let owner = owner.ok_or(DomainError::NotFound("owner"))?;
-    let workspace =
-        ws::create_workspace(app, &owner, CreateWorkspace { name: "Demo Estate".into(), slug: Some(format!("demo-{suffix}")) })
-            .await?;
+    let workspace = ws::create_workspace(
+        app,
+        &owner,
+        CreateWorkspace {
+            name: "Demo Estate".into(),
+            slug: Some(format!("demo-{suffix}")),
+        },
+    )
+    .await?;
     for user in users.iter().filter(|u| u.role != Role::Owner) {
-        ws::add_member(app, &owner, AddMember { workspace_id: workspace.id, email: user.email.clone(), role: user.role }).await?;
+        ws::add_member(
+            app,
+            &owner,
+            AddMember {
+                workspace_id: workspace.id,
+                email: user.email.clone(),
+                role: user.role,
+            },
+        )
+        .await?;
     }
     for (name, code) in [("Maintenance", "MAINT"), ("Security", "SEC")] {
-        let input = DepartmentInput { name: name.into(), code: code.into(), head_user_id: None, capacity: 20 };
+        let input = DepartmentInput {
+            name: name.into(),
+            code: code.into(),
+            head_user_id: None,
+            capacity: 20,
+        };
         ws::create_department(app, &owner, workspace.id, input).await?;
     }
     Ok((workspace.slug, users))

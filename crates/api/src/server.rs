@@ -39,7 +39,7 @@ pub struct Server {
     app: AppCtx,
 }
 
-/// Connects to the database (creating a SQLite file and its folder if needed).
+/// Connects to the database (creating a `SQLite` file and its folder if needed).
 ///
 /// # Errors
 /// When the database is unreachable.
@@ -72,7 +72,9 @@ pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
 /// # Errors
 /// When a migration fails.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    stoa_migration::Migrator::up(db, None).await.context("running migrations")
+    stoa_migration::Migrator::up(db, None)
+        .await
+        .context("running migrations")
 }
 
 /// Builds the application context from configuration (shared by `serve`, `seed` and tests).
@@ -86,9 +88,12 @@ pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
         BusConfig::InProcess => (Arc::new(InProcessBus::default()), Arc::new(InProcessLimiter::default())),
         BusConfig::Redis { url, prefix } => {
             use secrecy::ExposeSecret as _;
-            let bus = adapters::RedisBus::connect(url.expose_secret(), prefix).await.context("connecting the Redis bus")?;
-            let limiter =
-                adapters::RedisLimiter::connect(url.expose_secret(), prefix).await.context("connecting the Redis limiter")?;
+            let bus = adapters::RedisBus::connect(url.expose_secret(), prefix)
+                .await
+                .context("connecting the Redis bus")?;
+            let limiter = adapters::RedisLimiter::connect(url.expose_secret(), prefix)
+                .await
+                .context("connecting the Redis limiter")?;
             (bus, Arc::new(limiter))
         }
     };
@@ -100,7 +105,13 @@ pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
         refresh_ttl: config.refresh_ttl,
         login_attempts_per_minute: config.login_attempts_per_minute,
     };
-    Ok(AppCtx::new(AppDeps { db, bus, limiter, storage, auth }))
+    Ok(AppCtx::new(AppDeps {
+        db,
+        bus,
+        limiter,
+        storage,
+        auth,
+    }))
 }
 
 impl Server {
@@ -119,7 +130,9 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
         };
         let router = router(state, &config.cors_origins);
-        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
         Ok(Self { listener, router, app })
     }
 
@@ -143,7 +156,9 @@ impl Server {
     /// On a fatal I/O error of the listener.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 
     /// Serves until SIGTERM or ctrl-c.
@@ -178,7 +193,10 @@ async fn shutdown_signal() {
 }
 
 fn router(state: AppState, cors_origins: &[String]) -> Router {
-    let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins: Vec<HeaderValue> = cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
@@ -192,7 +210,11 @@ fn router(state: AppState, cors_origins: &[String]) -> Router {
         .with_state(state)
 }
 
-async fn graphql_get(State(state): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, request: Request) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (mut parts, _body) = request.into_parts();
     let is_upgrade = parts
         .headers

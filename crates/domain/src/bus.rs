@@ -42,12 +42,11 @@ impl LocalFanout {
     pub fn deliver(&self, key: &str, event: Arc<Event>) -> usize {
         let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(sender) = topics.get(key) else { return 0 };
-        match sender.send(event) {
-            Ok(n) => n,
-            Err(_) => {
-                topics.remove(key);
-                0
-            }
+        if let Ok(n) = sender.send(event) {
+            n
+        } else {
+            topics.remove(key);
+            0
         }
     }
 
@@ -80,8 +79,11 @@ impl LocalFanout {
     /// Topic keys that currently have no subscriber (a networked bus unsubscribes them upstream).
     pub fn idle_keys(&self) -> Vec<String> {
         let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let idle: Vec<String> =
-            topics.iter().filter(|(_, s)| s.receiver_count() == 0).map(|(k, _)| k.clone()).collect();
+        let idle: Vec<String> = topics
+            .iter()
+            .filter(|(_, s)| s.receiver_count() == 0)
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in &idle {
             topics.remove(key);
         }

@@ -36,7 +36,10 @@ pub enum DomainError {
 impl DomainError {
     /// Shorthand for [`DomainError::Invalid`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        Self::Invalid { field, reason: reason.into() }
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -49,6 +52,9 @@ impl From<sea_orm::DbErr> for DomainError {
 /// Maps an expected unique-constraint hit to a domain error at the call site.
 pub trait OnUnique<T> {
     /// Turns a unique violation into `err()`, and any other database error into `Internal`.
+    ///
+    /// # Errors
+    /// `err()` on a unique violation; `Internal` on any other database error.
     fn on_unique(self, err: impl FnOnce() -> DomainError) -> Result<T>;
 }
 

@@ -31,11 +31,19 @@ impl Topic {
 #[serde(tag = "type")]
 pub enum Event {
     /// A user joined a workspace (or was added).
-    MemberAdded { workspace_id: WorkspaceId, user_id: UserId, role: Role },
+    MemberAdded {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        role: Role,
+    },
     /// A user left or was removed from a workspace.
     MemberRemoved { workspace_id: WorkspaceId, user_id: UserId },
     /// A member's role changed.
-    RoleChanged { workspace_id: WorkspaceId, user_id: UserId, role: Role },
+    RoleChanged {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        role: Role,
+    },
 }
 
 impl Event {
@@ -43,9 +51,13 @@ impl Event {
     #[must_use]
     pub fn topics(&self) -> Vec<Topic> {
         match self {
-            Self::MemberAdded { workspace_id, user_id, .. }
+            Self::MemberAdded {
+                workspace_id, user_id, ..
+            }
             | Self::MemberRemoved { workspace_id, user_id }
-            | Self::RoleChanged { workspace_id, user_id, .. } => {
+            | Self::RoleChanged {
+                workspace_id, user_id, ..
+            } => {
                 vec![Topic::Workspace(*workspace_id), Topic::User(*user_id)]
             }
         }

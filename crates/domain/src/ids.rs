@@ -1,4 +1,4 @@
-//! Typed UUIDv7 identifiers, so a `UserId` can never be passed where a `WorkspaceId` is expected.
+//! Typed `UUIDv7` identifiers, so a `UserId` can never be passed where a `WorkspaceId` is expected.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

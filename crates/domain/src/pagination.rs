@@ -1,4 +1,4 @@
-//! Cursor pages shared by every list: keyset pagination over time-ordered UUIDv7 ids.
+//! Cursor pages shared by every list: keyset pagination over time-ordered `UUIDv7` ids.
 
 /// How many items a page may hold at most, whatever the client asks.
 pub const MAX_PAGE: u64 = 100;

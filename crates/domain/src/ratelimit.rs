@@ -46,10 +46,14 @@ impl RateLimiter for InProcessLimiter {
         }
         if entry.1 >= limit {
             let left = window.saturating_sub(now.duration_since(entry.0));
-            return Ok(Verdict::Limited { retry_after_s: left.as_secs().max(1) });
+            return Ok(Verdict::Limited {
+                retry_after_s: left.as_secs().max(1),
+            });
         }
         entry.1 += 1;
-        Ok(Verdict::Allowed { remaining: limit - entry.1 })
+        Ok(Verdict::Allowed {
+            remaining: limit - entry.1,
+        })
     }
 }
 
@@ -61,12 +65,12 @@ mod tests {
     async fn the_eleventh_attempt_in_a_window_is_refused() {
         let limiter = InProcessLimiter::default();
         for i in 0..10 {
-            let verdict = limiter.hit("k", 10, Duration::from_secs(60)).await.ok();
+            let verdict = limiter.hit("k", 10, Duration::from_mins(1)).await.ok();
             assert_eq!(verdict, Some(Verdict::Allowed { remaining: 9 - i }));
         }
-        let verdict = limiter.hit("k", 10, Duration::from_secs(60)).await.ok();
+        let verdict = limiter.hit("k", 10, Duration::from_mins(1)).await.ok();
         assert!(matches!(verdict, Some(Verdict::Limited { retry_after_s }) if retry_after_s <= 60));
-        let other = limiter.hit("other", 10, Duration::from_secs(60)).await.ok();
+        let other = limiter.hit("other", 10, Duration::from_mins(1)).await.ok();
         assert_eq!(other, Some(Verdict::Allowed { remaining: 9 }));
     }
 }

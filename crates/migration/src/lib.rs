@@ -1,4 +1,4 @@
-//! Schema migrations, run on SQLite and Postgres alike. Never imports `entities`: an old migration
+//! Schema migrations, run on `SQLite` and Postgres alike. Never imports `entities`: an old migration
 //! must keep its meaning when the entities move on.
 
 pub use sea_orm_migration::prelude::*;

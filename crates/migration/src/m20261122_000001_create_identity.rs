@@ -3,7 +3,9 @@
 //! `family_id`, so presenting a rotated token can revoke the whole family.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{pk_uuid, string, string_null, string_uniq, timestamp_with_time_zone, timestamp_with_time_zone_null, uuid};
+use sea_orm_migration::schema::{
+    pk_uuid, string, string_null, string_uniq, timestamp_with_time_zone, timestamp_with_time_zone_null, uuid,
+};
 
 use crate::n;
 
@@ -41,18 +43,29 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(n("rotated_at")))
                     .col(timestamp_with_time_zone_null(n("revoked_at")))
                     .foreign_key(
-                        ForeignKey::create().from(n("sessions"), n("user_id")).to(n("users"), n("id")).on_delete(ForeignKeyAction::Cascade),
+                        ForeignKey::create()
+                            .from(n("sessions"), n("user_id"))
+                            .to(n("users"), n("id"))
+                            .on_delete(ForeignKeyAction::Cascade),
                     )
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_sessions_family").table(n("sessions")).col(n("family_id")).to_owned())
+            .create_index(
+                Index::create()
+                    .name("idx_sessions_family")
+                    .table(n("sessions"))
+                    .col(n("family_id"))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(n("sessions")).to_owned()).await?;
+        manager
+            .drop_table(Table::drop().table(n("sessions")).to_owned())
+            .await?;
         manager.drop_table(Table::drop().table(n("users")).to_owned()).await
     }
 }

@@ -40,7 +40,10 @@ impl MigrationTrait for Migration {
                             .on_delete(ForeignKeyAction::Cascade),
                     )
                     .foreign_key(
-                        ForeignKey::create().from(n("memberships"), n("user_id")).to(n("users"), n("id")).on_delete(ForeignKeyAction::Cascade),
+                        ForeignKey::create()
+                            .from(n("memberships"), n("user_id"))
+                            .to(n("users"), n("id"))
+                            .on_delete(ForeignKeyAction::Cascade),
                     )
                     .to_owned(),
             )
@@ -57,7 +60,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_memberships_user").table(n("memberships")).col(n("user_id")).to_owned())
+            .create_index(
+                Index::create()
+                    .name("idx_memberships_user")
+                    .table(n("memberships"))
+                    .col(n("user_id"))
+                    .to_owned(),
+            )
             .await?;
         manager
             .create_table(

@@ -120,3 +120,36 @@ pub fn transport_error(code: &'static str, message: impl Into<String>) -> async_
     err.extensions = Some(ext);
     err
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_documented_in_docs_errors_md() {
+        let doc = include_str!("../../../docs/errors.md");
+        for code in codes::ALL {
+            assert!(doc.contains(&format!("`{code}`")), "{code} missing from docs/errors.md");
+        }
+    }
+
+    #[test]
+    fn every_domain_error_maps_to_a_listed_code() {
+        let errors = [
+            DomainError::Unauthenticated("x"),
+            DomainError::Forbidden { needed: stoa_domain::authz::Permission::ManageMembers },
+            DomainError::NotFound("workspace"),
+            DomainError::invalid("email", "bad"),
+            DomainError::Conflict("taken"),
+            DomainError::RateLimited { retry_after_s: 3 },
+            DomainError::Internal(anyhow::anyhow!("secret detail")),
+        ];
+        for err in errors {
+            let gql: async_graphql::Error = GqlError::from(err).into();
+            let code = gql.extensions.as_ref().and_then(|e| e.get("code")).map(ToString::to_string);
+            let code = code.unwrap_or_default().trim_matches('"').to_owned();
+            assert!(codes::ALL.contains(&code.as_str()), "{code}");
+            assert!(!gql.message.contains("secret detail"));
+        }
+    }
+}

@@ -38,11 +38,15 @@ pub type StoaSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// Builds the schema with the app context and the configured limits.
 #[must_use]
 pub fn build(app: Option<AppCtx>, limits: &Limits) -> StoaSchema {
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_directives(limits.max_directives)
-        .limit_recursive_depth(limits.max_nesting.max(32));
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_directives(limits.max_directives)
+    .limit_recursive_depth(limits.max_nesting.max(32));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -84,7 +84,10 @@ pub fn prescan(src: &str, limits: &Limits) -> Result<(), ServerError> {
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > limits.max_nesting {
-                    return Err(too_complex(format!("document nested deeper than {} brackets", limits.max_nesting)));
+                    return Err(too_complex(format!(
+                        "document nested deeper than {} brackets",
+                        limits.max_nesting
+                    )));
                 }
                 i += 1;
             }
@@ -108,7 +111,10 @@ pub fn prescan(src: &str, limits: &Limits) -> Result<(), ServerError> {
         }
         tokens += 1;
         if tokens > limits.max_tokens {
-            return Err(too_complex(format!("document has more than {} tokens", limits.max_tokens)));
+            return Err(too_complex(format!(
+                "document has more than {} tokens",
+                limits.max_tokens
+            )));
         }
     }
     Ok(())
@@ -208,16 +214,28 @@ pub fn check_document(doc: &ExecutableDocument, limits: &Limits) -> Result<(), S
         counts.selection_set(&fragment.node.selection_set.node);
     }
     if let Some(name) = counts.unknown {
-        return Err(transport_error(codes::GRAPHQL_VALIDATION_FAILED, format!("unknown directive @{name}")));
+        return Err(transport_error(
+            codes::GRAPHQL_VALIDATION_FAILED,
+            format!("unknown directive @{name}"),
+        ));
     }
     if counts.introspection && !limits.introspection {
-        return Err(transport_error(codes::GRAPHQL_VALIDATION_FAILED, "introspection is disabled on this server"));
+        return Err(transport_error(
+            codes::GRAPHQL_VALIDATION_FAILED,
+            "introspection is disabled on this server",
+        ));
     }
     if counts.aliases > limits.max_aliases {
-        return Err(too_complex(format!("document uses more than {} aliases", limits.max_aliases)));
+        return Err(too_complex(format!(
+            "document uses more than {} aliases",
+            limits.max_aliases
+        )));
     }
     if counts.directives > limits.max_directives {
-        return Err(too_complex(format!("document uses more than {} directives", limits.max_directives)));
+        return Err(too_complex(format!(
+            "document uses more than {} directives",
+            limits.max_directives
+        )));
     }
     Ok(())
 }
@@ -261,15 +279,25 @@ mod tests {
     use super::*;
 
     fn limits() -> Limits {
-        Limits { max_tokens: 50, max_nesting: 5, ..Limits::default() }
+        Limits {
+            max_tokens: 50,
+            max_nesting: 5,
+            ..Limits::default()
+        }
     }
 
     #[test]
     fn ordinary_documents_pass() {
-        let doc = r#"query Q($id: ID!) { workspace(id: $id) { name members { role } } } # c { { { {
-        "#;
+        let doc = r"query Q($id: ID!) { workspace(id: $id) { name members { role } } } # c { { { {
+        ";
         assert!(prescan(doc, &limits()).is_ok());
-        assert!(prescan(r#"{ a(s: "{{{{{{{{[[[[[[", b: """ {{{{{{ \""" [[[[[[ """) }"#, &limits()).is_ok());
+        assert!(
+            prescan(
+                r#"{ a(s: "{{{{{{{{[[[[[[", b: """ {{{{{{ \""" [[[[[[ """) }"#,
+                &limits()
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -288,7 +316,17 @@ mod tests {
 
     #[test]
     fn unterminated_strings_and_garbage_do_not_panic() {
-        for doc in ["\"", "\"\"\"", "\"\\", "...", "-", "\u{1F600}{", "\u{FEFF}{a}", "#", "\"\"\"\\\"\"\""] {
+        for doc in [
+            "\"",
+            "\"\"\"",
+            "\"\\",
+            "...",
+            "-",
+            "\u{1F600}{",
+            "\u{FEFF}{a}",
+            "#",
+            "\"\"\"\\\"\"\"",
+        ] {
             let _ = prescan(doc, &limits());
         }
     }
@@ -299,11 +337,21 @@ mod tests {
 
     #[test]
     fn aliases_and_directives_are_counted_and_unknown_directives_refused() {
-        let l = Limits { max_aliases: 2, max_directives: 2, ..Limits::default() };
+        let l = Limits {
+            max_aliases: 2,
+            max_directives: 2,
+            ..Limits::default()
+        };
         assert!(check_document(&parse("{ a: x b: x }"), &l).is_ok());
         assert!(check_document(&parse("{ a: x b: x ... on Q { c: x } }"), &l).is_err());
         assert!(check_document(&parse("{ x @skip(if: true) y @include(if: true) }"), &l).is_ok());
-        assert!(check_document(&parse("{ x @skip(if: true) y @include(if: true) z @skip(if: false) }"), &l).is_err());
+        assert!(
+            check_document(
+                &parse("{ x @skip(if: true) y @include(if: true) z @skip(if: false) }"),
+                &l
+            )
+            .is_err()
+        );
         assert!(check_document(&parse("{ x @evil }"), &l).is_err());
     }
 
@@ -312,6 +360,9 @@ mod tests {
         let doc = parse("query A { x } mutation B { y }");
         assert_eq!(operation_type(&doc, Some("B")), Some(OperationType::Mutation));
         assert_eq!(operation_type(&doc, None), None);
-        assert_eq!(operation_type(&parse("mutation { y }"), None), Some(OperationType::Mutation));
+        assert_eq!(
+            operation_type(&parse("mutation { y }"), None),
+            Some(OperationType::Mutation)
+        );
     }
 }

@@ -72,7 +72,10 @@ mod tests {
 
     #[test]
     fn storage_urls_parse_or_explain() {
-        assert_eq!(StorageLocation::parse("file://./data/objects").ok(), Some(StorageLocation::Local("./data/objects".into())));
+        assert_eq!(
+            StorageLocation::parse("file://./data/objects").ok(),
+            Some(StorageLocation::Local("./data/objects".into()))
+        );
         assert!(StorageLocation::parse("file://").is_err());
         assert!(StorageLocation::parse("ftp://x").is_err());
     }

@@ -27,7 +27,11 @@ impl RedisLimiter {
     /// When Redis is unreachable at start.
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let conn = redis::Client::open(url)?.get_connection_manager().await?;
-        Ok(Self { conn, prefix: format!("{prefix}:rl:"), script: redis::Script::new(SCRIPT) })
+        Ok(Self {
+            conn,
+            prefix: format!("{prefix}:rl:"),
+            script: redis::Script::new(SCRIPT),
+        })
     }
 }
 
@@ -36,12 +40,18 @@ impl RateLimiter for RedisLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> anyhow::Result<Verdict> {
         let mut conn = self.conn.clone();
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-        let (count, ttl_ms): (u64, i64) =
-            self.script.key(format!("{}{key}", self.prefix)).arg(window_ms).invoke_async(&mut conn).await?;
+        let (count, ttl_ms): (u64, i64) = self
+            .script
+            .key(format!("{}{key}", self.prefix))
+            .arg(window_ms)
+            .invoke_async(&mut conn)
+            .await?;
         if count > u64::from(limit) {
             let retry = u64::try_from(ttl_ms.max(0)).unwrap_or(0).div_ceil(1000).max(1);
             return Ok(Verdict::Limited { retry_after_s: retry });
         }
-        Ok(Verdict::Allowed { remaining: limit.saturating_sub(u32::try_from(count).unwrap_or(u32::MAX)) })
+        Ok(Verdict::Allowed {
+            remaining: limit.saturating_sub(u32::try_from(count).unwrap_or(u32::MAX)),
+        })
     }
 }

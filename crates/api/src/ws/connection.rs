@@ -51,7 +51,12 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         let _ = sink.close().await;
     });
     if protocol == Protocol::Unsupported {
-        let _ = out.send(protocol::close_frame(close::SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")).await;
+        let _ = out
+            .send(protocol::close_frame(
+                close::SUBPROTOCOL_NOT_ACCEPTABLE,
+                "Subprotocol not acceptable",
+            ))
+            .await;
         drop(out);
         let _ = writer.await;
         return;
@@ -123,7 +128,11 @@ impl Conn {
     fn invalid(&self) -> Flow {
         match self.protocol {
             Protocol::Legacy => {
-                let _ = self.out.try_send(message("error", None, Some(json!({ "message": "Invalid message received" }))));
+                let _ = self.out.try_send(message(
+                    "error",
+                    None,
+                    Some(json!({ "message": "Invalid message received" })),
+                ));
                 Flow::Continue
             }
             _ => Flow::Close(close::BAD_REQUEST, "Invalid message received".into()),
@@ -140,8 +149,12 @@ impl Conn {
     }
 
     async fn on_text(&mut self, text: &str) -> Flow {
-        let Ok(msg) = serde_json::from_str::<Value>(text) else { return self.invalid() };
-        let Some(ty) = msg.get("type").and_then(Value::as_str) else { return self.invalid() };
+        let Ok(msg) = serde_json::from_str::<Value>(text) else {
+            return self.invalid();
+        };
+        let Some(ty) = msg.get("type").and_then(Value::as_str) else {
+            return self.invalid();
+        };
         match (self.protocol, ty) {
             (_, "connection_init") => self.on_init(msg.get("payload")).await,
             (Protocol::Transport, "ping") => {
@@ -151,7 +164,9 @@ impl Conn {
             (Protocol::Transport, "pong") => Flow::Continue,
             (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => self.on_subscribe(&msg).await,
             (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
-                let Some(id) = msg.get("id").and_then(Value::as_str) else { return self.invalid() };
+                let Some(id) = msg.get("id").and_then(Value::as_str) else {
+                    return self.invalid();
+                };
                 if let Some((_, handle)) = self.ops.remove(id) {
                     handle.abort();
                     if self.protocol == Protocol::Legacy {
@@ -179,7 +194,12 @@ impl Conn {
         let token = protocol::token(payload);
         let Some(actor) = gql::authenticate(&self.state.app, token.as_deref()) else {
             if self.protocol == Protocol::Legacy {
-                self.send(message("connection_error", None, Some(json!({ "message": "Forbidden" })))).await;
+                self.send(message(
+                    "connection_error",
+                    None,
+                    Some(json!({ "message": "Forbidden" })),
+                ))
+                .await;
             }
             return Flow::Close(close::FORBIDDEN, "Forbidden".into());
         };
@@ -198,11 +218,18 @@ impl Conn {
     }
 
     async fn on_subscribe(&mut self, msg: &Value) -> Flow {
-        let Some(id) = msg.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) else { return self.invalid() };
-        let Some(payload) = msg.get("payload").filter(|p| p.get("query").is_some_and(Value::is_string)) else {
+        let Some(id) = msg.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) else {
             return self.invalid();
         };
-        let Ok(request) = serde_json::from_value::<async_graphql::Request>(payload.clone()) else { return self.invalid() };
+        let Some(payload) = msg
+            .get("payload")
+            .filter(|p| p.get("query").is_some_and(Value::is_string))
+        else {
+            return self.invalid();
+        };
+        let Ok(request) = serde_json::from_value::<async_graphql::Request>(payload.clone()) else {
+            return self.invalid();
+        };
         let Some(actor) = self.actor.clone() else {
             if self.protocol == Protocol::Legacy {
                 let err = transport_error(codes::UNAUTHENTICATED, "send connection_init first");
@@ -268,7 +295,8 @@ async fn run_operation(
             return;
         }
         first = false;
-        let payload = serde_json::to_value(&response).unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] }));
+        let payload =
+            serde_json::to_value(&response).unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] }));
         if out.send(message(next, Some(&id), Some(payload))).await.is_err() {
             return;
         }

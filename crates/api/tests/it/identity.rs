@@ -5,7 +5,8 @@ use serde_json::json;
 use crate::helpers::{LOGIN, REGISTER, spawn_app};
 
 const ME: &str = "{ me { id email displayName statusText statusEmoji } }";
-const REFRESH: &str = "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken refreshToken } }";
+const REFRESH: &str =
+    "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken refreshToken } }";
 const LOGOUT: &str = "mutation($t: String!) { logout(input: { refreshToken: $t }) { ok } }";
 
 #[tokio::test]
@@ -31,7 +32,8 @@ async fn me_without_a_token_is_unauthenticated() {
 async fn an_email_registers_once_whatever_its_case() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
-    let input = json!({ "input": { "email": alice.email.to_uppercase(), "password": "another-pass", "displayName": "A2" } });
+    let input =
+        json!({ "input": { "email": alice.email.to_uppercase(), "password": "another-pass", "displayName": "A2" } });
 
     let res = app.gql(REGISTER, input).await;
 
@@ -46,7 +48,12 @@ async fn bad_registration_input_names_the_field() {
         ("ann@example.com", "short", "Ann", "password"),
         ("ann@example.com", "long-enough", "   ", "displayName"),
     ] {
-        let res = app.gql(REGISTER, json!({ "input": { "email": email, "password": password, "displayName": name } })).await;
+        let res = app
+            .gql(
+                REGISTER,
+                json!({ "input": { "email": email, "password": password, "displayName": name } }),
+            )
+            .await;
         assert_eq!(res.error_code().as_deref(), Some("BAD_USER_INPUT"), "{field}");
         assert_eq!(res.body["errors"][0]["extensions"]["field"], field);
     }
@@ -57,13 +64,32 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
 
-    let wrong = app.gql(LOGIN, json!({ "input": { "email": alice.email, "password": "wrong-password" } })).await;
-    let unknown = app.gql(LOGIN, json!({ "input": { "email": "nobody@example.com", "password": "wrong-password" } })).await;
+    let wrong = app
+        .gql(
+            LOGIN,
+            json!({ "input": { "email": alice.email, "password": "wrong-password" } }),
+        )
+        .await;
+    let unknown = app
+        .gql(
+            LOGIN,
+            json!({ "input": { "email": "nobody@example.com", "password": "wrong-password" } }),
+        )
+        .await;
 
     assert_eq!(wrong.error_code().as_deref(), Some("UNAUTHENTICATED"));
     assert_eq!(wrong.body["errors"][0]["message"], unknown.body["errors"][0]["message"]);
-    assert_eq!(wrong.body["errors"][0]["extensions"], unknown.body["errors"][0]["extensions"]);
-    let ok = app.gql(LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } })).await.ok();
+    assert_eq!(
+        wrong.body["errors"][0]["extensions"],
+        unknown.body["errors"][0]["extensions"]
+    );
+    let ok = app
+        .gql(
+            LOGIN,
+            json!({ "input": { "email": alice.email, "password": alice.password } }),
+        )
+        .await
+        .ok();
     assert_eq!(ok.data()["login"]["viewer"]["id"], alice.id.as_str());
 }
 
@@ -77,7 +103,12 @@ async fn the_eleventh_login_attempt_in_a_minute_is_rate_limited() {
         assert_eq!(res.error_code().as_deref(), Some("UNAUTHENTICATED"));
     }
 
-    let res = app.gql(LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } })).await;
+    let res = app
+        .gql(
+            LOGIN,
+            json!({ "input": { "email": alice.email, "password": alice.password } }),
+        )
+        .await;
 
     assert_eq!(res.error_code().as_deref(), Some("RATE_LIMITED"));
     let retry = res.body["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
@@ -90,8 +121,14 @@ async fn refreshing_rotates_the_token_and_the_old_one_stops_working() {
     let alice = app.signed_up("alice").await;
 
     let first = app.gql(REFRESH, json!({ "t": alice.refresh })).await.ok();
-    let new_refresh = first.data()["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
-    let new_access = first.data()["refreshSession"]["accessToken"].as_str().unwrap().to_owned();
+    let new_refresh = first.data()["refreshSession"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_access = first.data()["refreshSession"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     assert_ne!(new_refresh, alice.refresh);
     app.gql_as(Some(&new_access), ME, json!({})).await.ok();
@@ -104,14 +141,27 @@ async fn presenting_a_rotated_refresh_token_revokes_the_whole_family() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
     let rotated = app.gql(REFRESH, json!({ "t": alice.refresh })).await.ok();
-    let current = rotated.data()["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
+    let current = rotated.data()["refreshSession"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let reuse = app.gql(REFRESH, json!({ "t": alice.refresh })).await;
 
     assert_eq!(reuse.error_code().as_deref(), Some("UNAUTHENTICATED"));
     let after = app.gql(REFRESH, json!({ "t": current })).await;
-    assert_eq!(after.error_code().as_deref(), Some("UNAUTHENTICATED"), "the thief's new token must die too");
-    let other_login = app.gql(LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } })).await.ok();
+    assert_eq!(
+        after.error_code().as_deref(),
+        Some("UNAUTHENTICATED"),
+        "the thief's new token must die too"
+    );
+    let other_login = app
+        .gql(
+            LOGIN,
+            json!({ "input": { "email": alice.email, "password": alice.password } }),
+        )
+        .await
+        .ok();
     let other = other_login.data()["login"]["refreshToken"].as_str().unwrap().to_owned();
     app.gql(REFRESH, json!({ "t": other })).await.ok();
 }
@@ -132,9 +182,14 @@ async fn logout_revokes_the_session_and_unknown_tokens_are_refused() {
 
 fn forge(secret: &str, alg: jsonwebtoken::Algorithm, sub: &str, exp_offset: i64) -> String {
     let now = chrono::Utc::now().timestamp();
-    let claims = json!({ "sub": sub, "sid": uuid::Uuid::now_v7(), "iat": now, "exp": now + exp_offset, "typ": "access" });
-    jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))
-        .unwrap()
+    let claims =
+        json!({ "sub": sub, "sid": uuid::Uuid::now_v7(), "iat": now, "exp": now + exp_offset, "typ": "access" });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -146,7 +201,12 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
     app.gql_as(Some(&valid), ME, json!({})).await.ok();
 
     let expired = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, -10);
-    let wrong_key = forge("another-secret-of-sufficient-length!", jsonwebtoken::Algorithm::HS256, &alice.id, 600);
+    let wrong_key = forge(
+        "another-secret-of-sufficient-length!",
+        jsonwebtoken::Algorithm::HS256,
+        &alice.id,
+        600,
+    );
     let other_alg = forge(&app.secret, jsonwebtoken::Algorithm::HS512, &alice.id, 600);
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let payload = valid.split('.').nth(1).unwrap();
@@ -158,7 +218,13 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
         format!("{}.{}.{}", parts[0], b64.encode(claims.to_string()), parts[2])
     };
 
-    for (name, token) in [("expired", expired), ("wrong key", wrong_key), ("HS512", other_alg), ("alg none", alg_none), ("tampered", tampered)] {
+    for (name, token) in [
+        ("expired", expired),
+        ("wrong key", wrong_key),
+        ("HS512", other_alg),
+        ("alg none", alg_none),
+        ("tampered", tampered),
+    ] {
         let res = app.gql_as(Some(&token), ME, json!({})).await;
         assert_eq!(res.error_code().as_deref(), Some("UNAUTHENTICATED"), "{name}");
         assert_eq!(res.body["data"], serde_json::Value::Null, "{name}");
@@ -171,8 +237,16 @@ async fn a_stale_token_does_not_stop_a_login_or_refresh() {
     let alice = app.signed_up("alice").await;
     let stale = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, -10);
 
-    app.gql_as(Some(&stale), LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } })).await.ok();
-    app.gql_as(Some(&stale), REFRESH, json!({ "t": alice.refresh })).await.ok();
+    app.gql_as(
+        Some(&stale),
+        LOGIN,
+        json!({ "input": { "email": alice.email, "password": alice.password } }),
+    )
+    .await
+    .ok();
+    app.gql_as(Some(&stale), REFRESH, json!({ "t": alice.refresh }))
+        .await
+        .ok();
 }
 
 #[tokio::test]
@@ -182,16 +256,35 @@ async fn a_profile_update_sets_and_clears_the_custom_status() {
     let update = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { viewer { displayName statusText statusEmoji } } }";
 
     let set = app
-        .gql_as(Some(&alice.token), update, json!({ "input": { "displayName": "Alice L.", "statusText": "on leave", "statusEmoji": "🌴" } }))
+        .gql_as(
+            Some(&alice.token),
+            update,
+            json!({ "input": { "displayName": "Alice L.", "statusText": "on leave", "statusEmoji": "🌴" } }),
+        )
         .await
         .ok();
-    assert_eq!(set.data()["updateProfile"]["viewer"], json!({ "displayName": "Alice L.", "statusText": "on leave", "statusEmoji": "🌴" }));
+    assert_eq!(
+        set.data()["updateProfile"]["viewer"],
+        json!({ "displayName": "Alice L.", "statusText": "on leave", "statusEmoji": "🌴" })
+    );
 
-    let cleared = app.gql_as(Some(&alice.token), update, json!({ "input": { "statusText": null } })).await.ok();
-    assert_eq!(cleared.data()["updateProfile"]["viewer"]["statusText"], serde_json::Value::Null);
+    let cleared = app
+        .gql_as(Some(&alice.token), update, json!({ "input": { "statusText": null } }))
+        .await
+        .ok();
+    assert_eq!(
+        cleared.data()["updateProfile"]["viewer"]["statusText"],
+        serde_json::Value::Null
+    );
     assert_eq!(cleared.data()["updateProfile"]["viewer"]["statusEmoji"], "🌴");
 
-    let bad = app.gql_as(Some(&alice.token), update, json!({ "input": { "statusEmoji": "palm tree" } })).await;
+    let bad = app
+        .gql_as(
+            Some(&alice.token),
+            update,
+            json!({ "input": { "statusEmoji": "palm tree" } }),
+        )
+        .await;
     assert_eq!(bad.error_code().as_deref(), Some("BAD_USER_INPUT"));
     let anonymous = app.gql(update, json!({ "input": { "displayName": "x" } })).await;
     assert_eq!(anonymous.error_code().as_deref(), Some("UNAUTHENTICATED"));

@@ -1,5 +1,5 @@
 //! The one integration binary: the real server on a random port, driven over HTTP and WebSocket.
-//! Runs on SQLite + in-process bus by default, and on Postgres + Redis when `TEST_DATABASE_URL`
+//! Runs on `SQLite` + in-process bus by default, and on Postgres + Redis when `TEST_DATABASE_URL`
 //! and `TEST_REDIS_URL` are set.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 

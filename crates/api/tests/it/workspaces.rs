@@ -11,7 +11,8 @@ const WORKSPACES: &str = "{ workspaces { id name myRole } }";
 const REMOVE: &str = "mutation($input: RemoveMemberInput!) { removeMember(input: $input) { userId } }";
 const CHANGE_ROLE: &str = "mutation($input: ChangeRoleInput!) { changeRole(input: $input) { member { role } } }";
 const CREATE_DEPT: &str = "mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id code name capacity head { id } } } }";
-const UPDATE_DEPT: &str = "mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id name } } }";
+const UPDATE_DEPT: &str =
+    "mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id name } } }";
 const DELETE_DEPT: &str = "mutation($id: ID!) { deleteDepartment(id: $id) { id } }";
 const AUDIT: &str = "query($ws: ID!, $first: Int, $after: String) { auditLog(workspaceId: $ws, first: $first, after: $after) { edges { cursor node { action actorLabel objectType actor { id } } } pageInfo { hasNextPage } } }";
 
@@ -24,13 +25,23 @@ async fn the_creator_of_a_workspace_is_its_owner_and_sees_it_listed() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
 
-    let res = app.gql_as(Some(&alice.token), CREATE_WORKSPACE, json!({ "input": { "name": "Sunny Hills Estate" } })).await.ok();
+    let res = app
+        .gql_as(
+            Some(&alice.token),
+            CREATE_WORKSPACE,
+            json!({ "input": { "name": "Sunny Hills Estate" } }),
+        )
+        .await
+        .ok();
 
     let ws = &res.data()["createWorkspace"]["workspace"];
     assert_eq!(ws["myRole"], "OWNER");
     assert!(ws["slug"].as_str().unwrap().starts_with("sunny-hills-estate-"));
     let list = app.gql_as(Some(&alice.token), WORKSPACES, json!({})).await.ok();
-    assert_eq!(list.data()["workspaces"], json!([{ "id": ws["id"], "name": "Sunny Hills Estate", "myRole": "OWNER" }]));
+    assert_eq!(
+        list.data()["workspaces"],
+        json!([{ "id": ws["id"], "name": "Sunny Hills Estate", "myRole": "OWNER" }])
+    );
 }
 
 #[tokio::test]
@@ -38,10 +49,28 @@ async fn a_taken_slug_is_a_conflict_and_a_bad_one_is_bad_input() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
     let slug = format!("acme-{}", &uuid::Uuid::now_v7().simple().to_string()[26..]);
-    app.gql_as(Some(&alice.token), CREATE_WORKSPACE, json!({ "input": { "name": "Acme", "slug": slug } })).await.ok();
+    app.gql_as(
+        Some(&alice.token),
+        CREATE_WORKSPACE,
+        json!({ "input": { "name": "Acme", "slug": slug } }),
+    )
+    .await
+    .ok();
 
-    let taken = app.gql_as(Some(&alice.token), CREATE_WORKSPACE, json!({ "input": { "name": "Acme 2", "slug": slug } })).await;
-    let bad = app.gql_as(Some(&alice.token), CREATE_WORKSPACE, json!({ "input": { "name": "Acme 3", "slug": "Not OK" } })).await;
+    let taken = app
+        .gql_as(
+            Some(&alice.token),
+            CREATE_WORKSPACE,
+            json!({ "input": { "name": "Acme 2", "slug": slug } }),
+        )
+        .await;
+    let bad = app
+        .gql_as(
+            Some(&alice.token),
+            CREATE_WORKSPACE,
+            json!({ "input": { "name": "Acme 3", "slug": "Not OK" } }),
+        )
+        .await;
 
     assert_eq!(code(&taken), "CONFLICT");
     assert_eq!(code(&bad), "BAD_USER_INPUT");
@@ -50,7 +79,10 @@ async fn a_taken_slug_is_a_conflict_and_a_bad_one_is_bad_input() {
 async fn department(app: &TestApp, by: &TestUser, ws: &str, code: &str) -> String {
     let input = json!({ "input": { "workspaceId": ws, "department": { "name": code, "code": code, "capacity": 5 } } });
     let res = app.gql_as(Some(&by.token), CREATE_DEPT, input).await.ok();
-    res.data()["createDepartment"]["department"]["id"].as_str().unwrap().to_owned()
+    res.data()["createDepartment"]["department"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -65,10 +97,19 @@ async fn an_outsider_gets_not_found_from_every_workspace_query_and_mutation() {
     let attempts: Vec<(&str, Value)> = vec![
         (WORKSPACE, json!({ "id": ws })),
         (AUDIT, json!({ "ws": ws })),
-        (ADD_MEMBER, json!({ "input": { "workspaceId": ws, "email": mallory.email, "role": "MEMBER" } })),
+        (
+            ADD_MEMBER,
+            json!({ "input": { "workspaceId": ws, "email": mallory.email, "role": "MEMBER" } }),
+        ),
         (REMOVE, json!({ "input": { "workspaceId": ws, "userId": alice.id } })),
-        (CHANGE_ROLE, json!({ "input": { "workspaceId": ws, "userId": mallory.id, "role": "OWNER" } })),
-        (CREATE_DEPT, json!({ "input": { "workspaceId": ws, "department": fields } })),
+        (
+            CHANGE_ROLE,
+            json!({ "input": { "workspaceId": ws, "userId": mallory.id, "role": "OWNER" } }),
+        ),
+        (
+            CREATE_DEPT,
+            json!({ "input": { "workspaceId": ws, "department": fields } }),
+        ),
         (UPDATE_DEPT, json!({ "input": { "id": dept, "department": fields } })),
         (DELETE_DEPT, json!({ "id": dept })),
     ];
@@ -85,7 +126,10 @@ async fn an_outsider_gets_not_found_from_every_workspace_query_and_mutation() {
     let msg = socket.next_json().await;
     assert_eq!(msg["type"], "error", "{msg}");
     assert_eq!(msg["payload"][0]["extensions"]["code"], "NOT_FOUND");
-    let still = app.gql_as(Some(&alice.token), WORKSPACE, json!({ "id": ws })).await.ok();
+    let still = app
+        .gql_as(Some(&alice.token), WORKSPACE, json!({ "id": ws }))
+        .await
+        .ok();
     assert_eq!(still.data()["workspace"]["departments"][0]["code"], "OPS");
 }
 
@@ -108,7 +152,11 @@ async fn anonymous_callers_are_unauthenticated_everywhere() {
 #[tokio::test]
 async fn members_see_the_workspace_but_cannot_manage_it() {
     let app = spawn_app().await;
-    let (alice, bob, carol) = (app.signed_up("alice").await, app.signed_up("bob").await, app.signed_up("carol").await);
+    let (alice, bob, carol) = (
+        app.signed_up("alice").await,
+        app.signed_up("bob").await,
+        app.signed_up("carol").await,
+    );
     let ws = app.workspace(&alice, "W").await;
     app.add(&alice, &ws, &bob, "MEMBER").await;
 
@@ -116,46 +164,97 @@ async fn members_see_the_workspace_but_cannot_manage_it() {
     assert_eq!(seen.data()["workspace"]["myRole"], "MEMBER");
     assert_eq!(seen.data()["workspace"]["members"].as_array().unwrap().len(), 2);
 
-    let add = app.gql_as(Some(&bob.token), ADD_MEMBER, json!({ "input": { "workspaceId": ws, "email": carol.email } })).await;
+    let add = app
+        .gql_as(
+            Some(&bob.token),
+            ADD_MEMBER,
+            json!({ "input": { "workspaceId": ws, "email": carol.email } }),
+        )
+        .await;
     assert_eq!(code(&add), "FORBIDDEN");
     let dept = app
-        .gql_as(Some(&bob.token), CREATE_DEPT, json!({ "input": { "workspaceId": ws, "department": { "name": "D", "code": "DD" } } }))
+        .gql_as(
+            Some(&bob.token),
+            CREATE_DEPT,
+            json!({ "input": { "workspaceId": ws, "department": { "name": "D", "code": "DD" } } }),
+        )
         .await;
     assert_eq!(code(&dept), "FORBIDDEN");
     let audit = app.gql_as(Some(&bob.token), AUDIT, json!({ "ws": ws })).await;
     assert_eq!(code(&audit), "FORBIDDEN");
-    let promote = app.gql_as(Some(&bob.token), CHANGE_ROLE, json!({ "input": { "workspaceId": ws, "userId": bob.id, "role": "ADMIN" } })).await;
+    let promote = app
+        .gql_as(
+            Some(&bob.token),
+            CHANGE_ROLE,
+            json!({ "input": { "workspaceId": ws, "userId": bob.id, "role": "ADMIN" } }),
+        )
+        .await;
     assert_eq!(code(&promote), "FORBIDDEN");
 }
 
 #[tokio::test]
 async fn admins_manage_only_below_themselves() {
     let app = spawn_app().await;
-    let (owner, admin, other_admin, member) =
-        (app.signed_up("owner").await, app.signed_up("admin").await, app.signed_up("admin2").await, app.signed_up("m").await);
+    let (owner, admin, other_admin, member) = (
+        app.signed_up("owner").await,
+        app.signed_up("admin").await,
+        app.signed_up("admin2").await,
+        app.signed_up("m").await,
+    );
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &admin, "ADMIN").await;
     app.add(&owner, &ws, &other_admin, "ADMIN").await;
 
-    let grant_admin =
-        app.gql_as(Some(&admin.token), ADD_MEMBER, json!({ "input": { "workspaceId": ws, "email": member.email, "role": "ADMIN" } })).await;
+    let grant_admin = app
+        .gql_as(
+            Some(&admin.token),
+            ADD_MEMBER,
+            json!({ "input": { "workspaceId": ws, "email": member.email, "role": "ADMIN" } }),
+        )
+        .await;
     assert_eq!(code(&grant_admin), "FORBIDDEN");
     app.add(&admin, &ws, &member, "AGENT").await;
     let promote = app
-        .gql_as(Some(&admin.token), CHANGE_ROLE, json!({ "input": { "workspaceId": ws, "userId": member.id, "role": "MODERATOR" } }))
+        .gql_as(
+            Some(&admin.token),
+            CHANGE_ROLE,
+            json!({ "input": { "workspaceId": ws, "userId": member.id, "role": "MODERATOR" } }),
+        )
         .await
         .ok();
     assert_eq!(promote.data()["changeRole"]["member"]["role"], "MODERATOR");
     let demote_owner = app
-        .gql_as(Some(&admin.token), CHANGE_ROLE, json!({ "input": { "workspaceId": ws, "userId": owner.id, "role": "MEMBER" } }))
+        .gql_as(
+            Some(&admin.token),
+            CHANGE_ROLE,
+            json!({ "input": { "workspaceId": ws, "userId": owner.id, "role": "MEMBER" } }),
+        )
         .await;
     assert_eq!(code(&demote_owner), "FORBIDDEN");
-    let remove_peer = app.gql_as(Some(&admin.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": other_admin.id } })).await;
+    let remove_peer = app
+        .gql_as(
+            Some(&admin.token),
+            REMOVE,
+            json!({ "input": { "workspaceId": ws, "userId": other_admin.id } }),
+        )
+        .await;
     assert_eq!(code(&remove_peer), "FORBIDDEN");
-    app.gql_as(Some(&admin.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": member.id } })).await.ok();
+    app.gql_as(
+        Some(&admin.token),
+        REMOVE,
+        json!({ "input": { "workspaceId": ws, "userId": member.id } }),
+    )
+    .await
+    .ok();
     let gone = app.gql_as(Some(&member.token), WORKSPACE, json!({ "id": ws })).await;
     assert_eq!(code(&gone), "NOT_FOUND");
-    let twice = app.gql_as(Some(&owner.token), ADD_MEMBER, json!({ "input": { "workspaceId": ws, "email": admin.email } })).await;
+    let twice = app
+        .gql_as(
+            Some(&owner.token),
+            ADD_MEMBER,
+            json!({ "input": { "workspaceId": ws, "email": admin.email } }),
+        )
+        .await;
     assert_eq!(code(&twice), "CONFLICT");
 }
 
@@ -166,23 +265,47 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted_but_others_can_leave() 
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &bob, "MEMBER").await;
 
-    let leave = app.gql_as(Some(&owner.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": owner.id } })).await;
+    let leave = app
+        .gql_as(
+            Some(&owner.token),
+            REMOVE,
+            json!({ "input": { "workspaceId": ws, "userId": owner.id } }),
+        )
+        .await;
     assert_eq!(code(&leave), "CONFLICT");
     let demote = app
-        .gql_as(Some(&owner.token), CHANGE_ROLE, json!({ "input": { "workspaceId": ws, "userId": owner.id, "role": "ADMIN" } }))
+        .gql_as(
+            Some(&owner.token),
+            CHANGE_ROLE,
+            json!({ "input": { "workspaceId": ws, "userId": owner.id, "role": "ADMIN" } }),
+        )
         .await;
     assert_eq!(code(&demote), "CONFLICT");
 
-    app.gql_as(Some(&bob.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": bob.id } })).await.ok();
-    app.gql_as(Some(&owner.token), CHANGE_ROLE, json!({ "input": { "workspaceId": ws, "userId": owner.id, "role": "OWNER" } }))
-        .await
-        .ok();
+    app.gql_as(
+        Some(&bob.token),
+        REMOVE,
+        json!({ "input": { "workspaceId": ws, "userId": bob.id } }),
+    )
+    .await
+    .ok();
+    app.gql_as(
+        Some(&owner.token),
+        CHANGE_ROLE,
+        json!({ "input": { "workspaceId": ws, "userId": owner.id, "role": "OWNER" } }),
+    )
+    .await
+    .ok();
 }
 
 #[tokio::test]
 async fn departments_are_created_updated_and_deleted_with_checked_fields() {
     let app = spawn_app().await;
-    let (owner, bob, stranger) = (app.signed_up("owner").await, app.signed_up("bob").await, app.signed_up("s").await);
+    let (owner, bob, stranger) = (
+        app.signed_up("owner").await,
+        app.signed_up("bob").await,
+        app.signed_up("s").await,
+    );
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &bob, "AGENT").await;
 
@@ -200,7 +323,11 @@ async fn departments_are_created_updated_and_deleted_with_checked_fields() {
     let id = dept["id"].as_str().unwrap();
 
     let dup = app
-        .gql_as(Some(&owner.token), CREATE_DEPT, json!({ "input": { "workspaceId": ws, "department": { "name": "M2", "code": "MAINT" } } }))
+        .gql_as(
+            Some(&owner.token),
+            CREATE_DEPT,
+            json!({ "input": { "workspaceId": ws, "department": { "name": "M2", "code": "MAINT" } } }),
+        )
         .await;
     assert_eq!(code(&dup), "CONFLICT");
     let outsider_head = app
@@ -213,19 +340,31 @@ async fn departments_are_created_updated_and_deleted_with_checked_fields() {
     assert_eq!(code(&outsider_head), "BAD_USER_INPUT");
     assert_eq!(outsider_head.body["errors"][0]["extensions"]["field"], "headUserId");
     let negative = app
-        .gql_as(Some(&owner.token), CREATE_DEPT, json!({ "input": { "workspaceId": ws, "department": { "name": "S", "code": "SEC", "capacity": -1 } } }))
+        .gql_as(
+            Some(&owner.token),
+            CREATE_DEPT,
+            json!({ "input": { "workspaceId": ws, "department": { "name": "S", "code": "SEC", "capacity": -1 } } }),
+        )
         .await;
     assert_eq!(code(&negative), "BAD_USER_INPUT");
 
     let updated = app
-        .gql_as(Some(&owner.token), UPDATE_DEPT, json!({ "input": { "id": id, "department": { "name": "Works", "code": "MAINT" } } }))
+        .gql_as(
+            Some(&owner.token),
+            UPDATE_DEPT,
+            json!({ "input": { "id": id, "department": { "name": "Works", "code": "MAINT" } } }),
+        )
         .await
         .ok();
     assert_eq!(updated.data()["updateDepartment"]["department"]["name"], "Works");
-    app.gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": id })).await.ok();
+    app.gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": id }))
+        .await
+        .ok();
     let again = app.gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": id })).await;
     assert_eq!(code(&again), "NOT_FOUND");
-    let bad_id = app.gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": "not-a-uuid" })).await;
+    let bad_id = app
+        .gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": "not-a-uuid" }))
+        .await;
     assert_eq!(code(&bad_id), "BAD_USER_INPUT");
 }
 
@@ -237,7 +376,10 @@ async fn the_audit_log_records_who_did_what_and_pages_newest_first() {
     app.add(&owner, &ws, &bob, "ADMIN").await;
     department(&app, &bob, &ws, "OPS").await;
 
-    let page = app.gql_as(Some(&owner.token), AUDIT, json!({ "ws": ws, "first": 2 })).await.ok();
+    let page = app
+        .gql_as(Some(&owner.token), AUDIT, json!({ "ws": ws, "first": 2 }))
+        .await
+        .ok();
     let edges = page.data()["auditLog"]["edges"].as_array().unwrap().clone();
     let actions: Vec<&str> = edges.iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["department.created", "member.added"]);
@@ -245,9 +387,20 @@ async fn the_audit_log_records_who_did_what_and_pages_newest_first() {
     assert_eq!(page.data()["auditLog"]["pageInfo"]["hasNextPage"], true);
 
     let cursor = edges[1]["cursor"].as_str().unwrap();
-    let rest = app.gql_as(Some(&bob.token), AUDIT, json!({ "ws": ws, "first": 10, "after": cursor })).await.ok();
-    let actions: Vec<&str> =
-        rest.data()["auditLog"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
+    let rest = app
+        .gql_as(
+            Some(&bob.token),
+            AUDIT,
+            json!({ "ws": ws, "first": 10, "after": cursor }),
+        )
+        .await
+        .ok();
+    let actions: Vec<&str> = rest.data()["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["workspace.created"]);
     assert_eq!(rest.data()["auditLog"]["pageInfo"]["hasNextPage"], false);
 }
@@ -271,5 +424,8 @@ async fn a_member_is_told_over_the_socket_when_someone_joins() {
     let msg = socket.next_json().await;
     assert_eq!(msg["type"], "next");
     assert_eq!(msg["id"], "m");
-    assert_eq!(msg["payload"]["data"]["membershipChanged"], json!({ "change": "ADDED", "userId": bob.id, "role": "AGENT" }));
+    assert_eq!(
+        msg["payload"]["data"]["membershipChanged"],
+        json!({ "change": "ADDED", "userId": bob.id, "role": "AGENT" })
+    );
 }

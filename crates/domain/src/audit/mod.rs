@@ -52,8 +52,16 @@ impl AuditRecord {
 
     /// A record by a user outside any workspace (sign-up, login).
     #[must_use]
-    pub fn by_user(user: UserId, action: &'static str, object_type: &'static str, object_id: Option<uuid::Uuid>) -> Self {
-        let actor = Actor::User { user_id: user, session: crate::ids::SessionFamilyId(uuid::Uuid::nil()) };
+    pub fn by_user(
+        user: UserId,
+        action: &'static str,
+        object_type: &'static str,
+        object_id: Option<uuid::Uuid>,
+    ) -> Self {
+        let actor = Actor::User {
+            user_id: user,
+            session: crate::ids::SessionFamilyId(uuid::Uuid::nil()),
+        };
         Self::new(&actor, None, action, object_type, object_id)
     }
 

@@ -123,7 +123,11 @@ mod tests {
         for current in Role::ALL.map(Some).into_iter().chain([None]) {
             for new in Role::ALL {
                 let expected = current.is_none_or(|c| c.rank() < Role::Admin.rank()) && new.rank() < Role::Admin.rank();
-                assert_eq!(can_assign(Role::Admin, current, new), expected, "{current:?} -> {new:?}");
+                assert_eq!(
+                    can_assign(Role::Admin, current, new),
+                    expected,
+                    "{current:?} -> {new:?}"
+                );
             }
         }
     }

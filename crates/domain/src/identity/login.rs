@@ -29,10 +29,12 @@ const BAD_CREDENTIALS: DomainError = DomainError::Unauthenticated("invalid email
 /// `login_attempts_per_minute` attempts for this account from this address.
 #[tracing::instrument(skip_all)]
 pub async fn login(app: &AppCtx, input: Login) -> Result<AuthSession> {
-    let Ok(email) = Email::parse(&input.email) else { return Err(BAD_CREDENTIALS) };
+    let Ok(email) = Email::parse(&input.email) else {
+        return Err(BAD_CREDENTIALS);
+    };
     let key = format!("login:{}:{}", email.as_str(), input.client_ip);
     let limit = app.auth().login_attempts_per_minute;
-    if let Verdict::Limited { retry_after_s } = app.limiter().hit(&key, limit, Duration::from_secs(60)).await? {
+    if let Verdict::Limited { retry_after_s } = app.limiter().hit(&key, limit, Duration::from_mins(1)).await? {
         return Err(DomainError::RateLimited { retry_after_s });
     }
     let user = store::user_by_email(app.db(), email.as_str()).await?;
@@ -43,7 +45,11 @@ pub async fn login(app: &AppCtx, input: Login) -> Result<AuthSession> {
     let Some(user) = user else { return Err(BAD_CREDENTIALS) };
     let mut tx = app.begin().await?;
     let user = User::from(user);
-    audit::record(&mut tx, AuditRecord::by_user(user.id, "user.logged_in", "user", Some(user.id.0))).await?;
+    audit::record(
+        &mut tx,
+        AuditRecord::by_user(user.id, "user.logged_in", "user", Some(user.id.0)),
+    )
+    .await?;
     let session = start_session(&tx, app, user).await?;
     tx.commit().await?;
     Ok(session)

@@ -20,8 +20,11 @@ pub async fn logout(app: &AppCtx, refresh_token: &str) -> Result<()> {
     };
     let family = SessionFamilyId(row.family_id);
     if store::revoke_family(tx.db(), family, app.now()).await? > 0 {
-        audit::record(&mut tx, AuditRecord::by_user(UserId(row.user_id), "session.logged_out", "session", Some(family.0)))
-            .await?;
+        audit::record(
+            &mut tx,
+            AuditRecord::by_user(UserId(row.user_id), "session.logged_out", "session", Some(family.0)),
+        )
+        .await?;
     }
     tx.commit().await
 }

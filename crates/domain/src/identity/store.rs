@@ -26,17 +26,23 @@ pub async fn me(app: &AppCtx, actor: &Actor) -> Result<User> {
         .ok_or(DomainError::Unauthenticated("account no longer exists"))
 }
 
-/// Public cards for a batch of users (DataLoader backend). Unknown ids are left out.
+/// Public cards for a batch of users (`DataLoader` backend). Unknown ids are left out.
 ///
 /// # Errors
 /// `Internal` on database failure.
 pub async fn cards_by_ids(app: &AppCtx, ids: &[UserId]) -> Result<HashMap<UserId, UserCard>> {
-    let rows = users::Entity::find().filter(users::Column::Id.is_in(ids.iter().map(|id| id.0))).all(app.db()).await?;
+    let rows = users::Entity::find()
+        .filter(users::Column::Id.is_in(ids.iter().map(|id| id.0)))
+        .all(app.db())
+        .await?;
     Ok(rows.into_iter().map(|m| (UserId(m.id), UserCard::from(m))).collect())
 }
 
 pub(crate) async fn user_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<users::Model>> {
-    Ok(users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await?)
+    Ok(users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await?)
 }
 
 pub(crate) async fn insert_session(
@@ -63,11 +69,18 @@ pub(crate) async fn insert_session(
 }
 
 pub(crate) async fn session_by_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<sessions::Model>> {
-    Ok(sessions::Entity::find().filter(sessions::Column::TokenHash.eq(token_hash)).one(db).await?)
+    Ok(sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await?)
 }
 
 /// Marks one live token as used. `false` when it was already rotated or revoked (a concurrent use).
-pub(crate) async fn mark_rotated(db: &impl ConnectionTrait, session_id: uuid::Uuid, now: DateTime<Utc>) -> Result<bool> {
+pub(crate) async fn mark_rotated(
+    db: &impl ConnectionTrait,
+    session_id: uuid::Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let res = sessions::Entity::update_many()
         .col_expr(sessions::Column::RotatedAt, Expr::value(now))
         .filter(sessions::Column::Id.eq(session_id))
@@ -79,7 +92,11 @@ pub(crate) async fn mark_rotated(db: &impl ConnectionTrait, session_id: uuid::Uu
 }
 
 /// Revokes every token of a family; returns how many were still live.
-pub(crate) async fn revoke_family(db: &impl ConnectionTrait, family: SessionFamilyId, now: DateTime<Utc>) -> Result<u64> {
+pub(crate) async fn revoke_family(
+    db: &impl ConnectionTrait,
+    family: SessionFamilyId,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     let res = sessions::Entity::update_many()
         .col_expr(sessions::Column::RevokedAt, Expr::value(now))
         .filter(sessions::Column::FamilyId.eq(family.0))

@@ -35,10 +35,19 @@ pub(crate) fn sign_access_token(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<String> {
-    let claims =
-        AccessClaims { sub: user.0, sid: family.0, iat: now.timestamp(), exp: expires_at.timestamp(), typ: "access".into() };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(auth.jwt_secret.expose_secret()))
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!("signing access token: {e}")))
+    let claims = AccessClaims {
+        sub: user.0,
+        sid: family.0,
+        iat: now.timestamp(),
+        exp: expires_at.timestamp(),
+        typ: "access".into(),
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(auth.jwt_secret.expose_secret()),
+    )
+    .map_err(|e| DomainError::Internal(anyhow::anyhow!("signing access token: {e}")))
 }
 
 /// Verifies an access token: HS256 only (so `alg: none` and any other algorithm are refused), a valid
@@ -50,13 +59,19 @@ pub fn verify_access_token(auth: &AuthSettings, token: &str) -> Result<Actor> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     validation.set_required_spec_claims(&["exp", "sub"]);
-    let data =
-        jsonwebtoken::decode::<AccessClaims>(token, &DecodingKey::from_secret(auth.jwt_secret.expose_secret()), &validation)
-            .map_err(|_| DomainError::Unauthenticated("invalid or expired access token"))?;
+    let data = jsonwebtoken::decode::<AccessClaims>(
+        token,
+        &DecodingKey::from_secret(auth.jwt_secret.expose_secret()),
+        &validation,
+    )
+    .map_err(|_| DomainError::Unauthenticated("invalid or expired access token"))?;
     if data.claims.typ != "access" {
         return Err(DomainError::Unauthenticated("invalid or expired access token"));
     }
-    Ok(Actor::User { user_id: data.claims.sub.into(), session: data.claims.sid.into() })
+    Ok(Actor::User {
+        user_id: data.claims.sub.into(),
+        session: data.claims.sid.into(),
+    })
 }
 
 /// A new refresh token (256 random bits, URL-safe) and the hash to store.
@@ -82,8 +97,8 @@ mod tests {
     fn settings(secret: &[u8]) -> AuthSettings {
         AuthSettings {
             jwt_secret: secret.to_vec().into(),
-            access_ttl: Duration::from_secs(900),
-            refresh_ttl: Duration::from_secs(3600),
+            access_ttl: Duration::from_mins(15),
+            refresh_ttl: Duration::from_hours(1),
             login_attempts_per_minute: 10,
         }
     }
@@ -92,10 +107,17 @@ mod tests {
     fn a_signed_token_verifies_and_a_foreign_one_does_not() {
         let now = Utc::now();
         let (user, family) = (UserId::new(), SessionFamilyId::new());
-        let Ok(token) = sign_access_token(&settings(b"k1"), user, family, now, now + chrono::Duration::minutes(5)) else {
+        let Ok(token) = sign_access_token(&settings(b"k1"), user, family, now, now + chrono::Duration::minutes(5))
+        else {
             panic!("signing failed")
         };
-        assert_eq!(verify_access_token(&settings(b"k1"), &token).ok(), Some(Actor::User { user_id: user, session: family }));
+        assert_eq!(
+            verify_access_token(&settings(b"k1"), &token).ok(),
+            Some(Actor::User {
+                user_id: user,
+                session: family
+            })
+        );
         assert!(verify_access_token(&settings(b"k2"), &token).is_err());
     }
 

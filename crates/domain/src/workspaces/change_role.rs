@@ -18,13 +18,23 @@ use crate::workspaces::store;
 /// # Errors
 /// `NOT_FOUND` (workspace invisible, or not a member), `FORBIDDEN`, `CONFLICT` (demoting the last owner).
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), workspace = %workspace))]
-pub async fn change_role(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, user: UserId, role: Role) -> Result<Member> {
+pub async fn change_role(
+    app: &AppCtx,
+    actor: &Actor,
+    workspace: WorkspaceId,
+    user: UserId,
+    role: Role,
+) -> Result<Member> {
     let mut tx = app.begin().await?;
     let actor_role = store::require_permission(tx.db(), actor, workspace, Permission::ManageMembers).await?;
-    let target = store::membership(tx.db(), workspace, user).await?.ok_or(DomainError::NotFound("member"))?;
+    let target = store::membership(tx.db(), workspace, user)
+        .await?
+        .ok_or(DomainError::NotFound("member"))?;
     let current = Role::parse(&target.role).unwrap_or(Role::Member);
     if !authz::can_assign(actor_role, Some(current), role) {
-        return Err(DomainError::Forbidden { needed: Permission::ManageMembers });
+        return Err(DomainError::Forbidden {
+            needed: Permission::ManageMembers,
+        });
     }
     if current == Role::Owner && role != Role::Owner && store::owner_count(tx.db(), workspace).await? <= 1 {
         return Err(DomainError::Conflict("a workspace needs at least one owner"));
@@ -35,7 +45,11 @@ pub async fn change_role(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, us
     let record = AuditRecord::new(actor, Some(workspace), "member.role_changed", "user", Some(user.0))
         .with(serde_json::json!({ "from": current.as_str(), "to": role.as_str() }));
     audit::record(&mut tx, record).await?;
-    tx.emit(Event::RoleChanged { workspace_id: workspace, user_id: user, role });
+    tx.emit(Event::RoleChanged {
+        workspace_id: workspace,
+        user_id: user,
+        role,
+    });
     tx.commit().await?;
     Ok(Member::from_row(row))
 }

@@ -1,7 +1,9 @@
 //! Departments inside a workspace: listed by members, managed by owners and admins.
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, QueryOrder,
+};
 use stoa_entities::departments;
 
 use crate::actor::Actor;
@@ -36,7 +38,11 @@ struct Parsed {
 async fn parse(db: &impl ConnectionTrait, workspace: WorkspaceId, input: DepartmentInput) -> Result<Parsed> {
     let name = parse_name(&input.name)?;
     let code = input.code.trim().to_ascii_uppercase();
-    if !(2..=16).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+    if !(2..=16).contains(&code.len())
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
         return Err(DomainError::invalid("code", "2 to 16 of A-Z, 0-9 and _"));
     }
     if !(0..=100_000).contains(&input.capacity) {
@@ -45,9 +51,17 @@ async fn parse(db: &impl ConnectionTrait, workspace: WorkspaceId, input: Departm
     if let Some(head) = input.head_user_id
         && store::membership(db, workspace, head).await?.is_none()
     {
-        return Err(DomainError::invalid("headUserId", "the head must be a member of the workspace"));
+        return Err(DomainError::invalid(
+            "headUserId",
+            "the head must be a member of the workspace",
+        ));
     }
-    Ok(Parsed { name, code, head: input.head_user_id, capacity: input.capacity })
+    Ok(Parsed {
+        name,
+        code,
+        head: input.head_user_id,
+        capacity: input.capacity,
+    })
 }
 
 /// The workspace's departments by code.
@@ -91,13 +105,20 @@ pub async fn create_department(
     .exec_with_returning(tx.db())
     .await
     .on_unique(|| DomainError::Conflict("department code already used"))?;
-    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.created", "department", Some(id.0))).await?;
+    audit::record(
+        &mut tx,
+        AuditRecord::new(actor, Some(workspace), "department.created", "department", Some(id.0)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(row.into())
 }
 
 async fn load(tx: &crate::tx::Tx, actor: &Actor, id: DepartmentId) -> Result<departments::Model> {
-    let row = departments::Entity::find_by_id(id.0).one(tx.db()).await?.ok_or(DomainError::NotFound("department"))?;
+    let row = departments::Entity::find_by_id(id.0)
+        .one(tx.db())
+        .await?
+        .ok_or(DomainError::NotFound("department"))?;
     store::require_permission(tx.db(), actor, row.workspace_id.into(), Permission::ManageDepartments).await?;
     Ok(row)
 }
@@ -107,7 +128,12 @@ async fn load(tx: &crate::tx::Tx, actor: &Actor, id: DepartmentId) -> Result<dep
 /// # Errors
 /// `NOT_FOUND` (missing, or in a workspace the actor is not in), `FORBIDDEN`, `BAD_USER_INPUT`, `CONFLICT`.
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), department = %id))]
-pub async fn update_department(app: &AppCtx, actor: &Actor, id: DepartmentId, input: DepartmentInput) -> Result<Department> {
+pub async fn update_department(
+    app: &AppCtx,
+    actor: &Actor,
+    id: DepartmentId,
+    input: DepartmentInput,
+) -> Result<Department> {
     let mut tx = app.begin().await?;
     let row = load(&tx, actor, id).await?;
     let workspace = WorkspaceId(row.workspace_id);
@@ -117,8 +143,15 @@ pub async fn update_department(app: &AppCtx, actor: &Actor, id: DepartmentId, in
     model.code = Set(p.code);
     model.head_user_id = Set(p.head.map(|h| h.0));
     model.capacity = Set(p.capacity);
-    let row = model.update(tx.db()).await.on_unique(|| DomainError::Conflict("department code already used"))?;
-    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.updated", "department", Some(id.0))).await?;
+    let row = model
+        .update(tx.db())
+        .await
+        .on_unique(|| DomainError::Conflict("department code already used"))?;
+    audit::record(
+        &mut tx,
+        AuditRecord::new(actor, Some(workspace), "department.updated", "department", Some(id.0)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(row.into())
 }
@@ -133,6 +166,10 @@ pub async fn delete_department(app: &AppCtx, actor: &Actor, id: DepartmentId) ->
     let row = load(&tx, actor, id).await?;
     let workspace = WorkspaceId(row.workspace_id);
     row.delete(tx.db()).await?;
-    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.deleted", "department", Some(id.0))).await?;
+    audit::record(
+        &mut tx,
+        AuditRecord::new(actor, Some(workspace), "department.deleted", "department", Some(id.0)),
+    )
+    .await?;
     tx.commit().await
 }

@@ -31,7 +31,12 @@ pub async fn my_workspaces(app: &AppCtx, actor: &Actor) -> Result<Vec<Workspace>
         .collect();
     Ok(memberships
         .into_iter()
-        .filter_map(|m| Some(Workspace::from_row(rows.remove(&m.workspace_id)?, Role::parse(&m.role)?)))
+        .filter_map(|m| {
+            Some(Workspace::from_row(
+                rows.remove(&m.workspace_id)?,
+                Role::parse(&m.role)?,
+            ))
+        })
         .collect())
 }
 
@@ -41,7 +46,10 @@ pub async fn my_workspaces(app: &AppCtx, actor: &Actor) -> Result<Vec<Workspace>
 /// `NOT_FOUND` for a missing workspace or a non-member.
 pub async fn workspace(app: &AppCtx, actor: &Actor, id: WorkspaceId) -> Result<Workspace> {
     let role = store::require_permission(app.db(), actor, id, Permission::ViewWorkspace).await?;
-    let row = workspaces::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("workspace"))?;
+    let row = workspaces::Entity::find_by_id(id.0)
+        .one(app.db())
+        .await?
+        .ok_or(DomainError::NotFound("workspace"))?;
     Ok(Workspace::from_row(row, role))
 }
 

@@ -44,7 +44,11 @@ pub(crate) async fn require_permission(
     permission: Permission,
 ) -> Result<Role> {
     let role = actor_role(db, actor, workspace).await?;
-    if authz::can(role, permission) { Ok(role) } else { Err(DomainError::Forbidden { needed: permission }) }
+    if authz::can(role, permission) {
+        Ok(role)
+    } else {
+        Err(DomainError::Forbidden { needed: permission })
+    }
 }
 
 /// How many owners `workspace` has.

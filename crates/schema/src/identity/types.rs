@@ -7,6 +7,7 @@ use stoa_domain::identity;
 /// The signed-in user's own account, including private fields.
 pub struct Viewer(pub identity::User);
 
+/// The signed-in user's own account, including private fields.
 #[Object]
 impl Viewer {
     /// The user's ID.
@@ -38,6 +39,7 @@ impl Viewer {
 /// What other people see of a user.
 pub struct User(pub identity::UserCard);
 
+/// What other people see of a user.
 #[Object]
 impl User {
     /// The user's ID.
@@ -62,6 +64,8 @@ impl User {
 /// `connection_init` payload); keep `refreshToken` secret and exchange it with `refreshSession`.
 pub struct AuthPayload(pub identity::AuthSession);
 
+/// A fresh token pair. Send `accessToken` as `Authorization: Bearer …` (or in the WebSocket
+/// `connection_init` payload); keep `refreshToken` secret and exchange it with `refreshSession`.
 #[Object]
 impl AuthPayload {
     /// Short-lived JWT for requests.
@@ -134,6 +138,7 @@ pub struct UpdateProfileInput {
 /// Result of `updateProfile`.
 pub struct UpdateProfilePayload(pub identity::User);
 
+/// Result of `updateProfile`.
 #[Object]
 impl UpdateProfilePayload {
     /// The updated account.

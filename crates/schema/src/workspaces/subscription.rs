@@ -37,27 +37,37 @@ pub struct MembershipChanged {
     pub role: Option<Role>,
 }
 
-fn to_change(event: Event) -> Option<MembershipChanged> {
+fn to_change(event: &Event) -> MembershipChanged {
     let (change, workspace_id, user_id, role) = match event {
-        Event::MemberAdded { workspace_id, user_id, role } => (MembershipChange::Added, workspace_id, user_id, Some(role)),
-        Event::MemberRemoved { workspace_id, user_id } => (MembershipChange::Removed, workspace_id, user_id, None),
-        Event::RoleChanged { workspace_id, user_id, role } => {
-            (MembershipChange::RoleChanged, workspace_id, user_id, Some(role))
-        }
+        Event::MemberAdded {
+            workspace_id,
+            user_id,
+            role,
+        } => (MembershipChange::Added, *workspace_id, *user_id, Some(*role)),
+        Event::MemberRemoved { workspace_id, user_id } => (MembershipChange::Removed, *workspace_id, *user_id, None),
+        Event::RoleChanged {
+            workspace_id,
+            user_id,
+            role,
+        } => (MembershipChange::RoleChanged, *workspace_id, *user_id, Some(*role)),
     };
-    Some(MembershipChanged {
+    MembershipChanged {
         change,
         workspace_id: ID(workspace_id.to_string()),
         user_id: ID(user_id.to_string()),
         role: role.map(Role::from),
-    })
+    }
 }
 
 #[Subscription]
 impl WorkspaceSubscription {
     /// Members added, removed or re-roled in a workspace the viewer belongs to. Ends when the viewer
     /// is removed from it.
-    async fn membership_changed(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<impl Stream<Item = MembershipChanged>> {
+    async fn membership_changed(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+    ) -> Result<impl Stream<Item = MembershipChanged>> {
         let app = ctx.app()?.clone();
         let actor = ctx.actor()?.clone();
         let workspace = parse_id(&workspace_id, "workspaceId")?;
@@ -70,7 +80,7 @@ impl WorkspaceSubscription {
                 let removed_me = matches!(event, Event::MemberRemoved { user_id, .. } if *user_id == me);
                 futures::future::ready(!removed_me)
             })
-            .filter_map(|event| futures::future::ready(to_change(event)));
+            .map(|event| to_change(&event));
         Ok(stream)
     }
 }

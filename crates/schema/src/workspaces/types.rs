@@ -52,7 +52,9 @@ impl From<Role> for authz::Role {
 
 pub(crate) async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>> {
     let loader = ctx.data_opt::<DataLoader<UserCards>>().ok_or_else(|| {
-        GqlError::from(stoa_domain::DomainError::Internal(anyhow::anyhow!("UserCards loader missing")))
+        GqlError::from(stoa_domain::DomainError::Internal(anyhow::anyhow!(
+            "UserCards loader missing"
+        )))
     })?;
     Ok(loader.load_one(id).await?.map(User))
 }
@@ -60,6 +62,7 @@ pub(crate) async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<Us
 /// A workspace (tenant): an estate, a community, a company.
 pub struct Workspace(pub ws::Workspace);
 
+/// A workspace (tenant): an estate, a community, a company.
 #[Object]
 impl Workspace {
     /// The workspace's ID.
@@ -99,6 +102,7 @@ impl Workspace {
 /// A person's membership in a workspace.
 pub struct Member(pub ws::Member);
 
+/// A person's membership in a workspace.
 #[Object]
 impl Member {
     /// The member.
@@ -122,6 +126,7 @@ impl Member {
 /// A department: a team with a queue and a capacity.
 pub struct Department(pub ws::Department);
 
+/// A department: a team with a queue and a capacity.
 #[Object]
 impl Department {
     /// The department's ID.
