@@ -67,6 +67,8 @@ pub struct Config {
     pub limits: Limits,
     /// `STOA_MAX_BODY_BYTES`, default 1 MiB.
     pub max_body_bytes: usize,
+    /// `STOA_MAX_MESSAGE_BYTES`, default 8 KiB: the largest chat message body.
+    pub max_message_bytes: usize,
     pub ws: WsConfig,
     /// `STOA_CORS_ORIGINS`: comma-separated allowed origins; empty allows none cross-origin.
     pub cors_origins: Vec<String>,
@@ -205,6 +207,7 @@ impl Config {
                 .map_err(|_| err("STOA_LOGIN_ATTEMPTS_PER_MINUTE", "too large"))?,
             limits,
             max_body_bytes: src.positive("STOA_MAX_BODY_BYTES", 1024 * 1024)?,
+            max_message_bytes: src.positive("STOA_MAX_MESSAGE_BYTES", 8 * 1024)?,
             ws: WsConfig {
                 init_timeout: Duration::from_millis(src.parse("STOA_WS_INIT_TIMEOUT_MS", 10_000)?),
                 keepalive: src.secs("STOA_WS_KEEPALIVE_SECS", 15)?,

@@ -77,8 +77,10 @@ pub fn prepare(
             method_not_allowed: true,
         });
     }
-    Ok(request
-        .data(actor)
-        .data(ClientIp(ip.to_owned()))
-        .data(stoa_schema::loaders(app)))
+    let user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
+    Ok(stoa_schema::with_loaders(
+        request.data(actor).data(ClientIp(ip.to_owned())),
+        app,
+        user,
+    ))
 }

@@ -13,8 +13,9 @@ use axum::routing::get;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait as _;
 use stoa_domain::bus::{EventBus, InProcessBus};
+use stoa_domain::chat::presence::{InProcessPresence, PresenceStore};
 use stoa_domain::ratelimit::{InProcessLimiter, RateLimiter};
-use stoa_domain::{AppCtx, AppDeps, AuthSettings};
+use stoa_domain::{AppCtx, AppDeps, AuthSettings, ChatSettings};
 use stoa_schema::{Limits, StoaSchema};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -82,19 +83,33 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// # Errors
 /// When a backend cannot be reached or set up.
 pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
-    let db = connect_database(&config.database_url).await?;
+    let mut db = connect_database(&config.database_url).await?;
     migrate(&db).await?;
-    let (bus, limiter): (Arc<dyn EventBus>, Arc<dyn RateLimiter>) = match &config.bus {
-        BusConfig::InProcess => (Arc::new(InProcessBus::default()), Arc::new(InProcessLimiter::default())),
+    let sql_statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = Arc::clone(&sql_statements);
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    let (bus, limiter, presence): (Arc<dyn EventBus>, Arc<dyn RateLimiter>, Arc<dyn PresenceStore>) = match &config.bus
+    {
+        BusConfig::InProcess => (
+            Arc::new(InProcessBus::default()),
+            Arc::new(InProcessLimiter::default()),
+            Arc::new(InProcessPresence::default()),
+        ),
         BusConfig::Redis { url, prefix } => {
             use secrecy::ExposeSecret as _;
-            let bus = adapters::RedisBus::connect(url.expose_secret(), prefix)
+            let url = url.expose_secret();
+            let bus = adapters::RedisBus::connect(url, prefix)
                 .await
                 .context("connecting the Redis bus")?;
-            let limiter = adapters::RedisLimiter::connect(url.expose_secret(), prefix)
+            let limiter = adapters::RedisLimiter::connect(url, prefix)
                 .await
                 .context("connecting the Redis limiter")?;
-            (bus, Arc::new(limiter))
+            let presence = adapters::RedisPresence::connect(url, prefix)
+                .await
+                .context("connecting Redis presence")?;
+            (bus, Arc::new(limiter), Arc::new(presence))
         }
     };
     let location = stoa_storage::StorageLocation::parse(&config.storage_url)?;
@@ -105,12 +120,18 @@ pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
         refresh_ttl: config.refresh_ttl,
         login_attempts_per_minute: config.login_attempts_per_minute,
     };
+    let chat = ChatSettings {
+        max_message_bytes: config.max_message_bytes,
+    };
     Ok(AppCtx::new(AppDeps {
         db,
         bus,
         limiter,
         storage,
         auth,
+        chat,
+        presence,
+        sql_statements,
     }))
 }
 

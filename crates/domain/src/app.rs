@@ -35,6 +35,21 @@ impl std::fmt::Debug for AuthSettings {
     }
 }
 
+/// Chat limits.
+#[derive(Debug, Clone)]
+pub struct ChatSettings {
+    /// Largest message body in bytes (default 8 KiB).
+    pub max_message_bytes: usize,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 8 * 1024,
+        }
+    }
+}
+
 /// What `api` hands the domain at start-up.
 pub struct AppDeps {
     pub db: DatabaseConnection,
@@ -42,6 +57,10 @@ pub struct AppDeps {
     pub limiter: Arc<dyn RateLimiter>,
     pub storage: stoa_storage::Storage,
     pub auth: AuthSettings,
+    pub chat: ChatSettings,
+    pub presence: Arc<dyn crate::chat::presence::PresenceStore>,
+    /// SQL statements run since start (a sea-orm metric callback feeds it).
+    pub sql_statements: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Cheap to clone; shared by resolvers, workers and the CLI.
@@ -95,6 +114,36 @@ impl AppCtx {
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    /// Publishes an ephemeral event that nothing stores (typing, presence, voice signals). Durable
+    /// facts go through [`Tx::emit`] so they publish only after commit.
+    pub async fn signal(&self, event: crate::events::Event) {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "ephemeral events have no transaction to wait for"
+        )]
+        if let Err(err) = self.0.bus.publish(event).await {
+            tracing::warn!(error = ?err, "ephemeral event publish failed");
+        }
+    }
+
+    /// Presence counts.
+    #[must_use]
+    pub fn presence(&self) -> &Arc<dyn crate::chat::presence::PresenceStore> {
+        &self.0.presence
+    }
+
+    /// SQL statements run since start.
+    #[must_use]
+    pub fn sql_statements(&self) -> u64 {
+        self.0.sql_statements.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Chat limits.
+    #[must_use]
+    pub fn chat(&self) -> &ChatSettings {
+        &self.0.chat
     }
 
     /// True when the database answers.

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::authz::Role;
-use crate::ids::{UserId, WorkspaceId};
+use crate::chat::{ChatEvent, Notification, PresenceStatus};
+use crate::ids::{ChannelId, UserId, WorkspaceId};
 
 /// Where an event is delivered. Each maps to one bus channel name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -11,8 +12,10 @@ use crate::ids::{UserId, WorkspaceId};
 pub enum Topic {
     /// Everything about one user: notifications, membership changes.
     User(UserId),
-    /// Workspace-wide facts: members, presence, new channels.
+    /// Workspace-wide facts: members, presence.
     Workspace(WorkspaceId),
+    /// One chat channel: messages, reactions, pins, typing, membership.
+    Channel(ChannelId),
 }
 
 impl Topic {
@@ -22,11 +25,13 @@ impl Topic {
         match self {
             Self::User(id) => format!("user:{id}"),
             Self::Workspace(id) => format!("workspace:{id}"),
+            Self::Channel(id) => format!("channel:{id}"),
         }
     }
 }
 
-/// One past-tense variant per fact. Payloads carry what every authorized subscriber may see.
+/// One past-tense variant per fact. Payloads carry what every authorized subscriber may see, so
+/// fan-out needs no per-subscriber query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Event {
@@ -44,6 +49,29 @@ pub enum Event {
         user_id: UserId,
         role: Role,
     },
+    /// Something happened to a message; carries the channel's sequence number.
+    Chat(ChatEvent),
+    /// A user joined or was added to a channel.
+    ChannelMemberAdded { channel_id: ChannelId, user_id: UserId },
+    /// A user left or was removed from a channel: their channel streams end at once.
+    ChannelMemberRemoved { channel_id: ChannelId, user_id: UserId },
+    /// A user started or stopped typing (ephemeral, never stored).
+    TypingChanged {
+        channel_id: ChannelId,
+        user_id: UserId,
+        display_name: String,
+        typing: bool,
+    },
+    /// A notification was stored for a user.
+    NotificationCreated(Notification),
+    /// A user's presence in a workspace changed (ephemeral).
+    PresenceChanged {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        status: PresenceStatus,
+        status_text: Option<String>,
+        status_emoji: Option<String>,
+    },
 }
 
 impl Event {
@@ -60,6 +88,13 @@ impl Event {
             } => {
                 vec![Topic::Workspace(*workspace_id), Topic::User(*user_id)]
             }
+            Self::Chat(event) => vec![Topic::Channel(event.channel_id)],
+            Self::ChannelMemberAdded { channel_id, user_id } | Self::ChannelMemberRemoved { channel_id, user_id } => {
+                vec![Topic::Channel(*channel_id), Topic::User(*user_id)]
+            }
+            Self::TypingChanged { channel_id, .. } => vec![Topic::Channel(*channel_id)],
+            Self::NotificationCreated(n) => vec![Topic::User(n.user_id)],
+            Self::PresenceChanged { workspace_id, .. } => vec![Topic::Workspace(*workspace_id)],
         }
     }
 }

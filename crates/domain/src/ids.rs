@@ -49,4 +49,10 @@ id_type!(
     DepartmentId,
     /// An audit log entry.
     AuditEntryId,
+    /// A chat channel (public, private, direct, ticket or voice).
+    ChannelId,
+    /// A chat message.
+    MessageId,
+    /// A stored notification.
+    NotificationId,
 );

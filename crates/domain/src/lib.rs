@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod authz;
 pub mod bus;
+pub mod chat;
 pub mod error;
 pub mod events;
 pub mod identity;
@@ -20,5 +21,5 @@ pub mod tx;
 pub mod workspaces;
 
 pub use actor::Actor;
-pub use app::{AppCtx, AppDeps, AuthSettings};
+pub use app::{AppCtx, AppDeps, AuthSettings, ChatSettings};
 pub use error::{DomainError, Result};

@@ -1,8 +1,15 @@
 //! sea-orm entities: one file per table, data only. Written to match `stoa-migration`.
 
 pub mod audit_log;
+pub mod channel_events;
+pub mod channel_members;
+pub mod channels;
 pub mod departments;
 pub mod memberships;
+pub mod mentions;
+pub mod messages;
+pub mod notifications;
+pub mod reactions;
 pub mod sessions;
 pub mod users;
 pub mod workspaces;

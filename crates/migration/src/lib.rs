@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_identity;
 mod m20261122_000002_create_workspaces;
 mod m20261122_000003_create_audit_log;
+mod m20261122_000004_create_chat;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_identity::Migration),
             Box::new(m20261122_000002_create_workspaces::Migration),
             Box::new(m20261122_000003_create_audit_log::Migration),
+            Box::new(m20261122_000004_create_chat::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! database and never decide who may do what.
 
 pub mod audit;
+pub mod chat;
 pub mod context;
 pub mod error;
 pub mod identity;
@@ -20,17 +21,26 @@ pub use limits::Limits;
 /// The query root.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(identity::IdentityQuery, workspaces::WorkspaceQuery, audit::AuditQuery);
+pub struct QueryRoot(
+    identity::IdentityQuery,
+    workspaces::WorkspaceQuery,
+    audit::AuditQuery,
+    chat::ChatQuery,
+);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(identity::IdentityMutation, workspaces::WorkspaceMutation);
+pub struct MutationRoot(
+    identity::IdentityMutation,
+    workspaces::WorkspaceMutation,
+    chat::ChatMutation,
+);
 
 /// The subscription root.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(workspaces::WorkspaceSubscription);
+pub struct SubscriptionRoot(workspaces::WorkspaceSubscription, chat::ChatSubscription);
 
 /// The executable schema.
 pub type StoaSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -65,8 +75,19 @@ pub fn sdl() -> String {
     build(None, &Limits::default()).sdl()
 }
 
-/// Per-request data loaders; built in the transport for each request or socket.
+/// Attaches the per-request data loaders, scoped to one request and one actor.
 #[must_use]
-pub fn loaders(app: &AppCtx) -> DataLoader<identity::UserCards> {
-    DataLoader::new(identity::UserCards::new(app.clone()), tokio::spawn)
+pub fn with_loaders(
+    request: async_graphql::Request,
+    app: &AppCtx,
+    user: Option<stoa_domain::ids::UserId>,
+) -> async_graphql::Request {
+    request
+        .data(DataLoader::new(identity::UserCards::new(app.clone()), tokio::spawn))
+        .data(DataLoader::new(chat::ReactionsLoader(app.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            chat::ThreadParticipantsLoader(app.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(chat::UnreadLoader(app.clone(), user), tokio::spawn))
 }

@@ -2,6 +2,8 @@
 
 mod redis_bus;
 mod redis_limiter;
+mod redis_presence;
 
 pub use redis_bus::RedisBus;
 pub use redis_limiter::RedisLimiter;
+pub use redis_presence::RedisPresence;

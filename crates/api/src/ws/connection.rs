@@ -12,6 +12,8 @@ use stoa_schema::limits::classify_errors;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use stoa_domain::chat::presence;
+
 use crate::gql;
 use crate::server::AppState;
 use crate::ws::protocol::{self, Protocol, close, message};
@@ -35,6 +37,8 @@ struct Conn {
     generation: u64,
     init_seen: bool,
     actor: Option<RequestActor>,
+    /// The signed-in user, counted in presence while the socket lives.
+    user: Option<stoa_domain::ids::UserId>,
 }
 
 /// Serves `socket` until either side closes.
@@ -73,6 +77,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         generation: 0,
         init_seen: false,
         actor: None,
+        user: None,
     };
     let init_deadline = tokio::time::sleep(ws.init_timeout);
     tokio::pin!(init_deadline);
@@ -89,6 +94,11 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
                     break Flow::Close(close::GOING_AWAY, "keep-alive timeout".into());
                 }
                 let _ = conn.out.try_send(Message::Ping(Vec::new().into()));
+                if let Some(user) = conn.user
+                    && let Err(e) = presence::heartbeat(&conn.state.app, user).await
+                {
+                    tracing::warn!(error = %e, "presence heartbeat failed");
+                }
                 if conn.protocol == Protocol::Legacy && conn.actor.is_some() {
                     let _ = conn.out.try_send(message("ka", None, None));
                 }
@@ -111,6 +121,11 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     };
     for (_, (_, handle)) in conn.ops.drain() {
         handle.abort();
+    }
+    if let Some(user) = conn.user
+        && let Err(e) = presence::disconnected(&conn.state.app, user).await
+    {
+        tracing::warn!(error = %e, "presence disconnect failed");
     }
     if let Flow::Close(code, reason) = flow {
         let _ = conn.out.send(protocol::close_frame(code, &reason)).await;
@@ -203,8 +218,14 @@ impl Conn {
             }
             return Flow::Close(close::FORBIDDEN, "Forbidden".into());
         };
+        self.user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
         self.actor = Some(actor);
         self.send(message("connection_ack", None, None)).await;
+        if let Some(user) = self.user
+            && let Err(e) = presence::connected(&self.state.app, user).await
+        {
+            tracing::warn!(error = %e, "presence connect failed");
+        }
         if self.protocol == Protocol::Legacy {
             self.send(message("ka", None, None)).await;
         }

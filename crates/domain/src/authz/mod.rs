@@ -60,13 +60,21 @@ pub enum Permission {
     ManageDepartments,
     /// Read the audit log.
     ViewAuditLog,
+    /// Post in a channel (needs channel membership and a live channel).
+    PostMessages,
+    /// Delete others' messages.
+    ModerateMessages,
+    /// Archive channels and remove others from them.
+    ManageChannels,
 }
 
 /// Whether `role` grants `permission`.
 #[must_use]
 pub const fn can(role: Role, permission: Permission) -> bool {
     match permission {
-        Permission::ViewWorkspace => true,
+        Permission::ViewWorkspace | Permission::PostMessages => true,
+        Permission::ModerateMessages => matches!(role, Role::Owner | Role::Admin | Role::Moderator),
+        Permission::ManageChannels => matches!(role, Role::Owner | Role::Admin),
         Permission::ManageMembers | Permission::ManageDepartments | Permission::ViewAuditLog => {
             matches!(role, Role::Owner | Role::Admin)
         }
@@ -106,6 +114,12 @@ mod tests {
             assert_eq!(can(role, Permission::ManageMembers), manager);
             assert_eq!(can(role, Permission::ManageDepartments), manager);
             assert_eq!(can(role, Permission::ViewAuditLog), manager);
+            assert_eq!(can(role, Permission::ManageChannels), manager);
+            assert_eq!(
+                can(role, Permission::ModerateMessages),
+                manager || role == Role::Moderator
+            );
+            assert!(can(role, Permission::PostMessages));
         }
     }
 

@@ -37,7 +37,7 @@ pub struct MembershipChanged {
     pub role: Option<Role>,
 }
 
-fn to_change(event: &Event) -> MembershipChanged {
+fn to_change(event: &Event) -> Option<MembershipChanged> {
     let (change, workspace_id, user_id, role) = match event {
         Event::MemberAdded {
             workspace_id,
@@ -50,13 +50,14 @@ fn to_change(event: &Event) -> MembershipChanged {
             user_id,
             role,
         } => (MembershipChange::RoleChanged, *workspace_id, *user_id, Some(*role)),
+        _ => return None,
     };
-    MembershipChanged {
+    Some(MembershipChanged {
         change,
         workspace_id: ID(workspace_id.to_string()),
         user_id: ID(user_id.to_string()),
         role: role.map(Role::from),
-    }
+    })
 }
 
 #[Subscription]
@@ -80,7 +81,7 @@ impl WorkspaceSubscription {
                 let removed_me = matches!(event, Event::MemberRemoved { user_id, .. } if *user_id == me);
                 futures::future::ready(!removed_me)
             })
-            .map(|event| to_change(&event));
+            .filter_map(|event| futures::future::ready(to_change(&event)));
         Ok(stream)
     }
 }

@@ -1,0 +1,47 @@
+//! Chat: channels (public, private, direct), messages with per-channel sequence numbers, threads,
+//! mentions, reactions, pins, read receipts, search, notifications, typing, presence, and the
+//! resumable event stream.
+//!
+//! Owns `channels`, `channel_members`, `messages`, `reactions`, `mentions`, `channel_events` and
+//! `notifications`. Every numbered change goes through [`store::record_event`] so that replay and
+//! live delivery agree.
+
+mod body;
+mod create_channel;
+mod delete_message;
+mod edit_message;
+mod mark_read;
+mod membership;
+mod model;
+mod notifications;
+mod open_direct;
+mod pin_message;
+mod post_message;
+pub mod presence;
+mod queries;
+pub(crate) mod store;
+mod stream;
+mod toggle_reaction;
+mod typing;
+
+pub use body::MessageBody;
+pub use create_channel::{CreateChannel, create_channel};
+pub use delete_message::delete_message;
+pub use edit_message::edit_message;
+pub use mark_read::mark_read;
+pub use membership::{add_channel_member, archive_channel, join_channel, remove_channel_member};
+pub use model::{
+    AuthorCard, Channel, ChannelKind, ChatEvent, ChatEventKind, Message, MessageSnapshot, Notification, PresenceStatus,
+    ReactionSummary, UnreadCounts,
+};
+pub use notifications::{mark_notifications_read, notifications, unread_notification_count};
+pub use open_direct::open_direct;
+pub use pin_message::pin_message;
+pub use post_message::{PostMessage, post_message};
+pub use queries::{
+    SearchPage, SeqPage, SeqWindow, channel, channels, history, message, reactions_by_messages, search, thread,
+    thread_participants, unread_counts,
+};
+pub use stream::channel_events;
+pub use toggle_reaction::toggle_reaction;
+pub use typing::{TYPING_TTL, set_typing};

@@ -1,0 +1,252 @@
+//! Chat queries shared by the use cases: visibility, sequence numbers, the event log, snapshots.
+
+use std::collections::HashMap;
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement, Value as DbValue,
+};
+use stoa_entities::{channel_events, channel_members, channels, messages, reactions, users};
+
+use crate::actor::Actor;
+use crate::authz::{Permission, Role};
+use crate::chat::model::{
+    AuthorCard, Channel, ChannelKind, ChatEvent, ChatEventKind, MessageSnapshot, ReactionSummary,
+};
+use crate::error::{DomainError, Result};
+use crate::events::Event;
+use crate::ids::{ChannelId, MessageId, UserId, WorkspaceId};
+use crate::tx::Tx;
+use crate::workspaces::store::actor_role;
+
+/// A statement written with `$1…` placeholders, rewritten to `?1…` for SQLite.
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<DbValue>) -> Statement {
+    let sql = if backend == DbBackend::Sqlite {
+        sql.replace('$', "?")
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// What the actor may do with a channel it can see.
+pub(crate) struct Access {
+    pub channel: channels::Model,
+    pub member: Option<channel_members::Model>,
+    pub role: Role,
+    pub user: UserId,
+}
+
+impl Access {
+    pub fn kind(&self) -> ChannelKind {
+        ChannelKind::parse(&self.channel.kind).unwrap_or(ChannelKind::Private)
+    }
+
+    pub fn id(&self) -> ChannelId {
+        ChannelId(self.channel.id)
+    }
+
+    pub fn workspace(&self) -> WorkspaceId {
+        WorkspaceId(self.channel.workspace_id)
+    }
+
+    pub fn view(&self) -> Channel {
+        channel_view(self.channel.clone(), self.member.as_ref().map(|m| m.last_read_seq))
+    }
+
+    /// Posting (and reacting, pinning, reading receipts) needs membership and a live channel.
+    pub fn require_writable(&self) -> Result<&channel_members::Model> {
+        let member = self.member.as_ref().ok_or(DomainError::Forbidden {
+            needed: Permission::PostMessages,
+        })?;
+        if self.channel.archived_at.is_some() {
+            return Err(DomainError::Forbidden {
+                needed: Permission::PostMessages,
+            });
+        }
+        Ok(member)
+    }
+}
+
+pub(crate) fn channel_view(c: channels::Model, my_last_read_seq: Option<i64>) -> Channel {
+    Channel {
+        id: c.id.into(),
+        workspace_id: c.workspace_id.into(),
+        kind: ChannelKind::parse(&c.kind).unwrap_or(ChannelKind::Private),
+        name: c.name,
+        topic: c.topic,
+        last_seq: c.last_seq,
+        created_by: c.created_by.into(),
+        created_at: c.created_at,
+        archived: c.archived_at.is_some(),
+        my_last_read_seq,
+    }
+}
+
+pub(crate) async fn membership(
+    db: &impl ConnectionTrait,
+    channel: ChannelId,
+    user: UserId,
+) -> Result<Option<channel_members::Model>> {
+    Ok(channel_members::Entity::find()
+        .filter(channel_members::Column::ChannelId.eq(channel.0))
+        .filter(channel_members::Column::UserId.eq(user.0))
+        .one(db)
+        .await?)
+}
+
+/// The channel if the actor may read it: a workspace member, and a channel member unless the
+/// channel is public. Anything else is `NOT_FOUND`.
+pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: ChannelId) -> Result<Access> {
+    let user = actor.user_id()?;
+    let channel = channels::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound("channel"))?;
+    let role = actor_role(db, actor, WorkspaceId(channel.workspace_id))
+        .await
+        .map_err(|e| {
+            if matches!(e, DomainError::NotFound(_)) {
+                DomainError::NotFound("channel")
+            } else {
+                e
+            }
+        })?;
+    let member = membership(db, id, user).await?;
+    if member.is_none() && channel.kind != ChannelKind::Public.as_str() {
+        return Err(DomainError::NotFound("channel"));
+    }
+    Ok(Access {
+        channel,
+        member,
+        role,
+        user,
+    })
+}
+
+/// The message and the channel it is in, if the actor may read that channel.
+pub(crate) async fn readable_message(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: MessageId,
+) -> Result<(messages::Model, Access)> {
+    let message = messages::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound("message"))?;
+    let access = readable(db, actor, ChannelId(message.channel_id)).await.map_err(|e| {
+        if matches!(e, DomainError::NotFound(_)) {
+            DomainError::NotFound("message")
+        } else {
+            e
+        }
+    })?;
+    Ok((message, access))
+}
+
+/// Hands out the channel's next sequence number. The row update serializes writers per channel,
+/// so commit order follows sequence order.
+pub(crate) async fn next_seq(db: &impl ConnectionTrait, channel: ChannelId) -> Result<i64> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(stmt(
+            backend,
+            "UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+            vec![channel.0.into()],
+        ))
+        .await?
+        .ok_or(DomainError::NotFound("channel"))?;
+    Ok(row.try_get_by_index::<i64>(0)?)
+}
+
+/// Reactions of each message, grouped by emoji in first-reaction order.
+pub(crate) async fn reactions_of(
+    db: &impl ConnectionTrait,
+    ids: &[MessageId],
+) -> Result<HashMap<MessageId, Vec<ReactionSummary>>> {
+    let rows = reactions::Entity::find()
+        .filter(reactions::Column::MessageId.is_in(ids.iter().map(|m| m.0)))
+        .order_by_asc(reactions::Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<MessageId, Vec<ReactionSummary>> = HashMap::new();
+    for row in rows {
+        let list = out.entry(MessageId(row.message_id)).or_default();
+        match list.iter_mut().find(|r| r.emoji == row.emoji) {
+            Some(summary) => summary.user_ids.push(UserId(row.user_id)),
+            None => list.push(ReactionSummary {
+                emoji: row.emoji,
+                user_ids: vec![UserId(row.user_id)],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// The message with its author card and reactions, as event payloads carry it.
+pub(crate) async fn snapshot(db: &impl ConnectionTrait, message: messages::Model) -> Result<MessageSnapshot> {
+    let author = users::Entity::find_by_id(message.author_id).one(db).await?;
+    let author = AuthorCard {
+        id: UserId(message.author_id),
+        display_name: author.map_or_else(|| "deleted user".to_owned(), |u| u.display_name),
+    };
+    let id = MessageId(message.id);
+    let reactions = reactions_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    Ok(MessageSnapshot {
+        message: message.into(),
+        author,
+        reactions,
+    })
+}
+
+/// Stores the event under `seq` and queues it for publication after commit.
+pub(crate) async fn record_event(
+    tx: &mut Tx,
+    seq: i64,
+    kind: ChatEventKind,
+    snapshot: MessageSnapshot,
+) -> Result<ChatEvent> {
+    let event = ChatEvent {
+        channel_id: snapshot.message.channel_id,
+        seq,
+        kind,
+        snapshot,
+    };
+    let payload = serde_json::to_value(&event).map_err(anyhow::Error::from)?;
+    channel_events::Entity::insert(channel_events::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        channel_id: Set(event.channel_id.0),
+        seq: Set(seq),
+        payload: Set(payload),
+        created_at: Set(chrono::Utc::now()),
+    })
+    .exec_without_returning(tx.db())
+    .await?;
+    tx.emit(Event::Chat(event.clone()));
+    Ok(event)
+}
+
+/// Stored events of a channel with `after < seq <= up_to`, oldest first, at most `limit`.
+pub(crate) async fn events_between(
+    db: &impl ConnectionTrait,
+    channel: ChannelId,
+    after: i64,
+    up_to: Option<i64>,
+    limit: u64,
+) -> Result<Vec<ChatEvent>> {
+    use sea_orm::QuerySelect as _;
+    let mut query = channel_events::Entity::find()
+        .filter(channel_events::Column::ChannelId.eq(channel.0))
+        .filter(channel_events::Column::Seq.gt(after))
+        .order_by_asc(channel_events::Column::Seq)
+        .limit(limit);
+    if let Some(up_to) = up_to {
+        query = query.filter(channel_events::Column::Seq.lte(up_to));
+    }
+    query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| serde_json::from_value::<ChatEvent>(row.payload).map_err(|e| DomainError::Internal(e.into())))
+        .collect()
+}
