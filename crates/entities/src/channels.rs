@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub workspace_id: Uuid,
-    /// public | private | direct | ticket | voice
+    /// `public` | `private` | `direct` | `ticket` | `voice`
     pub kind: String,
     pub name: Option<String>,
     pub topic: Option<String>,

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub user_id: Uuid,
     pub workspace_id: Uuid,
-    /// mention | direct_message | channel_mention
+    /// `mention` | `direct_message` | `channel_mention`
     pub kind: String,
     pub channel_id: Option<Uuid>,
     pub message_id: Option<Uuid>,

@@ -33,6 +33,8 @@ impl TestBackend {
 }
 
 pub struct TestApp {
+    /// The variables this server was started with (a second instance can share its database).
+    pub vars: HashMap<String, String>,
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     pub secret: String,
@@ -103,6 +105,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         let _ = rx.await;
     }));
     TestApp {
+        vars,
         addr,
         http: reqwest::Client::new(),
         secret,
@@ -165,6 +168,14 @@ pub const ADD_MEMBER: &str =
     "mutation($input: AddMemberInput!) { addMember(input: $input) { member { role user { id displayName } } } }";
 
 impl TestApp {
+    /// Variables for a second instance on the same database, secret and Redis namespace.
+    pub fn shared_vars(&self) -> Vec<(String, String)> {
+        ["DATABASE_URL", "STOA_JWT_SECRET", "REDIS_URL", "STOA_REDIS_PREFIX"]
+            .iter()
+            .filter_map(|k| self.vars.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect()
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}/graphql", self.addr)
     }

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod chat;
 mod config;
 mod identity;
 mod transport;

@@ -79,7 +79,7 @@ pub async fn remove_channel_member(app: &AppCtx, actor: &Actor, id: ChannelId, u
     let access = store::readable(tx.db(), actor, id).await?;
     let leaving = access.user == user;
     let creator = access.channel.created_by == access.user.0;
-    if !leaving && !(creator || authz::can(access.role, Permission::ManageChannels)) {
+    if !(leaving || creator || authz::can(access.role, Permission::ManageChannels)) {
         return Err(DomainError::Forbidden {
             needed: Permission::ManageChannels,
         });

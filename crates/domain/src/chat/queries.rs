@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult as _, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait as _, EntityTrait, FromQueryResult as _, QueryFilter, QueryOrder, QuerySelect,
+};
 use stoa_entities::{channel_members, channels, messages};
 
 use crate::actor::Actor;
@@ -82,7 +84,6 @@ pub async fn unread_counts(app: &AppCtx, user: UserId, ids: &[ChannelId]) -> Res
          WHERE n.user_id = $1 AND n.channel_id IN ({}) AND n.seq > cm.last_read_seq GROUP BY n.channel_id",
         placeholders.join(", ")
     );
-    use sea_orm::ConnectionTrait as _;
     for (sql, is_unread) in [(unread, true), (mentions, false)] {
         for row in app.db().query_all_raw(stmt(backend, &sql, values.clone())).await? {
             let channel: uuid::Uuid = row.try_get_by_index(0)?;
@@ -259,7 +260,6 @@ pub async fn search(
     first: Option<u64>,
     after: Option<MessageId>,
 ) -> Result<SearchPage> {
-    use sea_orm::ConnectionTrait as _;
     let user = actor.user_id()?;
     require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
     let terms = search_terms(query)?;

@@ -124,6 +124,7 @@ impl ChatSubscription {
     }
 
     /// The viewer's new notifications (mentions, direct messages).
+    #[expect(clippy::unused_async, reason = "async-graphql subscription resolvers are async")]
     async fn notification_received(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Notification>> {
         let me = ctx.actor()?.user_id()?;
         let events = ctx.app()?.bus().subscribe(&Topic::User(me));

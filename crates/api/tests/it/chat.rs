@@ -1,0 +1,809 @@
+//! Chat through the API: channels, DMs, messages, threads, reactions, mentions, search, the
+//! resumable channel stream, typing, presence, and access denials.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, WsClient, WsEvent, spawn_app, spawn_app_with};
+
+const CREATE_CHANNEL: &str = "mutation($input: CreateChannelInput!) { createChannel(input: $input) { channel { id name kind isMember lastSeq } } }";
+const POST: &str = "mutation($input: PostMessageInput!) { postMessage(input: $input) { message { id seq body author { id displayName } threadRootId } } }";
+const HISTORY: &str = "query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) { channel(id: $id) { messages(first: $first, after: $after, last: $last, before: $before) { edges { cursor node { seq body replyCount author { displayName } reactions { emoji count reactedByMe users { id } } threadParticipants { id } } } pageInfo { hasNextPage hasPreviousPage } } } }";
+const CHANNEL_EVENTS: &str = "subscription($id: ID!, $after: Int) { channelEvents(channelId: $id, after: $after) { seq kind message { id seq body deleted pinned author { id displayName } reactions { emoji count reactedByMe } } } }";
+
+fn code(res: &crate::helpers::Gql) -> String {
+    res.error_code().unwrap_or_else(|| format!("no error: {}", res.body))
+}
+
+async fn channel(app: &TestApp, by: &TestUser, ws: &str, name: &str, kind: &str, members: &[&TestUser]) -> String {
+    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+    let res = app
+        .gql_as(
+            Some(&by.token),
+            CREATE_CHANNEL,
+            json!({ "input": { "workspaceId": ws, "name": name, "kind": kind, "memberIds": ids } }),
+        )
+        .await
+        .ok();
+    res.data()["createChannel"]["channel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn post(app: &TestApp, by: &TestUser, channel: &str, body: &str) -> Value {
+    let res = app
+        .gql_as(
+            Some(&by.token),
+            POST,
+            json!({ "input": { "channelId": channel, "body": body } }),
+        )
+        .await
+        .ok();
+    res.data()["postMessage"]["message"].clone()
+}
+
+/// A workspace with alice (owner) and bob (member).
+async fn setup(app: &TestApp) -> (TestUser, TestUser, String) {
+    let (alice, bob) = (app.signed_up("alice").await, app.signed_up("bob").await);
+    let ws = app.workspace(&alice, "W").await;
+    app.add(&alice, &ws, &bob, "MEMBER").await;
+    (alice, bob, ws)
+}
+
+async fn subscribe(socket: &mut WsClient, id: &str, query: &str, variables: Value) {
+    socket
+        .send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+        .await;
+}
+
+/// The next `next` payload's data for subscription `id`.
+async fn next_data(socket: &mut WsClient, id: &str) -> Value {
+    loop {
+        let msg = socket.next_json().await;
+        assert_ne!(msg["type"], "error", "{msg}");
+        if msg["type"] == "next" && msg["id"] == id {
+            return msg["payload"]["data"].clone();
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_users_on_two_sockets_see_each_others_messages() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let mut a = WsClient::init(&app, Some(&alice.token)).await;
+    let mut b = WsClient::init(&app, Some(&bob.token)).await;
+    subscribe(&mut a, "a", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
+    subscribe(&mut b, "b", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
+
+    post(&app, &alice, &general, "hello bob").await;
+    post(&app, &bob, &general, "hi alice").await;
+
+    for (socket, id) in [(&mut a, "a"), (&mut b, "b")] {
+        let first = next_data(socket, id).await;
+        let second = next_data(socket, id).await;
+        assert_eq!(first["channelEvents"]["message"]["body"], "hello bob");
+        assert_eq!(first["channelEvents"]["kind"], "POSTED");
+        assert_eq!(first["channelEvents"]["message"]["author"]["displayName"], "alice");
+        assert_eq!(second["channelEvents"]["message"]["body"], "hi alice");
+        assert_eq!(
+            second["channelEvents"]["seq"],
+            first["channelEvents"]["seq"].as_i64().unwrap() + 1
+        );
+    }
+}
+
+#[tokio::test]
+async fn resuming_with_after_replays_everything_missed_then_streams_live() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let first = post(&app, &alice, &general, "one").await;
+    let seen = first["seq"].as_i64().unwrap();
+    // Bob is offline while these happen.
+    let two = post(&app, &alice, &general, "two").await;
+    app.gql_as(
+        Some(&alice.token),
+        "mutation($id: ID!) { editMessage(input: { messageId: $id, body: \"two (edited)\" }) { message { id } } }",
+        json!({ "id": two["id"] }),
+    )
+    .await
+    .ok();
+    post(&app, &alice, &general, "three").await;
+
+    let mut b = WsClient::init(&app, Some(&bob.token)).await;
+    subscribe(&mut b, "r", CHANNEL_EVENTS, json!({ "id": general, "after": seen })).await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let e = next_data(&mut b, "r").await;
+        got.push((
+            e["channelEvents"]["seq"].as_i64().unwrap(),
+            e["channelEvents"]["kind"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(
+        got,
+        vec![
+            (seen + 1, "POSTED".into()),
+            (seen + 2, "EDITED".into()),
+            (seen + 3, "POSTED".into())
+        ]
+    );
+
+    post(&app, &alice, &general, "four").await;
+    let live = next_data(&mut b, "r").await;
+    assert_eq!(live["channelEvents"]["seq"], seen + 4);
+    assert_eq!(live["channelEvents"]["message"]["body"], "four");
+}
+
+#[tokio::test]
+async fn a_burst_of_posts_arrives_in_order_with_no_gap_or_duplicate() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let mut b = WsClient::init(&app, Some(&bob.token)).await;
+    subscribe(&mut b, "s", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
+
+    let posts: Vec<_> = (0..20)
+        .map(|i| {
+            let (app, alice, general) = (&app, &alice, general.clone());
+            async move { post(app, alice, &general, &format!("m{i}")).await }
+        })
+        .collect();
+    futures::future::join_all(posts).await;
+
+    let mut seqs = Vec::new();
+    for _ in 0..20 {
+        seqs.push(next_data(&mut b, "s").await["channelEvents"]["seq"].as_i64().unwrap());
+    }
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_user_removed_from_a_channel_stops_receiving_its_events_at_once() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let secret = channel(&app, &alice, &ws, "secret", "PRIVATE", &[&bob]).await;
+    let mut b = WsClient::init(&app, Some(&bob.token)).await;
+    subscribe(&mut b, "s", CHANNEL_EVENTS, json!({ "id": secret, "after": 0 })).await;
+    post(&app, &alice, &secret, "before").await;
+    assert_eq!(
+        next_data(&mut b, "s").await["channelEvents"]["message"]["body"],
+        "before"
+    );
+
+    app.gql_as(
+        Some(&alice.token),
+        "mutation($c: ID!, $u: ID!) { removeChannelMember(input: { channelId: $c, userId: $u }) { ok } }",
+        json!({ "c": secret, "u": bob.id }),
+    )
+    .await
+    .ok();
+
+    assert_eq!(b.next_json().await, json!({ "id": "s", "type": "complete" }));
+    post(&app, &alice, &secret, "after").await;
+    b.send(json!({ "type": "ping" })).await;
+    assert_eq!(
+        b.next_json().await,
+        json!({ "type": "pong" }),
+        "nothing more arrives for bob"
+    );
+    let history = app.gql_as(Some(&bob.token), HISTORY, json!({ "id": secret })).await;
+    assert_eq!(code(&history), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn access_is_denied_to_outsiders_and_bad_posts_are_refused() {
+    let app = spawn_app_with(&[("STOA_MAX_MESSAGE_BYTES", "100")]).await;
+    let (alice, bob, ws) = setup(&app).await;
+    let carol = app.signed_up("carol").await;
+    let private = channel(&app, &alice, &ws, "private", "PRIVATE", &[]).await;
+    let public = channel(&app, &alice, &ws, "public", "PUBLIC", &[]).await;
+    let msg = post(&app, &alice, &public, "mine").await;
+
+    for (user, id) in [(&carol, &public), (&carol, &private), (&bob, &private)] {
+        let res = app.gql_as(Some(&user.token), HISTORY, json!({ "id": id })).await;
+        assert_eq!(code(&res), "NOT_FOUND");
+        let res = app
+            .gql_as(
+                Some(&user.token),
+                POST,
+                json!({ "input": { "channelId": id, "body": "x" } }),
+            )
+            .await;
+        assert_eq!(code(&res), "NOT_FOUND");
+    }
+    let not_joined = app
+        .gql_as(
+            Some(&bob.token),
+            POST,
+            json!({ "input": { "channelId": public, "body": "x" } }),
+        )
+        .await;
+    assert_eq!(code(&not_joined), "FORBIDDEN");
+    app.gql_as(
+        Some(&bob.token),
+        "mutation($id: ID!) { joinChannel(channelId: $id) { channel { isMember } } }",
+        json!({ "id": public }),
+    )
+    .await
+    .ok();
+    let edit = app
+        .gql_as(
+            Some(&bob.token),
+            "mutation($id: ID!) { editMessage(input: { messageId: $id, body: \"hacked\" }) { message { id } } }",
+            json!({ "id": msg["id"] }),
+        )
+        .await;
+    assert_eq!(code(&edit), "FORBIDDEN");
+    let delete = app
+        .gql_as(
+            Some(&bob.token),
+            "mutation($id: ID!) { deleteMessage(messageId: $id) { message { id } } }",
+            json!({ "id": msg["id"] }),
+        )
+        .await;
+    assert_eq!(code(&delete), "FORBIDDEN");
+    for body in ["", "   ", &"x".repeat(101)] {
+        let res = app
+            .gql_as(
+                Some(&bob.token),
+                POST,
+                json!({ "input": { "channelId": public, "body": body } }),
+            )
+            .await;
+        assert_eq!(code(&res), "BAD_USER_INPUT");
+        assert_eq!(res.body["errors"][0]["extensions"]["field"], "body");
+    }
+    app.gql_as(
+        Some(&alice.token),
+        "mutation($id: ID!) { archiveChannel(channelId: $id) { channel { archived } } }",
+        json!({ "id": public }),
+    )
+    .await
+    .ok();
+    let archived = app
+        .gql_as(
+            Some(&bob.token),
+            POST,
+            json!({ "input": { "channelId": public, "body": "late" } }),
+        )
+        .await;
+    assert_eq!(code(&archived), "FORBIDDEN");
+
+    let mut socket = WsClient::init(&app, Some(&carol.token)).await;
+    subscribe(&mut socket, "x", CHANNEL_EVENTS, json!({ "id": private, "after": 0 })).await;
+    let msg = socket.next_json().await;
+    assert_eq!(msg["type"], "error");
+    assert_eq!(msg["payload"][0]["extensions"]["code"], "NOT_FOUND");
+    let history = app
+        .gql_as(Some(&alice.token), HISTORY, json!({ "id": public }))
+        .await
+        .ok();
+    assert_eq!(
+        history.data()["channel"]["messages"]["edges"][0]["node"]["body"],
+        "mine",
+        "nothing was lost"
+    );
+}
+
+#[tokio::test]
+async fn moderators_delete_others_messages_and_a_tombstone_stays() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &bob, &ws, "general", "PUBLIC", &[&alice]).await;
+    let msg = post(&app, &bob, &general, "spam").await;
+
+    let res = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($id: ID!) { deleteMessage(messageId: $id) { message { body deleted } } }",
+            json!({ "id": msg["id"] }),
+        )
+        .await
+        .ok();
+
+    assert_eq!(
+        res.data()["deleteMessage"]["message"],
+        json!({ "body": "", "deleted": true })
+    );
+    let history = app
+        .gql_as(Some(&bob.token), HISTORY, json!({ "id": general }))
+        .await
+        .ok();
+    assert_eq!(
+        history.data()["channel"]["messages"]["edges"].as_array().unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn threads_count_replies_and_name_participants() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let root = post(&app, &alice, &general, "question?").await;
+    for (user, body) in [(&bob, "answer 1"), (&alice, "thanks"), (&bob, "answer 2")] {
+        app.gql_as(
+            Some(&user.token),
+            POST,
+            json!({ "input": { "channelId": general, "body": body, "threadRootId": root["id"] } }),
+        )
+        .await
+        .ok();
+    }
+    let nested = app
+        .gql_as(
+            Some(&bob.token),
+            POST,
+            json!({ "input": { "channelId": general, "body": "x", "threadRootId": general } }),
+        )
+        .await;
+    assert_eq!(code(&nested), "BAD_USER_INPUT");
+
+    let history = app
+        .gql_as(Some(&alice.token), HISTORY, json!({ "id": general }))
+        .await
+        .ok();
+    let edges = history.data()["channel"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(edges.len(), 1, "replies stay out of the channel history");
+    assert_eq!(edges[0]["node"]["replyCount"], 3);
+    assert_eq!(
+        edges[0]["node"]["threadParticipants"],
+        json!([{ "id": bob.id }, { "id": alice.id }])
+    );
+    let replies = app
+        .gql_as(
+            Some(&alice.token),
+            "query($id: ID!) { message(id: $id) { replies(first: 10) { edges { node { body } } } } }",
+            json!({ "id": root["id"] }),
+        )
+        .await
+        .ok();
+    let bodies: Vec<&str> = replies.data()["message"]["replies"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["answer 1", "thanks", "answer 2"]);
+}
+
+#[tokio::test]
+async fn reactions_toggle_and_pins_reach_subscribers() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let msg = post(&app, &alice, &general, "vote").await;
+    let mut a = WsClient::init(&app, Some(&alice.token)).await;
+    subscribe(
+        &mut a,
+        "s",
+        CHANNEL_EVENTS,
+        json!({ "id": general, "after": msg["seq"] }),
+    )
+    .await;
+    let react = "mutation($id: ID!, $e: String!) { toggleReaction(input: { messageId: $id, emoji: $e }) { added message { reactions { emoji count reactedByMe } } } }";
+
+    let on = app
+        .gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "👍" }))
+        .await
+        .ok();
+    assert_eq!(on.data()["toggleReaction"]["added"], true);
+    assert_eq!(
+        on.data()["toggleReaction"]["message"]["reactions"],
+        json!([{ "emoji": "👍", "count": 1, "reactedByMe": true }])
+    );
+    let pushed = next_data(&mut a, "s").await;
+    assert_eq!(pushed["channelEvents"]["kind"], "REACTION_CHANGED");
+    assert_eq!(
+        pushed["channelEvents"]["message"]["reactions"],
+        json!([{ "emoji": "👍", "count": 1, "reactedByMe": false }])
+    );
+
+    let off = app
+        .gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "👍" }))
+        .await
+        .ok();
+    assert_eq!(off.data()["toggleReaction"]["added"], false);
+    assert_eq!(off.data()["toggleReaction"]["message"]["reactions"], json!([]));
+    let bad = app
+        .gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "thumbs" }))
+        .await;
+    assert_eq!(code(&bad), "BAD_USER_INPUT");
+
+    app.gql_as(
+        Some(&bob.token),
+        "mutation($id: ID!) { pinMessage(messageId: $id) { message { pinned } } }",
+        json!({ "id": msg["id"] }),
+    )
+    .await
+    .ok();
+    let _removed = next_data(&mut a, "s").await;
+    let pinned = next_data(&mut a, "s").await;
+    assert_eq!(pinned["channelEvents"]["kind"], "PINNED");
+    assert_eq!(pinned["channelEvents"]["message"]["pinned"], true);
+}
+
+#[tokio::test]
+async fn mentions_notify_count_as_unread_and_clear_when_read() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let mut b = WsClient::init(&app, Some(&bob.token)).await;
+    subscribe(
+        &mut b,
+        "n",
+        "subscription { notificationReceived { kind preview actor { id } } }",
+        json!({}),
+    )
+    .await;
+    b.send(json!({ "type": "ping" })).await;
+    assert_eq!(b.next_json().await["type"], "pong");
+
+    // Retried until the subscription is live: pub/sub has no replay for notifications.
+    let mut pushed = None;
+    for attempt in 0..20 {
+        post(
+            &app,
+            &alice,
+            &general,
+            &format!("<@{}> look at this ({attempt})", bob.id),
+        )
+        .await;
+        if let WsEvent::Json(msg) = b.next_within(Duration::from_millis(500)).await {
+            pushed = Some(msg);
+            break;
+        }
+    }
+    let pushed = pushed.expect("a notification arrives");
+    assert_eq!(pushed["payload"]["data"]["notificationReceived"]["kind"], "mention");
+    assert_eq!(
+        pushed["payload"]["data"]["notificationReceived"]["actor"]["id"],
+        alice.id.as_str()
+    );
+    post(&app, &alice, &general, "no mention").await;
+
+    let channels = "query($ws: ID!) { channels(workspaceId: $ws) { id unreadCount mentionCount lastSeq } }";
+    let before = app.gql_as(Some(&bob.token), channels, json!({ "ws": ws })).await.ok();
+    let ch = &before.data()["channels"][0];
+    let mentions = ch["mentionCount"].as_i64().unwrap();
+    assert!(mentions >= 1);
+    assert_eq!(ch["unreadCount"].as_i64().unwrap(), mentions + 1);
+    let count = app
+        .gql_as(Some(&bob.token), "{ unreadNotificationCount }", json!({}))
+        .await
+        .ok();
+    assert_eq!(count.data()["unreadNotificationCount"].as_i64().unwrap(), mentions);
+
+    app.gql_as(
+        Some(&bob.token),
+        "mutation($c: ID!, $s: Int!) { markChannelRead(channelId: $c, seq: $s) { channel { lastReadSeq } } }",
+        json!({ "c": general, "s": ch["lastSeq"] }),
+    )
+    .await
+    .ok();
+    app.gql_as(
+        Some(&bob.token),
+        "mutation { markAllNotificationsRead { count } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    let after = app.gql_as(Some(&bob.token), channels, json!({ "ws": ws })).await.ok();
+    assert_eq!(
+        (
+            after.data()["channels"][0]["unreadCount"].as_i64(),
+            after.data()["channels"][0]["mentionCount"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+    let count = app
+        .gql_as(Some(&bob.token), "{ unreadNotificationCount }", json!({}))
+        .await
+        .ok();
+    assert_eq!(count.data()["unreadNotificationCount"], 0);
+}
+
+#[tokio::test]
+async fn direct_channels_are_found_by_their_member_set_and_notify() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let carol = app.signed_up("carol").await;
+    let open = "mutation($ws: ID!, $u: [ID!]!) { openDirectChannel(input: { workspaceId: $ws, userIds: $u }) { channel { id kind } } }";
+
+    let first = app
+        .gql_as(Some(&alice.token), open, json!({ "ws": ws, "u": [bob.id] }))
+        .await
+        .ok();
+    let again = app
+        .gql_as(Some(&bob.token), open, json!({ "ws": ws, "u": [alice.id] }))
+        .await
+        .ok();
+    let id = first.data()["openDirectChannel"]["channel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(again.data()["openDirectChannel"]["channel"]["id"], id.as_str());
+    assert_eq!(first.data()["openDirectChannel"]["channel"]["kind"], "DIRECT");
+    let outsider = app
+        .gql_as(Some(&alice.token), open, json!({ "ws": ws, "u": [carol.id] }))
+        .await;
+    assert_eq!(code(&outsider), "BAD_USER_INPUT");
+
+    post(&app, &alice, &id, "psst").await;
+    let list = app
+        .gql_as(
+            Some(&bob.token),
+            "{ notifications(first: 5) { edges { node { kind preview read } } } }",
+            json!({}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        list.data()["notifications"]["edges"][0]["node"],
+        json!({ "kind": "direct_message", "preview": "psst", "read": false })
+    );
+    let peek = app.gql_as(Some(&carol.token), HISTORY, json!({ "id": id })).await;
+    assert_eq!(code(&peek), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn history_pages_both_ways_with_a_constant_number_of_statements() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    for i in 0..60 {
+        let m = post(&app, if i % 2 == 0 { &alice } else { &bob }, &general, &format!("m{i}")).await;
+        if i % 10 == 0 {
+            app.gql_as(
+                Some(&bob.token),
+                "mutation($id: ID!) { toggleReaction(input: { messageId: $id, emoji: \"🎉\" }) { added } }",
+                json!({ "id": m["id"] }),
+            )
+            .await
+            .ok();
+            app.gql_as(
+                Some(&bob.token),
+                POST,
+                json!({ "input": { "channelId": general, "body": "reply", "threadRootId": m["id"] } }),
+            )
+            .await
+            .ok();
+        }
+    }
+
+    let statements = |n: i64| {
+        let (app, alice, general) = (&app, &alice, general.clone());
+        async move {
+            let before = app.app.sql_statements();
+            let res = app
+                .gql_as(Some(&alice.token), HISTORY, json!({ "id": general, "last": n }))
+                .await
+                .ok();
+            (app.app.sql_statements() - before, res)
+        }
+    };
+    let (ten, _) = statements(10).await;
+    let (fifty, page) = statements(50).await;
+    assert_eq!(ten, fifty, "statements must not grow with the page size");
+    assert!(fifty <= 12, "{fifty} statements for one page");
+
+    let conn = &page.data()["channel"]["messages"];
+    let edges = conn["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 50);
+    assert_eq!(edges[49]["node"]["body"], "m59");
+    assert_eq!(conn["pageInfo"]["hasPreviousPage"], true);
+    let oldest = edges[0]["cursor"].as_str().unwrap();
+    let older = app
+        .gql_as(
+            Some(&alice.token),
+            HISTORY,
+            json!({ "id": general, "last": 50, "before": oldest }),
+        )
+        .await
+        .ok();
+    let older_edges = older.data()["channel"]["messages"]["edges"].as_array().unwrap();
+    assert_eq!(older_edges.len(), 10);
+    assert_eq!(older_edges[0]["node"]["body"], "m0");
+    assert_eq!(older_edges[0]["node"]["reactions"][0]["count"], 1);
+    assert_eq!(older_edges[0]["node"]["threadParticipants"], json!([{ "id": bob.id }]));
+    assert_eq!(
+        older.data()["channel"]["messages"]["pageInfo"]["hasPreviousPage"],
+        false
+    );
+    let newer = app
+        .gql_as(
+            Some(&alice.token),
+            HISTORY,
+            json!({ "id": general, "first": 5, "after": older_edges[9]["cursor"] }),
+        )
+        .await
+        .ok();
+    assert_eq!(newer.data()["channel"]["messages"]["edges"][0]["node"]["body"], "m10");
+}
+
+#[tokio::test]
+async fn search_finds_words_only_in_channels_the_viewer_can_read() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let public = channel(&app, &alice, &ws, "general", "PUBLIC", &[]).await;
+    let private = channel(&app, &alice, &ws, "board", "PRIVATE", &[]).await;
+    post(&app, &alice, &public, "The boiler in block B is broken").await;
+    post(&app, &alice, &public, "Gate code changed").await;
+    post(&app, &alice, &private, "Boiler budget approved").await;
+    let search =
+        "query($ws: ID!, $q: String!) { searchMessages(workspaceId: $ws, query: $q) { edges { node { body } } } }";
+
+    let mine = app
+        .gql_as(Some(&alice.token), search, json!({ "ws": ws, "q": "boiler" }))
+        .await
+        .ok();
+    let theirs = app
+        .gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "BOILER" }))
+        .await
+        .ok();
+    let both = app
+        .gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "boiler broken" }))
+        .await
+        .ok();
+    let none = app
+        .gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "boiler gate" }))
+        .await
+        .ok();
+
+    assert_eq!(mine.data()["searchMessages"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        theirs.data()["searchMessages"]["edges"],
+        json!([{ "node": { "body": "The boiler in block B is broken" } }])
+    );
+    assert_eq!(both.data()["searchMessages"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(none.data()["searchMessages"]["edges"], json!([]));
+    let outsider = app.signed_up("carol").await;
+    let denied = app
+        .gql_as(Some(&outsider.token), search, json!({ "ws": ws, "q": "boiler" }))
+        .await;
+    assert_eq!(code(&denied), "NOT_FOUND");
+    let junk = app
+        .gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "\"*)(" }))
+        .await;
+    assert_eq!(code(&junk), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn typing_is_seen_by_others_and_stops_by_itself() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let mut b = WsClient::init(&app, Some(&bob.token)).await;
+    subscribe(
+        &mut b,
+        "t",
+        "subscription($c: ID!) { typing(channelId: $c) { userId displayName typing } }",
+        json!({ "c": general }),
+    )
+    .await;
+    let set = "mutation($c: ID!) { setTyping(channelId: $c) { ok } }";
+
+    let mut started = None;
+    for _ in 0..20 {
+        app.gql_as(Some(&alice.token), set, json!({ "c": general })).await.ok();
+        if let WsEvent::Json(msg) = b.next_within(Duration::from_millis(300)).await {
+            started = Some(msg);
+            break;
+        }
+    }
+    let started = started.expect("typing arrives");
+    assert_eq!(
+        started["payload"]["data"]["typing"],
+        json!({ "userId": alice.id, "displayName": "alice", "typing": true })
+    );
+    let stopped = loop {
+        let WsEvent::Json(msg) = b.next_within(Duration::from_secs(8)).await else {
+            panic!("socket closed")
+        };
+        if msg["payload"]["data"]["typing"]["typing"] == false {
+            break msg;
+        }
+    };
+    assert_eq!(stopped["payload"]["data"]["typing"]["userId"], alice.id.as_str());
+    let outsider = app.signed_up("carol").await;
+    let denied = app.gql_as(Some(&outsider.token), set, json!({ "c": general })).await;
+    assert_eq!(code(&denied), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn presence_follows_sockets_and_away() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let mut a = WsClient::init(&app, Some(&alice.token)).await;
+    subscribe(
+        &mut a,
+        "p",
+        "subscription($ws: ID!) { presenceChanged(workspaceId: $ws) { userId status } }",
+        json!({ "ws": ws }),
+    )
+    .await;
+
+    let mut online = false;
+    for _ in 0..20 {
+        let b = WsClient::init(&app, Some(&bob.token)).await;
+        if let WsEvent::Json(msg) = a.next_within(Duration::from_millis(300)).await {
+            assert_eq!(
+                msg["payload"]["data"]["presenceChanged"],
+                json!({ "userId": bob.id, "status": "ONLINE" })
+            );
+            online = true;
+            let listed = app
+                .gql_as(
+                    Some(&alice.token),
+                    "query($ws: ID!) { presence(workspaceId: $ws) { userId status } }",
+                    json!({ "ws": ws }),
+                )
+                .await
+                .ok();
+            let statuses: Vec<&Value> = listed.data()["presence"].as_array().unwrap().iter().collect();
+            assert!(
+                statuses.contains(&&json!({ "userId": bob.id, "status": "ONLINE" })),
+                "{statuses:?}"
+            );
+            app.gql_as(Some(&bob.token), "mutation { setAway(away: true) }", json!({}))
+                .await
+                .ok();
+            let away = next_data(&mut a, "p").await;
+            assert_eq!(away["presenceChanged"]["status"], "AWAY");
+            drop(b);
+            let offline = next_data(&mut a, "p").await;
+            assert_eq!(
+                offline["presenceChanged"],
+                json!({ "userId": bob.id, "status": "OFFLINE" })
+            );
+            break;
+        }
+        drop(b);
+        while let WsEvent::Json(_) = a.next_within(Duration::from_millis(200)).await {}
+    }
+    assert!(online, "bob's presence never arrived");
+}
+
+#[tokio::test]
+async fn cross_instance_delivery_over_redis_needs_postgres_and_redis() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        eprintln!(
+            "cross-instance delivery runs only with TEST_DATABASE_URL and TEST_REDIS_URL (the .ci/run Postgres pass)"
+        );
+        return;
+    }
+    let a = spawn_app().await;
+    assert_eq!(a.app.db().get_database_backend(), sea_orm::DatabaseBackend::Postgres);
+    assert!(a.vars.contains_key("REDIS_URL"), "the Postgres pass runs on Redis");
+    let shared = a.shared_vars();
+    let b = spawn_app_with(&shared.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await;
+    let (alice, bob, ws) = setup(&a).await;
+    let general = channel(&a, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let mut on_b = WsClient::init(&b, Some(&bob.token)).await;
+    subscribe(&mut on_b, "x", CHANNEL_EVENTS, json!({ "id": general })).await;
+
+    let mut delivered = None;
+    for attempt in 0..20 {
+        post(&a, &alice, &general, &format!("from A {attempt}")).await;
+        if let WsEvent::Json(msg) = on_b.next_within(Duration::from_millis(500)).await {
+            delivered = Some(msg);
+            break;
+        }
+    }
+    let msg = delivered.expect("a message posted on A reaches a subscriber on B");
+    assert_eq!(msg["type"], "next");
+    assert!(
+        msg["payload"]["data"]["channelEvents"]["message"]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("from A")
+    );
+}
