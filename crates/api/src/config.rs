@@ -70,6 +70,9 @@ pub struct Config {
     /// `STOA_MAX_MESSAGE_BYTES`, default 8 KiB: the largest chat message body.
     pub max_message_bytes: usize,
     pub ws: WsConfig,
+    /// `STOA_RATE_LIMIT_IP_PER_MIN` (default 600) and `STOA_RATE_LIMITS` (per-role budgets per
+    /// minute, default `owner=300,admin=300,moderator=250,agent=250,member=150`).
+    pub op_budgets: crate::ratelimit::OpBudgets,
     /// `STOA_CORS_ORIGINS`: comma-separated allowed origins; empty allows none cross-origin.
     pub cors_origins: Vec<String>,
 }
@@ -83,10 +86,7 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        reason: reason.into(),
-    }
+    ConfigError { var, reason: reason.into() }
 }
 
 struct Source<F>(F);
@@ -117,20 +117,12 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
 
     fn positive(&self, var: &'static str, default: usize) -> Result<usize, ConfigError> {
         let value: usize = self.parse(var, default)?;
-        if value == 0 {
-            Err(err(var, "must be greater than 0"))
-        } else {
-            Ok(value)
-        }
+        if value == 0 { Err(err(var, "must be greater than 0")) } else { Ok(value) }
     }
 
     fn secs(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
         let value: u64 = self.parse(var, default)?;
-        if value == 0 {
-            Err(err(var, "must be greater than 0"))
-        } else {
-            Ok(Duration::from_secs(value))
-        }
+        if value == 0 { Err(err(var, "must be greater than 0")) } else { Ok(Duration::from_secs(value)) }
     }
 }
 
@@ -153,10 +145,7 @@ impl Config {
             None | Some("development" | "dev") => Env::Development,
             Some("production" | "prod") => Env::Production,
             Some(other) => {
-                return Err(err(
-                    "STOA_ENV",
-                    format!("{other:?}: expected development or production"),
-                ));
+                return Err(err("STOA_ENV", format!("{other:?}: expected development or production")));
             }
         };
         let data_dir = PathBuf::from(src.get("STOA_DATA_DIR").unwrap_or_else(|| "./data".into()));
@@ -169,9 +158,8 @@ impl Config {
             },
             Some(_) => return Err(err("REDIS_URL", "expected redis://host:port or rediss://…")),
         };
-        let storage_url = src
-            .get("STORAGE_URL")
-            .unwrap_or_else(|| format!("file://{}", data_dir.join("objects").display()));
+        let storage_url =
+            src.get("STORAGE_URL").unwrap_or_else(|| format!("file://{}", data_dir.join("objects").display()));
         stoa_storage::StorageLocation::parse(&storage_url).map_err(|e| err("STORAGE_URL", e.to_string()))?;
         let production = env == Env::Production;
         let limits = Limits {
@@ -181,6 +169,7 @@ impl Config {
             max_complexity: src.positive("STOA_MAX_COMPLEXITY", 5_000)?,
             max_aliases: src.parse("STOA_MAX_ALIASES", 15)?,
             max_directives: src.parse("STOA_MAX_DIRECTIVES", 50)?,
+            max_field_repeats: src.positive("STOA_MAX_FIELD_REPEATS", 3)?,
             max_batch: src.positive("STOA_MAX_BATCH", 10)?,
             introspection: src.flag("STOA_INTROSPECTION", !production)?,
             suggestions: src.flag("STOA_SUGGESTIONS", !production)?,
@@ -196,10 +185,7 @@ impl Config {
             database_url,
             bus,
             storage_url,
-            log: src
-                .get("STOA_LOG")
-                .or_else(|| src.get("RUST_LOG"))
-                .unwrap_or_else(|| "info".into()),
+            log: src.get("STOA_LOG").or_else(|| src.get("RUST_LOG")).unwrap_or_else(|| "info".into()),
             jwt_secret: jwt_secret.map(SecretString::from),
             access_ttl: src.secs("STOA_ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_ttl: src.secs("STOA_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
@@ -214,14 +200,20 @@ impl Config {
                 max_message_bytes: src.positive("STOA_WS_MAX_MESSAGE_BYTES", 256 * 1024)?,
                 max_operations: src.positive("STOA_WS_MAX_OPERATIONS", 100)?,
             },
+            op_budgets: {
+                let base = crate::ratelimit::OpBudgets {
+                    per_ip: u32::try_from(src.positive("STOA_RATE_LIMIT_IP_PER_MIN", 600)?)
+                        .map_err(|_| err("STOA_RATE_LIMIT_IP_PER_MIN", "too large"))?,
+                    ..Default::default()
+                };
+                match src.get("STOA_RATE_LIMITS") {
+                    None => base,
+                    Some(spec) => base.with_roles(&spec).map_err(|e| err("STOA_RATE_LIMITS", e))?,
+                }
+            },
             cors_origins: src
                 .get("STOA_CORS_ORIGINS")
-                .map(|s| {
-                    s.split(',')
-                        .map(|o| o.trim().to_owned())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
+                .map(|s| s.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
                 .unwrap_or_default(),
         })
     }
@@ -233,17 +225,11 @@ fn database_url(raw: Option<String>, data_dir: &std::path::Path) -> Result<Strin
         return Ok(url);
     }
     let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
-        return Err(err(
-            "DATABASE_URL",
-            "expected sqlite://path/to/file.db or postgres://user@host/db",
-        ));
+        return Err(err("DATABASE_URL", "expected sqlite://path/to/file.db or postgres://user@host/db"));
     };
     let file = path.split('?').next().unwrap_or_default();
     if file.is_empty() || file == ":memory:" {
-        return Err(err(
-            "DATABASE_URL",
-            "SQLite needs a file path (in-memory databases lose data on restart)",
-        ));
+        return Err(err("DATABASE_URL", "SQLite needs a file path (in-memory databases lose data on restart)"));
     }
     Ok(if path.contains("mode=") {
         format!("sqlite://{path}")
@@ -267,9 +253,7 @@ mod tests {
 
     #[test]
     fn defaults_alone_run_an_embedded_node() {
-        let Ok(config) = load(&[]) else {
-            panic!("defaults must load")
-        };
+        let Ok(config) = load(&[]) else { panic!("defaults must load") };
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://./data/stoa.db?mode=rwc");
         assert_eq!(config.storage_url, "file://./data/objects");
@@ -279,9 +263,7 @@ mod tests {
 
     #[test]
     fn production_turns_introspection_and_suggestions_off() {
-        let Ok(config) = load(&[("STOA_ENV", "production")]) else {
-            panic!("must load")
-        };
+        let Ok(config) = load(&[("STOA_ENV", "production")]) else { panic!("must load") };
         assert!(!config.limits.introspection && !config.limits.suggestions);
     }
 

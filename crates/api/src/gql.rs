@@ -18,10 +18,7 @@ pub struct Refusal {
 
 impl Refusal {
     fn one(err: ServerError) -> Self {
-        Self {
-            errors: vec![err],
-            method_not_allowed: false,
-        }
+        Self { errors: vec![err], method_not_allowed: false }
     }
 }
 
@@ -31,14 +28,8 @@ pub fn authenticate(app: &AppCtx, token: Option<&str>) -> Option<RequestActor> {
     match token.map(str::trim).filter(|t| !t.is_empty()) {
         None => Some(RequestActor(Err("sign in required"))),
         Some(token) => {
-            let token = token
-                .strip_prefix("Bearer ")
-                .or_else(|| token.strip_prefix("bearer "))
-                .unwrap_or(token)
-                .trim();
-            identity::verify_access_token(app.auth(), token)
-                .map(|actor| RequestActor(Ok(actor)))
-                .ok()
+            let token = token.strip_prefix("Bearer ").or_else(|| token.strip_prefix("bearer ")).unwrap_or(token).trim();
+            identity::verify_access_token(app.auth(), token).map(|actor| RequestActor(Ok(actor))).ok()
         }
     }
 }
@@ -56,31 +47,19 @@ pub fn prepare(
     ip: &str,
 ) -> Result<Request, Refusal> {
     if request.query.trim().is_empty() {
-        return Err(Refusal::one(transport_error(
-            codes::BAD_REQUEST,
-            "the request has no query",
-        )));
+        return Err(Refusal::one(transport_error(codes::BAD_REQUEST, "the request has no query")));
     }
     limits::prescan(&request.query, limits).map_err(Refusal::one)?;
     let operation_name = request.operation_name.clone();
     let doc = request.parsed_query().map_err(|mut e| {
-        e.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", codes::GRAPHQL_PARSE_FAILED);
+        e.extensions.get_or_insert_with(Default::default).set("code", codes::GRAPHQL_PARSE_FAILED);
         Refusal::one(e)
     })?;
     limits::check_document(doc, limits).map_err(Refusal::one)?;
     if queries_only && limits::operation_type(doc, operation_name.as_deref()) != Some(OperationType::Query) {
         let err = transport_error(codes::METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST");
-        return Err(Refusal {
-            errors: vec![err],
-            method_not_allowed: true,
-        });
+        return Err(Refusal { errors: vec![err], method_not_allowed: true });
     }
     let user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
-    Ok(stoa_schema::with_loaders(
-        request.data(actor).data(ClientIp(ip.to_owned())),
-        app,
-        user,
-    ))
+    Ok(stoa_schema::with_loaders(request.data(actor).data(ClientIp(ip.to_owned())), app, user))
 }

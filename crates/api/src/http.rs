@@ -26,15 +26,8 @@ enum Media {
 }
 
 fn media(headers: &HeaderMap) -> Media {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if accept.contains(GRAPHQL_RESPONSE) {
-        Media::GraphqlResponse
-    } else {
-        Media::Json
-    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if accept.contains(GRAPHQL_RESPONSE) { Media::GraphqlResponse } else { Media::Json }
 }
 
 fn reply(media: Media, status: StatusCode, body: &impl serde::Serialize) -> axum::response::Response {
@@ -44,27 +37,74 @@ fn reply(media: Media, status: StatusCode, body: &impl serde::Serialize) -> axum
     };
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| br#"{"errors":[{"message":"internal error"}]}"#.to_vec());
     let mut res = (status, bytes).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
 }
 
 /// A request-level failure: no execution happened.
 fn refuse(media: Media, status: StatusCode, errors: &[ServerError]) -> axum::response::Response {
     let mut res = reply(media, status, &serde_json::json!({ "errors": errors }));
+    res.extensions_mut().insert(Refused(errors.to_vec()));
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     res
 }
 
+/// Errors of a refusal, counted by the metrics layer.
+#[derive(Clone)]
+struct Refused(Vec<ServerError>);
+
+/// Adds `RateLimit-*` headers (and `Retry-After` when refused).
+fn budget_headers(res: &mut axum::response::Response, budget: &stoa_domain::ratelimit::Budget) {
+    let headers = res.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(budget.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(budget.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(budget.reset_s));
+    if let Some(retry) = budget.retry_after_s {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    }
+}
+
+/// Applies the operation budgets; `Err` is the finished 429 response.
+async fn limit(
+    state: &AppState,
+    media: Media,
+    ip: &str,
+    actor: &stoa_schema::RequestActor,
+    cost: usize,
+) -> Result<Option<stoa_domain::ratelimit::Budget>, axum::response::Response> {
+    match state.ops.check(&state.app, ip, actor, u32::try_from(cost).unwrap_or(u32::MAX)).await {
+        Ok(budget) => Ok(budget),
+        Err(budget) => {
+            let retry = budget.retry_after_s.unwrap_or(1);
+            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
+            err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
+            let mut res = refuse(media, StatusCode::TOO_MANY_REQUESTS, &[err]);
+            budget_headers(&mut res, &budget);
+            Err(res)
+        }
+    }
+}
+
+/// Counts the request and the error codes of a refusal.
+fn counted(state: &AppState, res: axum::response::Response) -> axum::response::Response {
+    state.metrics.request();
+    if let Some(Refused(errors)) = res.extensions().get::<Refused>() {
+        state.metrics.errors(errors);
+    }
+    res
+}
+
+/// Counts the error codes of executed responses.
+fn count(state: &AppState, _res: &axum::response::Response, responses: &[&Response]) {
+    for r in responses {
+        state.metrics.errors(&r.errors);
+    }
+}
+
 fn bad_request(media: Media, message: impl Into<String>) -> axum::response::Response {
-    refuse(
-        media,
-        StatusCode::BAD_REQUEST,
-        &[transport_error(codes::BAD_REQUEST, message)],
-    )
+    refuse(media, StatusCode::BAD_REQUEST, &[transport_error(codes::BAD_REQUEST, message)])
 }
 
 fn client_ip(addr: SocketAddr) -> String {
@@ -109,17 +149,15 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> axum::response::Response {
-    let media = media(&headers);
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let res = post_inner(&state, addr, &headers, body).await;
+    counted(&state, res)
+}
+
+async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, body: Body) -> axum::response::Response {
+    let state = state.clone();
+    let media = media(headers);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if mime != "application/json" && mime != "application/graphql+json" {
         // Forms and text/plain are "simple" requests a browser sends cross-site without a
         // preflight: refusing them closes the CSRF door for mutations.
@@ -138,20 +176,29 @@ pub async fn post(
         Err(e) if e.is_syntax() || e.is_eof() => return bad_request(media, "request body is not valid JSON"),
         Err(_) => return bad_request(media, "request body must be {\"query\": …} or a list of them"),
     };
-    let actor = authenticate(&state, &headers);
+    let actor = authenticate(&state, headers);
     let ip = client_ip(addr);
-    match batch {
+    let cost = match &batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(requests) => requests.len(),
+    };
+    if cost == 0 || cost > state.limits.max_batch {
+        return bad_request(media, format!("a batch holds 1 to {} operations", state.limits.max_batch));
+    }
+    let budget = match limit(&state, media, &ip, &actor, cost).await {
+        Ok(budget) => budget,
+        Err(res) => return res,
+    };
+    let mut res = match batch {
         BatchRequest::Single(request) => match run_one(&state, request, false, actor, &ip).await {
-            Ok(response) => reply(media, status_for(media, &response), &response),
+            Ok(response) => {
+                let res = reply(media, status_for(media, &response), &response);
+                count(&state, &res, &[&response]);
+                return with_budget(res, budget.as_ref());
+            }
             Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, &refusal.errors),
         },
         BatchRequest::Batch(requests) => {
-            if requests.is_empty() || requests.len() > state.limits.max_batch {
-                return bad_request(
-                    media,
-                    format!("a batch holds 1 to {} operations", state.limits.max_batch),
-                );
-            }
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
                 responses.push(match run_one(&state, request, false, actor.clone(), &ip).await {
@@ -159,9 +206,29 @@ pub async fn post(
                     Err(refusal) => Response::from_errors(refusal.errors),
                 });
             }
-            reply(media, StatusCode::OK, &BatchResponse::Batch(responses))
+            for response in &responses {
+                state.metrics.errors(&response.errors);
+            }
+            let res = reply(media, StatusCode::OK, &BatchResponse::Batch(responses));
+            count(&state, &res, &[]);
+            return with_budget(res, budget.as_ref());
         }
+    };
+    count(&state, &res, &[]);
+    if let Some(budget) = &budget {
+        budget_headers(&mut res, budget);
     }
+    res
+}
+
+fn with_budget(
+    mut res: axum::response::Response,
+    budget: Option<&stoa_domain::ratelimit::Budget>,
+) -> axum::response::Response {
+    if let Some(budget) = budget {
+        budget_headers(&mut res, budget);
+    }
+    res
 }
 
 /// Query-string form of a GET request.
@@ -180,7 +247,18 @@ pub async fn get(
     headers: HeaderMap,
     params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> axum::response::Response {
-    let media = media(&headers);
+    let res = get_inner(&state, addr, &headers, params).await;
+    counted(&state, res)
+}
+
+async fn get_inner(
+    state: &AppState,
+    addr: SocketAddr,
+    headers: &HeaderMap,
+    params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
+) -> axum::response::Response {
+    let state = state.clone();
+    let media = media(headers);
     let Ok(Query(params)) = params else {
         return bad_request(media, "malformed query string");
     };
@@ -198,10 +276,19 @@ pub async fn get(
             _ => return bad_request(media, "variables must be a JSON object"),
         }
     }
-    let actor = authenticate(&state, &headers);
-    match run_one(&state, request, true, actor, &client_ip(addr)).await {
-        Ok(response) => reply(media, status_for(media, &response), &response),
-        Err(refusal) if refusal.method_not_allowed => refuse(media, StatusCode::METHOD_NOT_ALLOWED, &refusal.errors),
-        Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, &refusal.errors),
-    }
+    let actor = authenticate(&state, headers);
+    let ip = client_ip(addr);
+    let budget = match limit(&state, media, &ip, &actor, 1).await {
+        Ok(budget) => budget,
+        Err(res) => return res,
+    };
+    let (res, response) = match run_one(&state, request, true, actor, &ip).await {
+        Ok(response) => (reply(media, status_for(media, &response), &response), Some(response)),
+        Err(refusal) if refusal.method_not_allowed => {
+            (refuse(media, StatusCode::METHOD_NOT_ALLOWED, &refusal.errors), None)
+        }
+        Err(refusal) => (refuse(media, StatusCode::BAD_REQUEST, &refusal.errors), None),
+    };
+    count(&state, &res, &response.iter().collect::<Vec<_>>());
+    with_budget(res, budget.as_ref())
 }

@@ -5,6 +5,8 @@ pub mod adapters;
 pub mod config;
 pub mod gql;
 pub mod http;
+pub mod metrics;
+pub mod ratelimit;
 pub mod secret;
 pub mod seed;
 pub mod server;

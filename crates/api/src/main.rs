@@ -27,10 +27,7 @@ enum Command {
 fn init_tracing(filter: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 /// Writes a line to stdout (the CLI's output, not a log).
@@ -73,9 +70,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let server = Server::build(config).await?;
     let addr = server.local_addr()?;
     tracing::info!(%addr, "stoa listening");
-    say(&format!(
-        "Stoa is running. Playground: http://{addr}/  GraphQL: http://{addr}/graphql"
-    ));
+    say(&format!("Stoa is running. Playground: http://{addr}/  GraphQL: http://{addr}/graphql"));
     server.run().await?;
     Ok(())
 }
@@ -92,12 +87,7 @@ async fn seed(config: &Config) -> anyhow::Result<()> {
     let (slug, users) = stoa_api::seed::seed(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     say(&format!("Seeded workspace {slug:?}. Sign in with:"));
     for user in users {
-        say(&format!(
-            "  {:<10} {}  password: {}",
-            user.role.as_str(),
-            user.email,
-            user.password
-        ));
+        say(&format!("  {:<10} {}  password: {}", user.role.as_str(), user.email, user.password));
     }
     Ok(())
 }

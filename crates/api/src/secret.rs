@@ -19,11 +19,7 @@ pub fn load_or_create(configured: Option<&SecretString>, data_dir: &Path) -> any
     match std::fs::read_to_string(&path) {
         Ok(existing) => {
             let existing = existing.trim();
-            anyhow::ensure!(
-                existing.len() >= 32,
-                "{} holds fewer than 32 characters",
-                path.display()
-            );
+            anyhow::ensure!(existing.len() >= 32, "{} holds fewer than 32 characters", path.display());
             return Ok(existing.as_bytes().to_vec().into());
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -37,11 +33,8 @@ pub fn load_or_create(configured: Option<&SecretString>, data_dir: &Path) -> any
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(secret.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(secret.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new JWT signing secret");
     Ok(secret.into_bytes().into())
 }
@@ -58,9 +51,7 @@ mod tests {
         assert!(first.as_ref().is_some_and(|s| s.len() == 64));
         assert_eq!(first, second);
         let configured = SecretString::from("x".repeat(40));
-        let third = load_or_create(Some(&configured), &dir)
-            .map(|s| s.expose_secret().to_vec())
-            .ok();
+        let third = load_or_create(Some(&configured), &dir).map(|s| s.expose_secret().to_vec()).ok();
         assert_eq!(third, Some(b"x".repeat(40)));
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -50,31 +50,19 @@ pub async fn seed(app: &AppCtx) -> Result<(String, Vec<SeededUser>), DomainError
     let workspace = ws::create_workspace(
         app,
         &owner,
-        CreateWorkspace {
-            name: "Demo Estate".into(),
-            slug: Some(format!("demo-{suffix}")),
-        },
+        CreateWorkspace { name: "Demo Estate".into(), slug: Some(format!("demo-{suffix}")) },
     )
     .await?;
     for user in users.iter().filter(|u| u.role != Role::Owner) {
         ws::add_member(
             app,
             &owner,
-            AddMember {
-                workspace_id: workspace.id,
-                email: user.email.clone(),
-                role: user.role,
-            },
+            AddMember { workspace_id: workspace.id, email: user.email.clone(), role: user.role },
         )
         .await?;
     }
     for (name, code) in [("Maintenance", "MAINT"), ("Security", "SEC")] {
-        let input = DepartmentInput {
-            name: name.into(),
-            code: code.into(),
-            head_user_id: None,
-            capacity: 20,
-        };
+        let input = DepartmentInput { name: name.into(), code: code.into(), head_user_id: None, capacity: 20 };
         ws::create_department(app, &owner, workspace.id, input).await?;
     }
     Ok((workspace.slug, users))

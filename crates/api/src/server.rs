@@ -31,6 +31,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub ws: Arc<WsConfig>,
     pub max_body_bytes: usize,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub ops: Arc<crate::ratelimit::OpLimiter>,
 }
 
 /// A bound, not yet serving, server.
@@ -73,9 +75,7 @@ pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
 /// # Errors
 /// When a migration fails.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    stoa_migration::Migrator::up(db, None)
-        .await
-        .context("running migrations")
+    stoa_migration::Migrator::up(db, None).await.context("running migrations")
 }
 
 /// Builds the application context from configuration (shared by `serve`, `seed` and tests).
@@ -100,15 +100,9 @@ pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
         BusConfig::Redis { url, prefix } => {
             use secrecy::ExposeSecret as _;
             let url = url.expose_secret();
-            let bus = adapters::RedisBus::connect(url, prefix)
-                .await
-                .context("connecting the Redis bus")?;
-            let limiter = adapters::RedisLimiter::connect(url, prefix)
-                .await
-                .context("connecting the Redis limiter")?;
-            let presence = adapters::RedisPresence::connect(url, prefix)
-                .await
-                .context("connecting Redis presence")?;
+            let bus = adapters::RedisBus::connect(url, prefix).await.context("connecting the Redis bus")?;
+            let limiter = adapters::RedisLimiter::connect(url, prefix).await.context("connecting the Redis limiter")?;
+            let presence = adapters::RedisPresence::connect(url, prefix).await.context("connecting Redis presence")?;
             (bus, Arc::new(limiter), Arc::new(presence))
         }
     };
@@ -120,19 +114,8 @@ pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
         refresh_ttl: config.refresh_ttl,
         login_attempts_per_minute: config.login_attempts_per_minute,
     };
-    let chat = ChatSettings {
-        max_message_bytes: config.max_message_bytes,
-    };
-    Ok(AppCtx::new(AppDeps {
-        db,
-        bus,
-        limiter,
-        storage,
-        auth,
-        chat,
-        presence,
-        sql_statements,
-    }))
+    let chat = ChatSettings { max_message_bytes: config.max_message_bytes };
+    Ok(AppCtx::new(AppDeps { db, bus, limiter, storage, auth, chat, presence, sql_statements }))
 }
 
 impl Server {
@@ -149,11 +132,11 @@ impl Server {
             limits: Arc::new(config.limits.clone()),
             ws: Arc::new(config.ws.clone()),
             max_body_bytes: config.max_body_bytes,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
+            ops: Arc::new(crate::ratelimit::OpLimiter::new(config.op_budgets.clone())),
         };
         let router = router(state, &config.cors_origins);
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .with_context(|| format!("binding {}", config.bind))?;
+        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         Ok(Self { listener, router, app })
     }
 
@@ -177,9 +160,7 @@ impl Server {
     /// On a fatal I/O error of the listener.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
     }
 
     /// Serves until SIGTERM or ctrl-c.
@@ -214,10 +195,7 @@ async fn shutdown_signal() {
 }
 
 fn router(state: AppState, cors_origins: &[String]) -> Router {
-    let origins: Vec<HeaderValue> = cors_origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
+    let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
@@ -227,6 +205,7 @@ fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/graphql", get(graphql_get).post(http::post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(cors)
         .with_state(state)
 }
@@ -250,6 +229,11 @@ async fn graphql_get(
     }
     let params = Query::<http::GetParams>::from_request_parts(&mut parts, &state).await;
     http::get(state, addr, parts.headers, params).await
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(state.app.sql_statements());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

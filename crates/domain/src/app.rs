@@ -44,9 +44,7 @@ pub struct ChatSettings {
 
 impl Default for ChatSettings {
     fn default() -> Self {
-        Self {
-            max_message_bytes: 8 * 1024,
-        }
+        Self { max_message_bytes: 8 * 1024 }
     }
 }
 
@@ -119,10 +117,7 @@ impl AppCtx {
     /// Publishes an ephemeral event that nothing stores (typing, presence, voice signals). Durable
     /// facts go through [`Tx::emit`] so they publish only after commit.
     pub async fn signal(&self, event: crate::events::Event) {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "ephemeral events have no transaction to wait for"
-        )]
+        #[expect(clippy::disallowed_methods, reason = "ephemeral events have no transaction to wait for")]
         if let Err(err) = self.0.bus.publish(event).await {
             tracing::warn!(error = ?err, "ephemeral event publish failed");
         }

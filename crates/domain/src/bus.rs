@@ -79,11 +79,8 @@ impl LocalFanout {
     /// Topic keys that currently have no subscriber (a networked bus unsubscribes them upstream).
     pub fn idle_keys(&self) -> Vec<String> {
         let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let idle: Vec<String> = topics
-            .iter()
-            .filter(|(_, s)| s.receiver_count() == 0)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let idle: Vec<String> =
+            topics.iter().filter(|(_, s)| s.receiver_count() == 0).map(|(k, _)| k.clone()).collect();
         for key in &idle {
             topics.remove(key);
         }

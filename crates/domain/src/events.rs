@@ -36,19 +36,11 @@ impl Topic {
 #[serde(tag = "type")]
 pub enum Event {
     /// A user joined a workspace (or was added).
-    MemberAdded {
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-        role: Role,
-    },
+    MemberAdded { workspace_id: WorkspaceId, user_id: UserId, role: Role },
     /// A user left or was removed from a workspace.
     MemberRemoved { workspace_id: WorkspaceId, user_id: UserId },
     /// A member's role changed.
-    RoleChanged {
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-        role: Role,
-    },
+    RoleChanged { workspace_id: WorkspaceId, user_id: UserId, role: Role },
     /// Something happened to a message; carries the channel's sequence number.
     Chat(ChatEvent),
     /// A user joined or was added to a channel.
@@ -56,12 +48,7 @@ pub enum Event {
     /// A user left or was removed from a channel: their channel streams end at once.
     ChannelMemberRemoved { channel_id: ChannelId, user_id: UserId },
     /// A user started or stopped typing (ephemeral, never stored).
-    TypingChanged {
-        channel_id: ChannelId,
-        user_id: UserId,
-        display_name: String,
-        typing: bool,
-    },
+    TypingChanged { channel_id: ChannelId, user_id: UserId, display_name: String, typing: bool },
     /// A notification was stored for a user.
     NotificationCreated(Notification),
     /// A user's presence in a workspace changed (ephemeral).
@@ -79,13 +66,9 @@ impl Event {
     #[must_use]
     pub fn topics(&self) -> Vec<Topic> {
         match self {
-            Self::MemberAdded {
-                workspace_id, user_id, ..
-            }
+            Self::MemberAdded { workspace_id, user_id, .. }
             | Self::MemberRemoved { workspace_id, user_id }
-            | Self::RoleChanged {
-                workspace_id, user_id, ..
-            } => {
+            | Self::RoleChanged { workspace_id, user_id, .. } => {
                 vec![Topic::Workspace(*workspace_id), Topic::User(*user_id)]
             }
             Self::Chat(event) => vec![Topic::Channel(event.channel_id)],

@@ -14,20 +14,73 @@ pub enum Verdict {
     Limited { retry_after_s: u64 },
 }
 
-/// Counts attempts per key in windows of `window`, allowing `limit` per window.
+/// The state of a token bucket after one take, for `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Tokens per minute (and the bucket's size).
+    pub limit: u32,
+    /// Tokens left.
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset_s: u64,
+    /// Set when the take was refused: seconds until one token is back.
+    pub retry_after_s: Option<u64>,
+}
+
+/// One step of GCRA (the generic cell rate algorithm, a token bucket kept as one timestamp):
+/// `tat_ms` is the stored "theoretical arrival time" (0 when none). Returns the new TAT to store
+/// (unchanged when refused) and the budget. A bucket holds `per_minute` tokens and refills at
+/// `per_minute` per minute.
+#[must_use]
+pub fn gcra(now_ms: u64, tat_ms: u64, per_minute: u32) -> (u64, Budget) {
+    let per_minute = per_minute.max(1);
+    let interval = 60_000 / u64::from(per_minute); // ms per token
+    let tolerance = interval * u64::from(per_minute); // the whole bucket
+    let tat = tat_ms.max(now_ms);
+    let new_tat = tat + interval;
+    let reset_s = |tat: u64| (tat.saturating_sub(now_ms)).div_ceil(1000);
+    if new_tat - now_ms > tolerance {
+        let retry = new_tat - now_ms - tolerance;
+        let budget = Budget {
+            limit: per_minute,
+            remaining: 0,
+            reset_s: reset_s(tat),
+            retry_after_s: Some(retry.div_ceil(1000).max(1)),
+        };
+        return (tat_ms, budget);
+    }
+    let remaining = u32::try_from((tolerance - (new_tat - now_ms)) / interval).unwrap_or(0);
+    (new_tat, Budget { limit: per_minute, remaining, reset_s: reset_s(new_tat), retry_after_s: None })
+}
+
+/// Rate limits: fixed windows for credentials, token buckets for operations.
 #[async_trait::async_trait]
 pub trait RateLimiter: Send + Sync + 'static {
-    /// Records one attempt against `key`.
+    /// Records one attempt against `key`, allowing `limit` per `window`.
     ///
     /// # Errors
     /// When the backend is unreachable.
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> anyhow::Result<Verdict>;
+
+    /// Takes one token from the bucket `key` holding `per_minute` tokens (see [`gcra`]).
+    ///
+    /// # Errors
+    /// When the backend is unreachable.
+    async fn take(&self, key: &str, per_minute: u32) -> anyhow::Result<Budget>;
 }
 
-/// Single-node limiter: a map of windows, swept as it grows.
+/// Single-node limiter: maps of windows and buckets, swept as they grow.
 #[derive(Default)]
 pub struct InProcessLimiter {
     windows: Mutex<HashMap<String, (Instant, u32)>>,
+    buckets: Mutex<HashMap<String, u64>>,
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default(),
+    )
+    .unwrap_or(u64::MAX)
 }
 
 const SWEEP_ABOVE: usize = 10_000;
@@ -46,20 +99,46 @@ impl RateLimiter for InProcessLimiter {
         }
         if entry.1 >= limit {
             let left = window.saturating_sub(now.duration_since(entry.0));
-            return Ok(Verdict::Limited {
-                retry_after_s: left.as_secs().max(1),
-            });
+            return Ok(Verdict::Limited { retry_after_s: left.as_secs().max(1) });
         }
         entry.1 += 1;
-        Ok(Verdict::Allowed {
-            remaining: limit - entry.1,
-        })
+        Ok(Verdict::Allowed { remaining: limit - entry.1 })
+    }
+
+    async fn take(&self, key: &str, per_minute: u32) -> anyhow::Result<Budget> {
+        let now = now_ms();
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() > SWEEP_ABOVE {
+            buckets.retain(|_, tat| *tat > now);
+        }
+        let tat = buckets.get(key).copied().unwrap_or(0);
+        let (new_tat, budget) = gcra(now, tat, per_minute);
+        buckets.insert(key.to_owned(), new_tat);
+        Ok(budget)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_size_at_once_then_refills_steadily() {
+        let mut tat = 0;
+        let now = 1_000_000;
+        for expected in (0..60).rev() {
+            let (next, budget) = gcra(now, tat, 60);
+            assert_eq!((budget.remaining, budget.retry_after_s), (expected, None));
+            tat = next;
+        }
+        let (same, refused) = gcra(now, tat, 60);
+        assert_eq!(same, tat, "a refused take stores nothing");
+        assert_eq!(refused.retry_after_s, Some(1));
+        assert_eq!(refused.reset_s, 60);
+        let (_, later) = gcra(now + 1_000, tat, 60);
+        assert_eq!(later.retry_after_s, None, "one token is back after a second");
+        assert_eq!(later.remaining, 0);
+    }
 
     #[tokio::test]
     async fn the_eleventh_attempt_in_a_window_is_refused() {

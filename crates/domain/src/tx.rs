@@ -17,11 +17,7 @@ pub struct Tx {
 
 impl Tx {
     pub(crate) fn new(txn: DatabaseTransaction, bus: Arc<dyn EventBus>) -> Self {
-        Self {
-            txn,
-            events: Vec::new(),
-            bus,
-        }
+        Self { txn, events: Vec::new(), bus }
     }
 
     /// The connection to run statements on.

@@ -53,19 +53,13 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_sessions_family")
-                    .table(n("sessions"))
-                    .col(n("family_id"))
-                    .to_owned(),
+                Index::create().name("idx_sessions_family").table(n("sessions")).col(n("family_id")).to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(n("sessions")).to_owned())
-            .await?;
+        manager.drop_table(Table::drop().table(n("sessions")).to_owned()).await?;
         manager.drop_table(Table::drop().table(n("users")).to_owned()).await
     }
 }

@@ -61,11 +61,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_memberships_user")
-                    .table(n("memberships"))
-                    .col(n("user_id"))
-                    .to_owned(),
+                Index::create().name("idx_memberships_user").table(n("memberships")).col(n("user_id")).to_owned(),
             )
             .await?;
         manager

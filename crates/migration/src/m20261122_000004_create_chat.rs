@@ -19,11 +19,7 @@ use crate::n;
 pub struct Migration;
 
 fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(n(table), n(col))
-        .to(n(to), n("id"))
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+    ForeignKey::create().from(n(table), n(col)).to(n(to), n("id")).on_delete(ForeignKeyAction::Cascade).to_owned()
 }
 
 async fn index(
@@ -45,10 +41,7 @@ async fn index(
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
-    #[expect(
-        clippy::too_many_lines,
-        reason = "seven tables read best top to bottom in one migration"
-    )]
+    #[expect(clippy::too_many_lines, reason = "seven tables read best top to bottom in one migration")]
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()
@@ -81,14 +74,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(
-            m,
-            "idx_channel_members_channel_user",
-            "channel_members",
-            &["channel_id", "user_id"],
-            true,
-        )
-        .await?;
+        index(m, "idx_channel_members_channel_user", "channel_members", &["channel_id", "user_id"], true).await?;
         index(m, "idx_channel_members_user", "channel_members", &["user_id"], false).await?;
         m.create_table(
             Table::create()
@@ -124,14 +110,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(
-            m,
-            "idx_reactions_message_user_emoji",
-            "reactions",
-            &["message_id", "user_id", "emoji"],
-            true,
-        )
-        .await?;
+        index(m, "idx_reactions_message_user_emoji", "reactions", &["message_id", "user_id", "emoji"], true).await?;
         m.create_table(
             Table::create()
                 .table(n("mentions"))
@@ -144,14 +123,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(
-            m,
-            "idx_mentions_user_channel_seq",
-            "mentions",
-            &["user_id", "channel_id", "seq"],
-            false,
-        )
-        .await?;
+        index(m, "idx_mentions_user_channel_seq", "mentions", &["user_id", "channel_id", "seq"], false).await?;
         m.create_table(
             Table::create()
                 .table(n("channel_events"))
@@ -164,14 +136,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(
-            m,
-            "idx_channel_events_channel_seq",
-            "channel_events",
-            &["channel_id", "seq"],
-            true,
-        )
-        .await?;
+        index(m, "idx_channel_events_channel_seq", "channel_events", &["channel_id", "seq"], true).await?;
         m.create_table(
             Table::create()
                 .table(n("notifications"))
@@ -217,19 +182,11 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         if m.get_database_backend() == DbBackend::Sqlite {
-            m.get_connection()
-                .execute_unprepared("DROP TABLE IF EXISTS messages_fts")
-                .await?;
+            m.get_connection().execute_unprepared("DROP TABLE IF EXISTS messages_fts").await?;
         }
-        for table in [
-            "notifications",
-            "channel_events",
-            "mentions",
-            "reactions",
-            "messages",
-            "channel_members",
-            "channels",
-        ] {
+        for table in
+            ["notifications", "channel_events", "mentions", "reactions", "messages", "channel_members", "channels"]
+        {
             m.drop_table(Table::drop().table(n(table)).to_owned()).await?;
         }
         Ok(())

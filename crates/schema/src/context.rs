@@ -47,8 +47,7 @@ impl ContextExt for Context<'_> {
     }
 
     fn client_ip(&self) -> String {
-        self.data_opt::<ClientIp>()
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.0.clone())
+        self.data_opt::<ClientIp>().map_or_else(|| "unknown".to_owned(), |ip| ip.0.clone())
     }
 }
 
@@ -57,7 +56,5 @@ impl ContextExt for Context<'_> {
 /// # Errors
 /// `BAD_USER_INPUT` on `field`.
 pub fn parse_id<T: From<uuid::Uuid>>(id: &async_graphql::ID, field: &'static str) -> Result<T> {
-    uuid::Uuid::parse_str(id.as_str())
-        .map(T::from)
-        .map_err(|_| GqlError::invalid(field, "not a valid ID"))
+    uuid::Uuid::parse_str(id.as_str()).map(T::from).map_err(|_| GqlError::invalid(field, "not a valid ID"))
 }

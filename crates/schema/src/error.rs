@@ -137,9 +137,7 @@ mod tests {
     fn every_domain_error_maps_to_a_listed_code() {
         let errors = [
             DomainError::Unauthenticated("x"),
-            DomainError::Forbidden {
-                needed: stoa_domain::authz::Permission::ManageMembers,
-            },
+            DomainError::Forbidden { needed: stoa_domain::authz::Permission::ManageMembers },
             DomainError::NotFound("workspace"),
             DomainError::invalid("email", "bad"),
             DomainError::Conflict("taken"),
@@ -148,11 +146,7 @@ mod tests {
         ];
         for err in errors {
             let gql: async_graphql::Error = GqlError::from(err).into();
-            let code = gql
-                .extensions
-                .as_ref()
-                .and_then(|e| e.get("code"))
-                .map(ToString::to_string);
+            let code = gql.extensions.as_ref().and_then(|e| e.get("code")).map(ToString::to_string);
             let code = code.unwrap_or_default().trim_matches('"').to_owned();
             assert!(codes::ALL.contains(&code.as_str()), "{code}");
             assert!(!gql.message.contains("secret detail"));

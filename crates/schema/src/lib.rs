@@ -21,21 +21,12 @@ pub use limits::Limits;
 /// The query root.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(
-    identity::IdentityQuery,
-    workspaces::WorkspaceQuery,
-    audit::AuditQuery,
-    chat::ChatQuery,
-);
+pub struct QueryRoot(identity::IdentityQuery, workspaces::WorkspaceQuery, audit::AuditQuery, chat::ChatQuery);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(
-    identity::IdentityMutation,
-    workspaces::WorkspaceMutation,
-    chat::ChatMutation,
-);
+pub struct MutationRoot(identity::IdentityMutation, workspaces::WorkspaceMutation, chat::ChatMutation);
 
 /// The subscription root.
 #[derive(MergedSubscription, Default)]
@@ -48,15 +39,11 @@ pub type StoaSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// Builds the schema with the app context and the configured limits.
 #[must_use]
 pub fn build(app: Option<AppCtx>, limits: &Limits) -> StoaSchema {
-    let mut builder = Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        SubscriptionRoot::default(),
-    )
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .limit_directives(limits.max_directives)
-    .limit_recursive_depth(limits.max_nesting.max(32));
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives)
+        .limit_recursive_depth(limits.max_nesting.max(32));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -85,9 +72,6 @@ pub fn with_loaders(
     request
         .data(DataLoader::new(identity::UserCards::new(app.clone()), tokio::spawn))
         .data(DataLoader::new(chat::ReactionsLoader(app.clone()), tokio::spawn))
-        .data(DataLoader::new(
-            chat::ThreadParticipantsLoader(app.clone()),
-            tokio::spawn,
-        ))
+        .data(DataLoader::new(chat::ThreadParticipantsLoader(app.clone()), tokio::spawn))
         .data(DataLoader::new(chat::UnreadLoader(app.clone(), user), tokio::spawn))
 }

@@ -26,6 +26,8 @@ pub struct Limits {
     pub max_aliases: usize,
     /// Directive uses in one document.
     pub max_directives: usize,
+    /// Times one response key may be selected in one selection set (`{ id id id … }`).
+    pub max_field_repeats: usize,
     /// Operations in one batched HTTP request.
     pub max_batch: usize,
     /// Introspection (`__schema`, `__type`) allowed.
@@ -43,6 +45,7 @@ impl Default for Limits {
             max_complexity: 5_000,
             max_aliases: 15,
             max_directives: 50,
+            max_field_repeats: 3,
             max_batch: 10,
             introspection: true,
             suggestions: true,
@@ -84,10 +87,7 @@ pub fn prescan(src: &str, limits: &Limits) -> Result<(), ServerError> {
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > limits.max_nesting {
-                    return Err(too_complex(format!(
-                        "document nested deeper than {} brackets",
-                        limits.max_nesting
-                    )));
+                    return Err(too_complex(format!("document nested deeper than {} brackets", limits.max_nesting)));
                 }
                 i += 1;
             }
@@ -111,10 +111,7 @@ pub fn prescan(src: &str, limits: &Limits) -> Result<(), ServerError> {
         }
         tokens += 1;
         if tokens > limits.max_tokens {
-            return Err(too_complex(format!(
-                "document has more than {} tokens",
-                limits.max_tokens
-            )));
+            return Err(too_complex(format!("document has more than {} tokens", limits.max_tokens)));
         }
     }
     Ok(())
@@ -156,6 +153,8 @@ struct Counts {
     directives: usize,
     unknown: Option<String>,
     introspection: bool,
+    /// The most times one response key appears in one selection set.
+    max_repeats: usize,
 }
 
 impl Counts {
@@ -170,6 +169,15 @@ impl Counts {
 
     /// Recursion is bounded: `prescan` already capped bracket nesting.
     fn selection_set(&mut self, set: &SelectionSet) {
+        let mut keys: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for item in &set.items {
+            if let Selection::Field(field) = &item.node {
+                let key = field.node.alias.as_ref().unwrap_or(&field.node.name).node.as_str();
+                let n = keys.entry(key).or_default();
+                *n += 1;
+                self.max_repeats = self.max_repeats.max(*n);
+            }
+        }
         for item in &set.items {
             match &item.node {
                 Selection::Field(field) => {
@@ -214,28 +222,22 @@ pub fn check_document(doc: &ExecutableDocument, limits: &Limits) -> Result<(), S
         counts.selection_set(&fragment.node.selection_set.node);
     }
     if let Some(name) = counts.unknown {
-        return Err(transport_error(
-            codes::GRAPHQL_VALIDATION_FAILED,
-            format!("unknown directive @{name}"),
-        ));
+        return Err(transport_error(codes::GRAPHQL_VALIDATION_FAILED, format!("unknown directive @{name}")));
     }
     if counts.introspection && !limits.introspection {
-        return Err(transport_error(
-            codes::GRAPHQL_VALIDATION_FAILED,
-            "introspection is disabled on this server",
-        ));
+        return Err(transport_error(codes::GRAPHQL_VALIDATION_FAILED, "introspection is disabled on this server"));
+    }
+    if counts.max_repeats > limits.max_field_repeats {
+        return Err(too_complex(format!(
+            "a field is selected more than {} times in one selection set",
+            limits.max_field_repeats
+        )));
     }
     if counts.aliases > limits.max_aliases {
-        return Err(too_complex(format!(
-            "document uses more than {} aliases",
-            limits.max_aliases
-        )));
+        return Err(too_complex(format!("document uses more than {} aliases", limits.max_aliases)));
     }
     if counts.directives > limits.max_directives {
-        return Err(too_complex(format!(
-            "document uses more than {} directives",
-            limits.max_directives
-        )));
+        return Err(too_complex(format!("document uses more than {} directives", limits.max_directives)));
     }
     Ok(())
 }
@@ -279,11 +281,7 @@ mod tests {
     use super::*;
 
     fn limits() -> Limits {
-        Limits {
-            max_tokens: 50,
-            max_nesting: 5,
-            ..Limits::default()
-        }
+        Limits { max_tokens: 50, max_nesting: 5, ..Limits::default() }
     }
 
     #[test]
@@ -291,13 +289,7 @@ mod tests {
         let doc = r"query Q($id: ID!) { workspace(id: $id) { name members { role } } } # c { { { {
         ";
         assert!(prescan(doc, &limits()).is_ok());
-        assert!(
-            prescan(
-                r#"{ a(s: "{{{{{{{{[[[[[[", b: """ {{{{{{ \""" [[[[[[ """) }"#,
-                &limits()
-            )
-            .is_ok()
-        );
+        assert!(prescan(r#"{ a(s: "{{{{{{{{[[[[[[", b: """ {{{{{{ \""" [[[[[[ """) }"#, &limits()).is_ok());
     }
 
     #[test]
@@ -316,17 +308,7 @@ mod tests {
 
     #[test]
     fn unterminated_strings_and_garbage_do_not_panic() {
-        for doc in [
-            "\"",
-            "\"\"\"",
-            "\"\\",
-            "...",
-            "-",
-            "\u{1F600}{",
-            "\u{FEFF}{a}",
-            "#",
-            "\"\"\"\\\"\"\"",
-        ] {
+        for doc in ["\"", "\"\"\"", "\"\\", "...", "-", "\u{1F600}{", "\u{FEFF}{a}", "#", "\"\"\"\\\"\"\""] {
             let _ = prescan(doc, &limits());
         }
     }
@@ -337,21 +319,11 @@ mod tests {
 
     #[test]
     fn aliases_and_directives_are_counted_and_unknown_directives_refused() {
-        let l = Limits {
-            max_aliases: 2,
-            max_directives: 2,
-            ..Limits::default()
-        };
+        let l = Limits { max_aliases: 2, max_directives: 2, ..Limits::default() };
         assert!(check_document(&parse("{ a: x b: x }"), &l).is_ok());
         assert!(check_document(&parse("{ a: x b: x ... on Q { c: x } }"), &l).is_err());
         assert!(check_document(&parse("{ x @skip(if: true) y @include(if: true) }"), &l).is_ok());
-        assert!(
-            check_document(
-                &parse("{ x @skip(if: true) y @include(if: true) z @skip(if: false) }"),
-                &l
-            )
-            .is_err()
-        );
+        assert!(check_document(&parse("{ x @skip(if: true) y @include(if: true) z @skip(if: false) }"), &l).is_err());
         assert!(check_document(&parse("{ x @evil }"), &l).is_err());
     }
 
@@ -360,9 +332,64 @@ mod tests {
         let doc = parse("query A { x } mutation B { y }");
         assert_eq!(operation_type(&doc, Some("B")), Some(OperationType::Mutation));
         assert_eq!(operation_type(&doc, None), None);
-        assert_eq!(
-            operation_type(&parse("mutation { y }"), None),
-            Some(OperationType::Mutation)
-        );
+        assert_eq!(operation_type(&parse("mutation { y }"), None), Some(OperationType::Mutation));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Fragments that make GraphQL-ish text, including the nasty parts: brackets, strings, block
+    /// strings, escapes, comments, spreads and multi-byte characters.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just("(".to_owned()),
+            Just(")".to_owned()),
+            Just("\"".to_owned()),
+            Just("\"\"\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("#".to_owned()),
+            Just("\n".to_owned()),
+            Just("...".to_owned()),
+            Just(":".to_owned()),
+            Just("$v".to_owned()),
+            Just("@skip(if: true)".to_owned()),
+            Just("é".to_owned()),
+            Just("\u{FEFF}".to_owned()),
+            "[a-z_]{1,6}",
+            "-?[0-9]{1,4}(\\.[0-9]+)?",
+            " ",
+        ]
+    }
+
+    fn document() -> impl Strategy<Value = String> {
+        prop::collection::vec(piece(), 0..400).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_prescan_never_panics_and_what_it_passes_parses_safely(doc in document()) {
+            let limits = Limits { max_tokens: 300, max_nesting: 12, ..Limits::default() };
+            if prescan(&doc, &limits).is_ok() {
+                // Parsing must return (Ok or a parse error) instead of overflowing the stack.
+                let _ = async_graphql::parser::parse_query(&doc);
+            }
+        }
+
+        #[test]
+        fn deep_nesting_of_any_bracket_is_always_refused(depth in 41usize..3_000, kind in 0usize..3) {
+            let (open, close) = [("[", "]"), ("{", "}"), ("(", ")")][kind];
+            let doc = format!("{{ f(a: {}1{}) }}", open.repeat(depth), close.repeat(depth));
+            prop_assert!(prescan(&doc, &Limits::default()).is_err());
+        }
     }
 }

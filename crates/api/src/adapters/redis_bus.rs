@@ -39,12 +39,7 @@ impl RedisBus {
         let fanout = LocalFanout::default();
         let (commands, rx) = mpsc::unbounded_channel();
         tokio::spawn(subscriber_loop(client, format!("{prefix}:bus:"), fanout.clone(), rx));
-        Ok(Arc::new(Self {
-            prefix: format!("{prefix}:bus:"),
-            publisher,
-            fanout,
-            commands,
-        }))
+        Ok(Arc::new(Self { prefix: format!("{prefix}:bus:"), publisher, fanout, commands }))
     }
 }
 
@@ -55,12 +50,7 @@ impl EventBus for RedisBus {
         let mut conn = self.publisher.clone();
         for topic in event.topics() {
             let channel = format!("{}{}", self.prefix, topic.key());
-            let () = redis::cmd("PUBLISH")
-                .arg(&channel)
-                .arg(&payload)
-                .query_async(&mut conn)
-                .await
-                .map(|_: i64| ())?;
+            let () = redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(&mut conn).await.map(|_: i64| ())?;
         }
         Ok(())
     }

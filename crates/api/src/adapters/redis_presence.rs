@@ -25,10 +25,7 @@ impl RedisPresence {
     /// When Redis is unreachable at start.
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let conn = redis::Client::open(url)?.get_connection_manager().await?;
-        Ok(Self {
-            conn,
-            prefix: format!("{prefix}:presence:"),
-        })
+        Ok(Self { conn, prefix: format!("{prefix}:presence:") })
     }
 
     fn key(&self, user: UserId) -> String {
@@ -53,12 +50,7 @@ impl PresenceStore for RedisPresence {
 
     async fn disconnect(&self, user: UserId) -> anyhow::Result<bool> {
         let mut conn = self.conn.clone();
-        let n: i64 = redis::cmd("HINCRBY")
-            .arg(self.key(user))
-            .arg("conns")
-            .arg(-1)
-            .query_async(&mut conn)
-            .await?;
+        let n: i64 = redis::cmd("HINCRBY").arg(self.key(user)).arg("conns").arg(-1).query_async(&mut conn).await?;
         if n <= 0 {
             let _: i64 = redis::cmd("DEL").arg(self.key(user)).query_async(&mut conn).await?;
             return Ok(true);
@@ -68,11 +60,7 @@ impl PresenceStore for RedisPresence {
 
     async fn heartbeat(&self, user: UserId) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
-        let _: i64 = redis::cmd("EXPIRE")
-            .arg(self.key(user))
-            .arg(TTL_SECS)
-            .query_async(&mut conn)
-            .await?;
+        let _: i64 = redis::cmd("EXPIRE").arg(self.key(user)).arg(TTL_SECS).query_async(&mut conn).await?;
         Ok(())
     }
 
@@ -81,12 +69,8 @@ impl PresenceStore for RedisPresence {
         // Only users with a live socket have a key; HSET on a missing key would create one without conns.
         let exists: i64 = redis::cmd("EXISTS").arg(self.key(user)).query_async(&mut conn).await?;
         if exists == 1 {
-            let _: i64 = redis::cmd("HSET")
-                .arg(self.key(user))
-                .arg("away")
-                .arg(i64::from(away))
-                .query_async(&mut conn)
-                .await?;
+            let _: i64 =
+                redis::cmd("HSET").arg(self.key(user)).arg("away").arg(i64::from(away)).query_async(&mut conn).await?;
         }
         Ok(())
     }

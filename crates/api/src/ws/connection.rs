@@ -55,16 +55,13 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         let _ = sink.close().await;
     });
     if protocol == Protocol::Unsupported {
-        let _ = out
-            .send(protocol::close_frame(
-                close::SUBPROTOCOL_NOT_ACCEPTABLE,
-                "Subprotocol not acceptable",
-            ))
-            .await;
+        let _ = out.send(protocol::close_frame(close::SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")).await;
         drop(out);
         let _ = writer.await;
         return;
     }
+    state.metrics.socket_opened();
+    let metrics = std::sync::Arc::clone(&state.metrics);
     let (done, mut done_rx) = mpsc::unbounded_channel();
     let ws = state.ws.clone();
     let mut conn = Conn {
@@ -128,8 +125,10 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         tracing::warn!(error = %e, "presence disconnect failed");
     }
     if let Flow::Close(code, reason) = flow {
+        metrics.close(code);
         let _ = conn.out.send(protocol::close_frame(code, &reason)).await;
     }
+    metrics.socket_closed();
     drop(conn);
     let _ = writer.await;
 }
@@ -143,11 +142,8 @@ impl Conn {
     fn invalid(&self) -> Flow {
         match self.protocol {
             Protocol::Legacy => {
-                let _ = self.out.try_send(message(
-                    "error",
-                    None,
-                    Some(json!({ "message": "Invalid message received" })),
-                ));
+                let _ =
+                    self.out.try_send(message("error", None, Some(json!({ "message": "Invalid message received" }))));
                 Flow::Continue
             }
             _ => Flow::Close(close::BAD_REQUEST, "Invalid message received".into()),
@@ -209,12 +205,7 @@ impl Conn {
         let token = protocol::token(payload);
         let Some(actor) = gql::authenticate(&self.state.app, token.as_deref()) else {
             if self.protocol == Protocol::Legacy {
-                self.send(message(
-                    "connection_error",
-                    None,
-                    Some(json!({ "message": "Forbidden" })),
-                ))
-                .await;
+                self.send(message("connection_error", None, Some(json!({ "message": "Forbidden" })))).await;
             }
             return Flow::Close(close::FORBIDDEN, "Forbidden".into());
         };
@@ -234,6 +225,7 @@ impl Conn {
 
     /// Sends an `error` for `id` (graphql-transport-ws: an array of errors; legacy: the same).
     async fn error(&self, id: &str, errors: &[async_graphql::ServerError]) {
+        self.state.metrics.errors(errors);
         let payload = serde_json::to_value(errors).unwrap_or_else(|_| json!([{ "message": "internal error" }]));
         self.send(message("error", Some(id), Some(payload))).await;
     }
@@ -242,10 +234,7 @@ impl Conn {
         let Some(id) = msg.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) else {
             return self.invalid();
         };
-        let Some(payload) = msg
-            .get("payload")
-            .filter(|p| p.get("query").is_some_and(Value::is_string))
-        else {
+        let Some(payload) = msg.get("payload").filter(|p| p.get("query").is_some_and(Value::is_string)) else {
             return self.invalid();
         };
         let Ok(request) = serde_json::from_value::<async_graphql::Request>(payload.clone()) else {
@@ -268,6 +257,13 @@ impl Conn {
         }
         if self.ops.len() >= self.state.ws.max_operations {
             let err = transport_error(codes::RATE_LIMITED, "too many operations running on this connection");
+            self.error(id, &[err]).await;
+            return Flow::Continue;
+        }
+        if let Err(budget) = self.state.ops.check(&self.state.app, &self.ip, &actor, 1).await {
+            let retry = budget.retry_after_s.unwrap_or(1);
+            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
+            err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
             self.error(id, &[err]).await;
             return Flow::Continue;
         }

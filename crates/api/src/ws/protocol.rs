@@ -52,10 +52,7 @@ pub fn close_frame(code: u16, reason: &str) -> Message {
         end -= 1;
     }
     let reason = reason.get(..end).unwrap_or_default().to_owned();
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
 /// A JSON text message.
@@ -94,9 +91,7 @@ mod tests {
 
     #[test]
     fn close_reasons_fit_in_a_frame_even_with_multibyte_text() {
-        let Message::Close(Some(frame)) = close_frame(4409, &"é".repeat(100)) else {
-            panic!("not a close frame")
-        };
+        let Message::Close(Some(frame)) = close_frame(4409, &"é".repeat(100)) else { panic!("not a close frame") };
         assert!(frame.reason.len() <= 123);
         assert_eq!(frame.code, 4409);
     }
@@ -104,20 +99,14 @@ mod tests {
     #[test]
     fn protocol_choice_prefers_transport_ws() {
         assert_eq!(Protocol::choose(&[]), Protocol::Transport);
-        assert_eq!(
-            Protocol::choose(&[LEGACY_WS.into(), TRANSPORT_WS.into()]),
-            Protocol::Transport
-        );
+        assert_eq!(Protocol::choose(&[LEGACY_WS.into(), TRANSPORT_WS.into()]), Protocol::Transport);
         assert_eq!(Protocol::choose(&[LEGACY_WS.into()]), Protocol::Legacy);
         assert_eq!(Protocol::choose(&["mqtt".into()]), Protocol::Unsupported);
     }
 
     #[test]
     fn tokens_are_found_under_common_keys() {
-        assert_eq!(
-            token(Some(&json!({"authorization": "Bearer x"}))),
-            Some("Bearer x".into())
-        );
+        assert_eq!(token(Some(&json!({"authorization": "Bearer x"}))), Some("Bearer x".into()));
         assert_eq!(token(Some(&json!({"accessToken": "y"}))), Some("y".into()));
         assert_eq!(token(Some(&json!({"other": 1}))), None);
         assert_eq!(token(None), None);

@@ -26,21 +26,11 @@ async fn channel(app: &TestApp, by: &TestUser, ws: &str, name: &str, kind: &str,
         )
         .await
         .ok();
-    res.data()["createChannel"]["channel"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    res.data()["createChannel"]["channel"]["id"].as_str().unwrap().to_owned()
 }
 
 async fn post(app: &TestApp, by: &TestUser, channel: &str, body: &str) -> Value {
-    let res = app
-        .gql_as(
-            Some(&by.token),
-            POST,
-            json!({ "input": { "channelId": channel, "body": body } }),
-        )
-        .await
-        .ok();
+    let res = app.gql_as(Some(&by.token), POST, json!({ "input": { "channelId": channel, "body": body } })).await.ok();
     res.data()["postMessage"]["message"].clone()
 }
 
@@ -53,9 +43,7 @@ async fn setup(app: &TestApp) -> (TestUser, TestUser, String) {
 }
 
 async fn subscribe(socket: &mut WsClient, id: &str, query: &str, variables: Value) {
-    socket
-        .send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
-        .await;
+    socket.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } })).await;
 }
 
 /// The next `next` payload's data for subscription `id`.
@@ -89,10 +77,7 @@ async fn two_users_on_two_sockets_see_each_others_messages() {
         assert_eq!(first["channelEvents"]["kind"], "POSTED");
         assert_eq!(first["channelEvents"]["message"]["author"]["displayName"], "alice");
         assert_eq!(second["channelEvents"]["message"]["body"], "hi alice");
-        assert_eq!(
-            second["channelEvents"]["seq"],
-            first["channelEvents"]["seq"].as_i64().unwrap() + 1
-        );
+        assert_eq!(second["channelEvents"]["seq"], first["channelEvents"]["seq"].as_i64().unwrap() + 1);
     }
 }
 
@@ -124,14 +109,7 @@ async fn resuming_with_after_replays_everything_missed_then_streams_live() {
             e["channelEvents"]["kind"].as_str().unwrap().to_owned(),
         ));
     }
-    assert_eq!(
-        got,
-        vec![
-            (seen + 1, "POSTED".into()),
-            (seen + 2, "EDITED".into()),
-            (seen + 3, "POSTED".into())
-        ]
-    );
+    assert_eq!(got, vec![(seen + 1, "POSTED".into()), (seen + 2, "EDITED".into()), (seen + 3, "POSTED".into())]);
 
     post(&app, &alice, &general, "four").await;
     let live = next_data(&mut b, "r").await;
@@ -170,10 +148,7 @@ async fn a_user_removed_from_a_channel_stops_receiving_its_events_at_once() {
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
     subscribe(&mut b, "s", CHANNEL_EVENTS, json!({ "id": secret, "after": 0 })).await;
     post(&app, &alice, &secret, "before").await;
-    assert_eq!(
-        next_data(&mut b, "s").await["channelEvents"]["message"]["body"],
-        "before"
-    );
+    assert_eq!(next_data(&mut b, "s").await["channelEvents"]["message"]["body"], "before");
 
     app.gql_as(
         Some(&alice.token),
@@ -186,11 +161,7 @@ async fn a_user_removed_from_a_channel_stops_receiving_its_events_at_once() {
     assert_eq!(b.next_json().await, json!({ "id": "s", "type": "complete" }));
     post(&app, &alice, &secret, "after").await;
     b.send(json!({ "type": "ping" })).await;
-    assert_eq!(
-        b.next_json().await,
-        json!({ "type": "pong" }),
-        "nothing more arrives for bob"
-    );
+    assert_eq!(b.next_json().await, json!({ "type": "pong" }), "nothing more arrives for bob");
     let history = app.gql_as(Some(&bob.token), HISTORY, json!({ "id": secret })).await;
     assert_eq!(code(&history), "NOT_FOUND");
 }
@@ -207,22 +178,10 @@ async fn access_is_denied_to_outsiders_and_bad_posts_are_refused() {
     for (user, id) in [(&carol, &public), (&carol, &private), (&bob, &private)] {
         let res = app.gql_as(Some(&user.token), HISTORY, json!({ "id": id })).await;
         assert_eq!(code(&res), "NOT_FOUND");
-        let res = app
-            .gql_as(
-                Some(&user.token),
-                POST,
-                json!({ "input": { "channelId": id, "body": "x" } }),
-            )
-            .await;
+        let res = app.gql_as(Some(&user.token), POST, json!({ "input": { "channelId": id, "body": "x" } })).await;
         assert_eq!(code(&res), "NOT_FOUND");
     }
-    let not_joined = app
-        .gql_as(
-            Some(&bob.token),
-            POST,
-            json!({ "input": { "channelId": public, "body": "x" } }),
-        )
-        .await;
+    let not_joined = app.gql_as(Some(&bob.token), POST, json!({ "input": { "channelId": public, "body": "x" } })).await;
     assert_eq!(code(&not_joined), "FORBIDDEN");
     app.gql_as(
         Some(&bob.token),
@@ -248,13 +207,7 @@ async fn access_is_denied_to_outsiders_and_bad_posts_are_refused() {
         .await;
     assert_eq!(code(&delete), "FORBIDDEN");
     for body in ["", "   ", &"x".repeat(101)] {
-        let res = app
-            .gql_as(
-                Some(&bob.token),
-                POST,
-                json!({ "input": { "channelId": public, "body": body } }),
-            )
-            .await;
+        let res = app.gql_as(Some(&bob.token), POST, json!({ "input": { "channelId": public, "body": body } })).await;
         assert_eq!(code(&res), "BAD_USER_INPUT");
         assert_eq!(res.body["errors"][0]["extensions"]["field"], "body");
     }
@@ -265,13 +218,8 @@ async fn access_is_denied_to_outsiders_and_bad_posts_are_refused() {
     )
     .await
     .ok();
-    let archived = app
-        .gql_as(
-            Some(&bob.token),
-            POST,
-            json!({ "input": { "channelId": public, "body": "late" } }),
-        )
-        .await;
+    let archived =
+        app.gql_as(Some(&bob.token), POST, json!({ "input": { "channelId": public, "body": "late" } })).await;
     assert_eq!(code(&archived), "FORBIDDEN");
 
     let mut socket = WsClient::init(&app, Some(&carol.token)).await;
@@ -279,15 +227,8 @@ async fn access_is_denied_to_outsiders_and_bad_posts_are_refused() {
     let msg = socket.next_json().await;
     assert_eq!(msg["type"], "error");
     assert_eq!(msg["payload"][0]["extensions"]["code"], "NOT_FOUND");
-    let history = app
-        .gql_as(Some(&alice.token), HISTORY, json!({ "id": public }))
-        .await
-        .ok();
-    assert_eq!(
-        history.data()["channel"]["messages"]["edges"][0]["node"]["body"],
-        "mine",
-        "nothing was lost"
-    );
+    let history = app.gql_as(Some(&alice.token), HISTORY, json!({ "id": public })).await.ok();
+    assert_eq!(history.data()["channel"]["messages"]["edges"][0]["node"]["body"], "mine", "nothing was lost");
 }
 
 #[tokio::test]
@@ -306,18 +247,9 @@ async fn moderators_delete_others_messages_and_a_tombstone_stays() {
         .await
         .ok();
 
-    assert_eq!(
-        res.data()["deleteMessage"]["message"],
-        json!({ "body": "", "deleted": true })
-    );
-    let history = app
-        .gql_as(Some(&bob.token), HISTORY, json!({ "id": general }))
-        .await
-        .ok();
-    assert_eq!(
-        history.data()["channel"]["messages"]["edges"].as_array().unwrap().len(),
-        1
-    );
+    assert_eq!(res.data()["deleteMessage"]["message"], json!({ "body": "", "deleted": true }));
+    let history = app.gql_as(Some(&bob.token), HISTORY, json!({ "id": general })).await.ok();
+    assert_eq!(history.data()["channel"]["messages"]["edges"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -344,20 +276,11 @@ async fn threads_count_replies_and_name_participants() {
         .await;
     assert_eq!(code(&nested), "BAD_USER_INPUT");
 
-    let history = app
-        .gql_as(Some(&alice.token), HISTORY, json!({ "id": general }))
-        .await
-        .ok();
-    let edges = history.data()["channel"]["messages"]["edges"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let history = app.gql_as(Some(&alice.token), HISTORY, json!({ "id": general })).await.ok();
+    let edges = history.data()["channel"]["messages"]["edges"].as_array().unwrap().clone();
     assert_eq!(edges.len(), 1, "replies stay out of the channel history");
     assert_eq!(edges[0]["node"]["replyCount"], 3);
-    assert_eq!(
-        edges[0]["node"]["threadParticipants"],
-        json!([{ "id": bob.id }, { "id": alice.id }])
-    );
+    assert_eq!(edges[0]["node"]["threadParticipants"], json!([{ "id": bob.id }, { "id": alice.id }]));
     let replies = app
         .gql_as(
             Some(&alice.token),
@@ -382,19 +305,10 @@ async fn reactions_toggle_and_pins_reach_subscribers() {
     let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let msg = post(&app, &alice, &general, "vote").await;
     let mut a = WsClient::init(&app, Some(&alice.token)).await;
-    subscribe(
-        &mut a,
-        "s",
-        CHANNEL_EVENTS,
-        json!({ "id": general, "after": msg["seq"] }),
-    )
-    .await;
+    subscribe(&mut a, "s", CHANNEL_EVENTS, json!({ "id": general, "after": msg["seq"] })).await;
     let react = "mutation($id: ID!, $e: String!) { toggleReaction(input: { messageId: $id, emoji: $e }) { added message { reactions { emoji count reactedByMe } } } }";
 
-    let on = app
-        .gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "👍" }))
-        .await
-        .ok();
+    let on = app.gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "👍" })).await.ok();
     assert_eq!(on.data()["toggleReaction"]["added"], true);
     assert_eq!(
         on.data()["toggleReaction"]["message"]["reactions"],
@@ -407,15 +321,10 @@ async fn reactions_toggle_and_pins_reach_subscribers() {
         json!([{ "emoji": "👍", "count": 1, "reactedByMe": false }])
     );
 
-    let off = app
-        .gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "👍" }))
-        .await
-        .ok();
+    let off = app.gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "👍" })).await.ok();
     assert_eq!(off.data()["toggleReaction"]["added"], false);
     assert_eq!(off.data()["toggleReaction"]["message"]["reactions"], json!([]));
-    let bad = app
-        .gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "thumbs" }))
-        .await;
+    let bad = app.gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "thumbs" })).await;
     assert_eq!(code(&bad), "BAD_USER_INPUT");
 
     app.gql_as(
@@ -437,37 +346,22 @@ async fn mentions_notify_count_as_unread_and_clear_when_read() {
     let (alice, bob, ws) = setup(&app).await;
     let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(
-        &mut b,
-        "n",
-        "subscription { notificationReceived { kind preview actor { id } } }",
-        json!({}),
-    )
-    .await;
+    subscribe(&mut b, "n", "subscription { notificationReceived { kind preview actor { id } } }", json!({})).await;
     b.send(json!({ "type": "ping" })).await;
     assert_eq!(b.next_json().await["type"], "pong");
 
     // Retried until the subscription is live: pub/sub has no replay for notifications.
     let mut pushed = None;
     for attempt in 0..20 {
-        post(
-            &app,
-            &alice,
-            &general,
-            &format!("<@{}> look at this ({attempt})", bob.id),
-        )
-        .await;
-        if let WsEvent::Json(msg) = b.next_within(Duration::from_millis(500)).await {
+        post(&app, &alice, &general, &format!("<@{}> look at this ({attempt})", bob.id)).await;
+        if let Some(WsEvent::Json(msg)) = b.try_next(Duration::from_millis(500)).await {
             pushed = Some(msg);
             break;
         }
     }
     let pushed = pushed.expect("a notification arrives");
     assert_eq!(pushed["payload"]["data"]["notificationReceived"]["kind"], "mention");
-    assert_eq!(
-        pushed["payload"]["data"]["notificationReceived"]["actor"]["id"],
-        alice.id.as_str()
-    );
+    assert_eq!(pushed["payload"]["data"]["notificationReceived"]["actor"]["id"], alice.id.as_str());
     post(&app, &alice, &general, "no mention").await;
 
     let channels = "query($ws: ID!) { channels(workspaceId: $ws) { id unreadCount mentionCount lastSeq } }";
@@ -476,10 +370,7 @@ async fn mentions_notify_count_as_unread_and_clear_when_read() {
     let mentions = ch["mentionCount"].as_i64().unwrap();
     assert!(mentions >= 1);
     assert_eq!(ch["unreadCount"].as_i64().unwrap(), mentions + 1);
-    let count = app
-        .gql_as(Some(&bob.token), "{ unreadNotificationCount }", json!({}))
-        .await
-        .ok();
+    let count = app.gql_as(Some(&bob.token), "{ unreadNotificationCount }", json!({})).await.ok();
     assert_eq!(count.data()["unreadNotificationCount"].as_i64().unwrap(), mentions);
 
     app.gql_as(
@@ -489,25 +380,13 @@ async fn mentions_notify_count_as_unread_and_clear_when_read() {
     )
     .await
     .ok();
-    app.gql_as(
-        Some(&bob.token),
-        "mutation { markAllNotificationsRead { count } }",
-        json!({}),
-    )
-    .await
-    .ok();
+    app.gql_as(Some(&bob.token), "mutation { markAllNotificationsRead { count } }", json!({})).await.ok();
     let after = app.gql_as(Some(&bob.token), channels, json!({ "ws": ws })).await.ok();
     assert_eq!(
-        (
-            after.data()["channels"][0]["unreadCount"].as_i64(),
-            after.data()["channels"][0]["mentionCount"].as_i64()
-        ),
+        (after.data()["channels"][0]["unreadCount"].as_i64(), after.data()["channels"][0]["mentionCount"].as_i64()),
         (Some(0), Some(0))
     );
-    let count = app
-        .gql_as(Some(&bob.token), "{ unreadNotificationCount }", json!({}))
-        .await
-        .ok();
+    let count = app.gql_as(Some(&bob.token), "{ unreadNotificationCount }", json!({})).await.ok();
     assert_eq!(count.data()["unreadNotificationCount"], 0);
 }
 
@@ -518,32 +397,17 @@ async fn direct_channels_are_found_by_their_member_set_and_notify() {
     let carol = app.signed_up("carol").await;
     let open = "mutation($ws: ID!, $u: [ID!]!) { openDirectChannel(input: { workspaceId: $ws, userIds: $u }) { channel { id kind } } }";
 
-    let first = app
-        .gql_as(Some(&alice.token), open, json!({ "ws": ws, "u": [bob.id] }))
-        .await
-        .ok();
-    let again = app
-        .gql_as(Some(&bob.token), open, json!({ "ws": ws, "u": [alice.id] }))
-        .await
-        .ok();
-    let id = first.data()["openDirectChannel"]["channel"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = app.gql_as(Some(&alice.token), open, json!({ "ws": ws, "u": [bob.id] })).await.ok();
+    let again = app.gql_as(Some(&bob.token), open, json!({ "ws": ws, "u": [alice.id] })).await.ok();
+    let id = first.data()["openDirectChannel"]["channel"]["id"].as_str().unwrap().to_owned();
     assert_eq!(again.data()["openDirectChannel"]["channel"]["id"], id.as_str());
     assert_eq!(first.data()["openDirectChannel"]["channel"]["kind"], "DIRECT");
-    let outsider = app
-        .gql_as(Some(&alice.token), open, json!({ "ws": ws, "u": [carol.id] }))
-        .await;
+    let outsider = app.gql_as(Some(&alice.token), open, json!({ "ws": ws, "u": [carol.id] })).await;
     assert_eq!(code(&outsider), "BAD_USER_INPUT");
 
     post(&app, &alice, &id, "psst").await;
     let list = app
-        .gql_as(
-            Some(&bob.token),
-            "{ notifications(first: 5) { edges { node { kind preview read } } } }",
-            json!({}),
-        )
+        .gql_as(Some(&bob.token), "{ notifications(first: 5) { edges { node { kind preview read } } } }", json!({}))
         .await
         .ok();
     assert_eq!(
@@ -583,10 +447,7 @@ async fn history_pages_both_ways_with_a_constant_number_of_statements() {
         let (app, alice, general) = (&app, &alice, general.clone());
         async move {
             let before = app.app.sql_statements();
-            let res = app
-                .gql_as(Some(&alice.token), HISTORY, json!({ "id": general, "last": n }))
-                .await
-                .ok();
+            let res = app.gql_as(Some(&alice.token), HISTORY, json!({ "id": general, "last": n })).await.ok();
             (app.app.sql_statements() - before, res)
         }
     };
@@ -601,29 +462,16 @@ async fn history_pages_both_ways_with_a_constant_number_of_statements() {
     assert_eq!(edges[49]["node"]["body"], "m59");
     assert_eq!(conn["pageInfo"]["hasPreviousPage"], true);
     let oldest = edges[0]["cursor"].as_str().unwrap();
-    let older = app
-        .gql_as(
-            Some(&alice.token),
-            HISTORY,
-            json!({ "id": general, "last": 50, "before": oldest }),
-        )
-        .await
-        .ok();
+    let older =
+        app.gql_as(Some(&alice.token), HISTORY, json!({ "id": general, "last": 50, "before": oldest })).await.ok();
     let older_edges = older.data()["channel"]["messages"]["edges"].as_array().unwrap();
     assert_eq!(older_edges.len(), 10);
     assert_eq!(older_edges[0]["node"]["body"], "m0");
     assert_eq!(older_edges[0]["node"]["reactions"][0]["count"], 1);
     assert_eq!(older_edges[0]["node"]["threadParticipants"], json!([{ "id": bob.id }]));
-    assert_eq!(
-        older.data()["channel"]["messages"]["pageInfo"]["hasPreviousPage"],
-        false
-    );
+    assert_eq!(older.data()["channel"]["messages"]["pageInfo"]["hasPreviousPage"], false);
     let newer = app
-        .gql_as(
-            Some(&alice.token),
-            HISTORY,
-            json!({ "id": general, "first": 5, "after": older_edges[9]["cursor"] }),
-        )
+        .gql_as(Some(&alice.token), HISTORY, json!({ "id": general, "first": 5, "after": older_edges[9]["cursor"] }))
         .await
         .ok();
     assert_eq!(newer.data()["channel"]["messages"]["edges"][0]["node"]["body"], "m10");
@@ -641,22 +489,10 @@ async fn search_finds_words_only_in_channels_the_viewer_can_read() {
     let search =
         "query($ws: ID!, $q: String!) { searchMessages(workspaceId: $ws, query: $q) { edges { node { body } } } }";
 
-    let mine = app
-        .gql_as(Some(&alice.token), search, json!({ "ws": ws, "q": "boiler" }))
-        .await
-        .ok();
-    let theirs = app
-        .gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "BOILER" }))
-        .await
-        .ok();
-    let both = app
-        .gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "boiler broken" }))
-        .await
-        .ok();
-    let none = app
-        .gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "boiler gate" }))
-        .await
-        .ok();
+    let mine = app.gql_as(Some(&alice.token), search, json!({ "ws": ws, "q": "boiler" })).await.ok();
+    let theirs = app.gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "BOILER" })).await.ok();
+    let both = app.gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "boiler broken" })).await.ok();
+    let none = app.gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "boiler gate" })).await.ok();
 
     assert_eq!(mine.data()["searchMessages"]["edges"].as_array().unwrap().len(), 2);
     assert_eq!(
@@ -666,13 +502,9 @@ async fn search_finds_words_only_in_channels_the_viewer_can_read() {
     assert_eq!(both.data()["searchMessages"]["edges"].as_array().unwrap().len(), 1);
     assert_eq!(none.data()["searchMessages"]["edges"], json!([]));
     let outsider = app.signed_up("carol").await;
-    let denied = app
-        .gql_as(Some(&outsider.token), search, json!({ "ws": ws, "q": "boiler" }))
-        .await;
+    let denied = app.gql_as(Some(&outsider.token), search, json!({ "ws": ws, "q": "boiler" })).await;
     assert_eq!(code(&denied), "NOT_FOUND");
-    let junk = app
-        .gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "\"*)(" }))
-        .await;
+    let junk = app.gql_as(Some(&bob.token), search, json!({ "ws": ws, "q": "\"*)(" })).await;
     assert_eq!(code(&junk), "BAD_USER_INPUT");
 }
 
@@ -694,7 +526,7 @@ async fn typing_is_seen_by_others_and_stops_by_itself() {
     let mut started = None;
     for _ in 0..20 {
         app.gql_as(Some(&alice.token), set, json!({ "c": general })).await.ok();
-        if let WsEvent::Json(msg) = b.next_within(Duration::from_millis(300)).await {
+        if let Some(WsEvent::Json(msg)) = b.try_next(Duration::from_millis(300)).await {
             started = Some(msg);
             break;
         }
@@ -705,9 +537,7 @@ async fn typing_is_seen_by_others_and_stops_by_itself() {
         json!({ "userId": alice.id, "displayName": "alice", "typing": true })
     );
     let stopped = loop {
-        let WsEvent::Json(msg) = b.next_within(Duration::from_secs(8)).await else {
-            panic!("socket closed")
-        };
+        let WsEvent::Json(msg) = b.next_within(Duration::from_secs(8)).await else { panic!("socket closed") };
         if msg["payload"]["data"]["typing"]["typing"] == false {
             break msg;
         }
@@ -734,11 +564,8 @@ async fn presence_follows_sockets_and_away() {
     let mut online = false;
     for _ in 0..20 {
         let b = WsClient::init(&app, Some(&bob.token)).await;
-        if let WsEvent::Json(msg) = a.next_within(Duration::from_millis(300)).await {
-            assert_eq!(
-                msg["payload"]["data"]["presenceChanged"],
-                json!({ "userId": bob.id, "status": "ONLINE" })
-            );
+        if let Some(WsEvent::Json(msg)) = a.try_next(Duration::from_millis(300)).await {
+            assert_eq!(msg["payload"]["data"]["presenceChanged"], json!({ "userId": bob.id, "status": "ONLINE" }));
             online = true;
             let listed = app
                 .gql_as(
@@ -749,25 +576,17 @@ async fn presence_follows_sockets_and_away() {
                 .await
                 .ok();
             let statuses: Vec<&Value> = listed.data()["presence"].as_array().unwrap().iter().collect();
-            assert!(
-                statuses.contains(&&json!({ "userId": bob.id, "status": "ONLINE" })),
-                "{statuses:?}"
-            );
-            app.gql_as(Some(&bob.token), "mutation { setAway(away: true) }", json!({}))
-                .await
-                .ok();
+            assert!(statuses.contains(&&json!({ "userId": bob.id, "status": "ONLINE" })), "{statuses:?}");
+            app.gql_as(Some(&bob.token), "mutation { setAway(away: true) }", json!({})).await.ok();
             let away = next_data(&mut a, "p").await;
             assert_eq!(away["presenceChanged"]["status"], "AWAY");
             drop(b);
             let offline = next_data(&mut a, "p").await;
-            assert_eq!(
-                offline["presenceChanged"],
-                json!({ "userId": bob.id, "status": "OFFLINE" })
-            );
+            assert_eq!(offline["presenceChanged"], json!({ "userId": bob.id, "status": "OFFLINE" }));
             break;
         }
         drop(b);
-        while let WsEvent::Json(_) = a.next_within(Duration::from_millis(200)).await {}
+        while let Some(WsEvent::Json(_)) = a.try_next(Duration::from_millis(200)).await {}
     }
     assert!(online, "bob's presence never arrived");
 }
@@ -793,17 +612,12 @@ async fn cross_instance_delivery_over_redis_needs_postgres_and_redis() {
     let mut delivered = None;
     for attempt in 0..20 {
         post(&a, &alice, &general, &format!("from A {attempt}")).await;
-        if let WsEvent::Json(msg) = on_b.next_within(Duration::from_millis(500)).await {
+        if let Some(WsEvent::Json(msg)) = on_b.try_next(Duration::from_millis(500)).await {
             delivered = Some(msg);
             break;
         }
     }
     let msg = delivered.expect("a message posted on A reaches a subscriber on B");
     assert_eq!(msg["type"], "next");
-    assert!(
-        msg["payload"]["data"]["channelEvents"]["message"]["body"]
-            .as_str()
-            .unwrap()
-            .starts_with("from A")
-    );
+    assert!(msg["payload"]["data"]["channelEvents"]["message"]["body"].as_str().unwrap().starts_with("from A"));
 }

@@ -41,10 +41,7 @@ fn an_unreachable_database_fails_cleanly() {
 
 #[test]
 fn schema_prints_the_sdl_and_migrate_creates_the_sqlite_file() {
-    let out = Command::new(env!("CARGO_BIN_EXE_stoa"))
-        .arg("schema")
-        .output()
-        .expect("stoa runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_stoa")).arg("schema").output().expect("stoa runs");
     let sdl = String::from_utf8_lossy(&out.stdout);
     assert!(sdl.contains("type Query") && sdl.contains("membershipChanged"), "{sdl}");
 

@@ -62,10 +62,7 @@ async fn fresh_database(backend: &TestBackend, data_dir: &std::path::Path) -> St
             let admin = sea_orm::Database::connect(url.as_str())
                 .await
                 .expect("TEST_DATABASE_URL is set but Postgres is unreachable");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create test database");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
             let _ = admin.close().await;
             let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
             format!("{base}/{name}")
@@ -88,10 +85,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     ]);
     if let TestBackend::Postgres { redis, .. } = &backend {
         vars.insert("REDIS_URL".into(), redis.clone());
-        vars.insert(
-            "STOA_REDIS_PREFIX".into(),
-            format!("stoa-test-{}", uuid::Uuid::now_v7().simple()),
-        );
+        vars.insert("STOA_REDIS_PREFIX".into(), format!("stoa-test-{}", uuid::Uuid::now_v7().simple()));
     }
     for (k, v) in overrides {
         vars.insert((*k).into(), (*v).into());
@@ -104,15 +98,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     tokio::spawn(server.run_until(async move {
         let _ = rx.await;
     }));
-    TestApp {
-        vars,
-        addr,
-        http: reqwest::Client::new(),
-        secret,
-        app,
-        data_dir,
-        shutdown: Some(tx),
-    }
+    TestApp { vars, addr, http: reqwest::Client::new(), secret, app, data_dir, shutdown: Some(tx) }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -134,14 +120,9 @@ impl Gql {
     pub fn error_code(&self) -> Option<String> {
         let errors = self.body["errors"].as_array()?;
         for err in errors {
-            assert!(
-                err["extensions"]["code"].is_string(),
-                "error without extensions.code: {err}"
-            );
+            assert!(err["extensions"]["code"].is_string(), "error without extensions.code: {err}");
         }
-        errors
-            .first()
-            .map(|e| e["extensions"]["code"].as_str().unwrap_or_default().to_owned())
+        errors.first().map(|e| e["extensions"]["code"].as_str().unwrap_or_default().to_owned())
     }
 
     /// Panics unless the response succeeded.
@@ -186,17 +167,12 @@ impl TestApp {
 
     /// POSTs a GraphQL request, optionally with a bearer token.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
-        let mut req = self
-            .http
-            .post(self.url())
-            .json(&json!({ "query": query, "variables": variables }));
+        let mut req = self.http.post(self.url()).json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
         let res = req.send().await.expect("request sent");
-        Gql {
-            body: res.json().await.expect("JSON body"),
-        }
+        Gql { body: res.json().await.expect("JSON body") }
     }
 
     pub async fn gql(&self, query: &str, variables: Value) -> Gql {
@@ -208,10 +184,7 @@ impl TestApp {
         let email = format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple());
         let password = format!("pw-{name}-12345");
         let res = self
-            .gql(
-                REGISTER,
-                json!({ "input": { "email": email, "password": password, "displayName": name } }),
-            )
+            .gql(REGISTER, json!({ "input": { "email": email, "password": password, "displayName": name } }))
             .await
             .ok();
         let r = &res.data()["register"];
@@ -226,18 +199,8 @@ impl TestApp {
 
     /// Creates a workspace owned by `owner`; returns its id.
     pub async fn workspace(&self, owner: &TestUser, name: &str) -> String {
-        let res = self
-            .gql_as(
-                Some(&owner.token),
-                CREATE_WORKSPACE,
-                json!({ "input": { "name": name } }),
-            )
-            .await
-            .ok();
-        res.data()["createWorkspace"]["workspace"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        let res = self.gql_as(Some(&owner.token), CREATE_WORKSPACE, json!({ "input": { "name": name } })).await.ok();
+        res.data()["createWorkspace"]["workspace"]["id"].as_str().unwrap().to_owned()
     }
 
     /// Adds `user` to `workspace` with `role`, as `by`.
@@ -267,49 +230,48 @@ pub enum WsEvent {
 impl WsClient {
     pub async fn connect(app: &TestApp, protocol: &str) -> Self {
         let mut request = app.ws_url().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
-        let (stream, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("websocket connects");
-        assert_eq!(
-            response
-                .headers()
-                .get("sec-websocket-protocol")
-                .and_then(|v| v.to_str().ok()),
-            Some(protocol)
-        );
+        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        let (stream, response) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
+        assert_eq!(response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()), Some(protocol));
         Self { stream }
     }
 
     pub async fn send(&mut self, value: Value) {
-        self.stream
-            .send(Message::Text(value.to_string().into()))
-            .await
-            .expect("ws send");
+        self.stream.send(Message::Text(value.to_string().into())).await.expect("ws send");
     }
 
     pub async fn send_raw(&mut self, text: &str) {
-        self.stream
-            .send(Message::Text(text.to_owned().into()))
-            .await
-            .expect("ws send");
+        self.stream.send(Message::Text(text.to_owned().into())).await.expect("ws send");
     }
 
     /// The next JSON message or the close, skipping pings; panics after `within`.
     pub async fn next_within(&mut self, within: Duration) -> WsEvent {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let msg = tokio::time::timeout_at(deadline, self.stream.next())
-                .await
-                .expect("nothing from the server in time");
+            let msg =
+                tokio::time::timeout_at(deadline, self.stream.next()).await.expect("nothing from the server in time");
             match msg {
                 None | Some(Err(_)) => return WsEvent::Closed(None),
                 Some(Ok(Message::Text(t))) => {
                     return WsEvent::Json(serde_json::from_str(t.as_str()).expect("JSON message"));
                 }
                 Some(Ok(Message::Close(frame))) => return WsEvent::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The next JSON message or close within `within`, or `None` when nothing came (skips pings).
+    pub async fn try_next(&mut self, within: Duration) -> Option<WsEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()?;
+            match msg {
+                None | Some(Err(_)) => return Some(WsEvent::Closed(None)),
+                Some(Ok(Message::Text(t))) => {
+                    return Some(WsEvent::Json(serde_json::from_str(t.as_str()).expect("JSON message")));
+                }
+                Some(Ok(Message::Close(frame))) => return Some(WsEvent::Closed(frame.map(|f| u16::from(f.code)))),
                 Some(Ok(_)) => {}
             }
         }

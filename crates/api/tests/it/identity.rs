@@ -48,12 +48,8 @@ async fn bad_registration_input_names_the_field() {
         ("ann@example.com", "short", "Ann", "password"),
         ("ann@example.com", "long-enough", "   ", "displayName"),
     ] {
-        let res = app
-            .gql(
-                REGISTER,
-                json!({ "input": { "email": email, "password": password, "displayName": name } }),
-            )
-            .await;
+        let res =
+            app.gql(REGISTER, json!({ "input": { "email": email, "password": password, "displayName": name } })).await;
         assert_eq!(res.error_code().as_deref(), Some("BAD_USER_INPUT"), "{field}");
         assert_eq!(res.body["errors"][0]["extensions"]["field"], field);
     }
@@ -64,32 +60,14 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
 
-    let wrong = app
-        .gql(
-            LOGIN,
-            json!({ "input": { "email": alice.email, "password": "wrong-password" } }),
-        )
-        .await;
-    let unknown = app
-        .gql(
-            LOGIN,
-            json!({ "input": { "email": "nobody@example.com", "password": "wrong-password" } }),
-        )
-        .await;
+    let wrong = app.gql(LOGIN, json!({ "input": { "email": alice.email, "password": "wrong-password" } })).await;
+    let unknown =
+        app.gql(LOGIN, json!({ "input": { "email": "nobody@example.com", "password": "wrong-password" } })).await;
 
     assert_eq!(wrong.error_code().as_deref(), Some("UNAUTHENTICATED"));
     assert_eq!(wrong.body["errors"][0]["message"], unknown.body["errors"][0]["message"]);
-    assert_eq!(
-        wrong.body["errors"][0]["extensions"],
-        unknown.body["errors"][0]["extensions"]
-    );
-    let ok = app
-        .gql(
-            LOGIN,
-            json!({ "input": { "email": alice.email, "password": alice.password } }),
-        )
-        .await
-        .ok();
+    assert_eq!(wrong.body["errors"][0]["extensions"], unknown.body["errors"][0]["extensions"]);
+    let ok = app.gql(LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } })).await.ok();
     assert_eq!(ok.data()["login"]["viewer"]["id"], alice.id.as_str());
 }
 
@@ -103,12 +81,7 @@ async fn the_eleventh_login_attempt_in_a_minute_is_rate_limited() {
         assert_eq!(res.error_code().as_deref(), Some("UNAUTHENTICATED"));
     }
 
-    let res = app
-        .gql(
-            LOGIN,
-            json!({ "input": { "email": alice.email, "password": alice.password } }),
-        )
-        .await;
+    let res = app.gql(LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } })).await;
 
     assert_eq!(res.error_code().as_deref(), Some("RATE_LIMITED"));
     let retry = res.body["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
@@ -121,14 +94,8 @@ async fn refreshing_rotates_the_token_and_the_old_one_stops_working() {
     let alice = app.signed_up("alice").await;
 
     let first = app.gql(REFRESH, json!({ "t": alice.refresh })).await.ok();
-    let new_refresh = first.data()["refreshSession"]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let new_access = first.data()["refreshSession"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_refresh = first.data()["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
+    let new_access = first.data()["refreshSession"]["accessToken"].as_str().unwrap().to_owned();
 
     assert_ne!(new_refresh, alice.refresh);
     app.gql_as(Some(&new_access), ME, json!({})).await.ok();
@@ -141,27 +108,15 @@ async fn presenting_a_rotated_refresh_token_revokes_the_whole_family() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
     let rotated = app.gql(REFRESH, json!({ "t": alice.refresh })).await.ok();
-    let current = rotated.data()["refreshSession"]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let current = rotated.data()["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
 
     let reuse = app.gql(REFRESH, json!({ "t": alice.refresh })).await;
 
     assert_eq!(reuse.error_code().as_deref(), Some("UNAUTHENTICATED"));
     let after = app.gql(REFRESH, json!({ "t": current })).await;
-    assert_eq!(
-        after.error_code().as_deref(),
-        Some("UNAUTHENTICATED"),
-        "the thief's new token must die too"
-    );
-    let other_login = app
-        .gql(
-            LOGIN,
-            json!({ "input": { "email": alice.email, "password": alice.password } }),
-        )
-        .await
-        .ok();
+    assert_eq!(after.error_code().as_deref(), Some("UNAUTHENTICATED"), "the thief's new token must die too");
+    let other_login =
+        app.gql(LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } })).await.ok();
     let other = other_login.data()["login"]["refreshToken"].as_str().unwrap().to_owned();
     app.gql(REFRESH, json!({ "t": other })).await.ok();
 }
@@ -201,12 +156,7 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
     app.gql_as(Some(&valid), ME, json!({})).await.ok();
 
     let expired = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, -10);
-    let wrong_key = forge(
-        "another-secret-of-sufficient-length!",
-        jsonwebtoken::Algorithm::HS256,
-        &alice.id,
-        600,
-    );
+    let wrong_key = forge("another-secret-of-sufficient-length!", jsonwebtoken::Algorithm::HS256, &alice.id, 600);
     let other_alg = forge(&app.secret, jsonwebtoken::Algorithm::HS512, &alice.id, 600);
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let payload = valid.split('.').nth(1).unwrap();
@@ -237,16 +187,10 @@ async fn a_stale_token_does_not_stop_a_login_or_refresh() {
     let alice = app.signed_up("alice").await;
     let stale = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, -10);
 
-    app.gql_as(
-        Some(&stale),
-        LOGIN,
-        json!({ "input": { "email": alice.email, "password": alice.password } }),
-    )
-    .await
-    .ok();
-    app.gql_as(Some(&stale), REFRESH, json!({ "t": alice.refresh }))
+    app.gql_as(Some(&stale), LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } }))
         .await
         .ok();
+    app.gql_as(Some(&stale), REFRESH, json!({ "t": alice.refresh })).await.ok();
 }
 
 #[tokio::test]
@@ -268,23 +212,11 @@ async fn a_profile_update_sets_and_clears_the_custom_status() {
         json!({ "displayName": "Alice L.", "statusText": "on leave", "statusEmoji": "🌴" })
     );
 
-    let cleared = app
-        .gql_as(Some(&alice.token), update, json!({ "input": { "statusText": null } }))
-        .await
-        .ok();
-    assert_eq!(
-        cleared.data()["updateProfile"]["viewer"]["statusText"],
-        serde_json::Value::Null
-    );
+    let cleared = app.gql_as(Some(&alice.token), update, json!({ "input": { "statusText": null } })).await.ok();
+    assert_eq!(cleared.data()["updateProfile"]["viewer"]["statusText"], serde_json::Value::Null);
     assert_eq!(cleared.data()["updateProfile"]["viewer"]["statusEmoji"], "🌴");
 
-    let bad = app
-        .gql_as(
-            Some(&alice.token),
-            update,
-            json!({ "input": { "statusEmoji": "palm tree" } }),
-        )
-        .await;
+    let bad = app.gql_as(Some(&alice.token), update, json!({ "input": { "statusEmoji": "palm tree" } })).await;
     assert_eq!(bad.error_code().as_deref(), Some("BAD_USER_INPUT"));
     let anonymous = app.gql(update, json!({ "input": { "displayName": "x" } })).await;
     assert_eq!(anonymous.error_code().as_deref(), Some("UNAUTHENTICATED"));

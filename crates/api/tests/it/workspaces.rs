@@ -26,11 +26,7 @@ async fn the_creator_of_a_workspace_is_its_owner_and_sees_it_listed() {
     let alice = app.signed_up("alice").await;
 
     let res = app
-        .gql_as(
-            Some(&alice.token),
-            CREATE_WORKSPACE,
-            json!({ "input": { "name": "Sunny Hills Estate" } }),
-        )
+        .gql_as(Some(&alice.token), CREATE_WORKSPACE, json!({ "input": { "name": "Sunny Hills Estate" } }))
         .await
         .ok();
 
@@ -38,10 +34,7 @@ async fn the_creator_of_a_workspace_is_its_owner_and_sees_it_listed() {
     assert_eq!(ws["myRole"], "OWNER");
     assert!(ws["slug"].as_str().unwrap().starts_with("sunny-hills-estate-"));
     let list = app.gql_as(Some(&alice.token), WORKSPACES, json!({})).await.ok();
-    assert_eq!(
-        list.data()["workspaces"],
-        json!([{ "id": ws["id"], "name": "Sunny Hills Estate", "myRole": "OWNER" }])
-    );
+    assert_eq!(list.data()["workspaces"], json!([{ "id": ws["id"], "name": "Sunny Hills Estate", "myRole": "OWNER" }]));
 }
 
 #[tokio::test]
@@ -49,27 +42,12 @@ async fn a_taken_slug_is_a_conflict_and_a_bad_one_is_bad_input() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
     let slug = format!("acme-{}", &uuid::Uuid::now_v7().simple().to_string()[26..]);
-    app.gql_as(
-        Some(&alice.token),
-        CREATE_WORKSPACE,
-        json!({ "input": { "name": "Acme", "slug": slug } }),
-    )
-    .await
-    .ok();
+    app.gql_as(Some(&alice.token), CREATE_WORKSPACE, json!({ "input": { "name": "Acme", "slug": slug } })).await.ok();
 
-    let taken = app
-        .gql_as(
-            Some(&alice.token),
-            CREATE_WORKSPACE,
-            json!({ "input": { "name": "Acme 2", "slug": slug } }),
-        )
-        .await;
+    let taken =
+        app.gql_as(Some(&alice.token), CREATE_WORKSPACE, json!({ "input": { "name": "Acme 2", "slug": slug } })).await;
     let bad = app
-        .gql_as(
-            Some(&alice.token),
-            CREATE_WORKSPACE,
-            json!({ "input": { "name": "Acme 3", "slug": "Not OK" } }),
-        )
+        .gql_as(Some(&alice.token), CREATE_WORKSPACE, json!({ "input": { "name": "Acme 3", "slug": "Not OK" } }))
         .await;
 
     assert_eq!(code(&taken), "CONFLICT");
@@ -79,10 +57,7 @@ async fn a_taken_slug_is_a_conflict_and_a_bad_one_is_bad_input() {
 async fn department(app: &TestApp, by: &TestUser, ws: &str, code: &str) -> String {
     let input = json!({ "input": { "workspaceId": ws, "department": { "name": code, "code": code, "capacity": 5 } } });
     let res = app.gql_as(Some(&by.token), CREATE_DEPT, input).await.ok();
-    res.data()["createDepartment"]["department"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    res.data()["createDepartment"]["department"]["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -97,19 +72,10 @@ async fn an_outsider_gets_not_found_from_every_workspace_query_and_mutation() {
     let attempts: Vec<(&str, Value)> = vec![
         (WORKSPACE, json!({ "id": ws })),
         (AUDIT, json!({ "ws": ws })),
-        (
-            ADD_MEMBER,
-            json!({ "input": { "workspaceId": ws, "email": mallory.email, "role": "MEMBER" } }),
-        ),
+        (ADD_MEMBER, json!({ "input": { "workspaceId": ws, "email": mallory.email, "role": "MEMBER" } })),
         (REMOVE, json!({ "input": { "workspaceId": ws, "userId": alice.id } })),
-        (
-            CHANGE_ROLE,
-            json!({ "input": { "workspaceId": ws, "userId": mallory.id, "role": "OWNER" } }),
-        ),
-        (
-            CREATE_DEPT,
-            json!({ "input": { "workspaceId": ws, "department": fields } }),
-        ),
+        (CHANGE_ROLE, json!({ "input": { "workspaceId": ws, "userId": mallory.id, "role": "OWNER" } })),
+        (CREATE_DEPT, json!({ "input": { "workspaceId": ws, "department": fields } })),
         (UPDATE_DEPT, json!({ "input": { "id": dept, "department": fields } })),
         (DELETE_DEPT, json!({ "id": dept })),
     ];
@@ -126,10 +92,7 @@ async fn an_outsider_gets_not_found_from_every_workspace_query_and_mutation() {
     let msg = socket.next_json().await;
     assert_eq!(msg["type"], "error", "{msg}");
     assert_eq!(msg["payload"][0]["extensions"]["code"], "NOT_FOUND");
-    let still = app
-        .gql_as(Some(&alice.token), WORKSPACE, json!({ "id": ws }))
-        .await
-        .ok();
+    let still = app.gql_as(Some(&alice.token), WORKSPACE, json!({ "id": ws })).await.ok();
     assert_eq!(still.data()["workspace"]["departments"][0]["code"], "OPS");
 }
 
@@ -152,11 +115,7 @@ async fn anonymous_callers_are_unauthenticated_everywhere() {
 #[tokio::test]
 async fn members_see_the_workspace_but_cannot_manage_it() {
     let app = spawn_app().await;
-    let (alice, bob, carol) = (
-        app.signed_up("alice").await,
-        app.signed_up("bob").await,
-        app.signed_up("carol").await,
-    );
+    let (alice, bob, carol) = (app.signed_up("alice").await, app.signed_up("bob").await, app.signed_up("carol").await);
     let ws = app.workspace(&alice, "W").await;
     app.add(&alice, &ws, &bob, "MEMBER").await;
 
@@ -164,13 +123,8 @@ async fn members_see_the_workspace_but_cannot_manage_it() {
     assert_eq!(seen.data()["workspace"]["myRole"], "MEMBER");
     assert_eq!(seen.data()["workspace"]["members"].as_array().unwrap().len(), 2);
 
-    let add = app
-        .gql_as(
-            Some(&bob.token),
-            ADD_MEMBER,
-            json!({ "input": { "workspaceId": ws, "email": carol.email } }),
-        )
-        .await;
+    let add =
+        app.gql_as(Some(&bob.token), ADD_MEMBER, json!({ "input": { "workspaceId": ws, "email": carol.email } })).await;
     assert_eq!(code(&add), "FORBIDDEN");
     let dept = app
         .gql_as(
@@ -232,28 +186,14 @@ async fn admins_manage_only_below_themselves() {
         .await;
     assert_eq!(code(&demote_owner), "FORBIDDEN");
     let remove_peer = app
-        .gql_as(
-            Some(&admin.token),
-            REMOVE,
-            json!({ "input": { "workspaceId": ws, "userId": other_admin.id } }),
-        )
+        .gql_as(Some(&admin.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": other_admin.id } }))
         .await;
     assert_eq!(code(&remove_peer), "FORBIDDEN");
-    app.gql_as(
-        Some(&admin.token),
-        REMOVE,
-        json!({ "input": { "workspaceId": ws, "userId": member.id } }),
-    )
-    .await
-    .ok();
+    app.gql_as(Some(&admin.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": member.id } })).await.ok();
     let gone = app.gql_as(Some(&member.token), WORKSPACE, json!({ "id": ws })).await;
     assert_eq!(code(&gone), "NOT_FOUND");
     let twice = app
-        .gql_as(
-            Some(&owner.token),
-            ADD_MEMBER,
-            json!({ "input": { "workspaceId": ws, "email": admin.email } }),
-        )
+        .gql_as(Some(&owner.token), ADD_MEMBER, json!({ "input": { "workspaceId": ws, "email": admin.email } }))
         .await;
     assert_eq!(code(&twice), "CONFLICT");
 }
@@ -265,13 +205,8 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted_but_others_can_leave() 
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &bob, "MEMBER").await;
 
-    let leave = app
-        .gql_as(
-            Some(&owner.token),
-            REMOVE,
-            json!({ "input": { "workspaceId": ws, "userId": owner.id } }),
-        )
-        .await;
+    let leave =
+        app.gql_as(Some(&owner.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": owner.id } })).await;
     assert_eq!(code(&leave), "CONFLICT");
     let demote = app
         .gql_as(
@@ -282,13 +217,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted_but_others_can_leave() 
         .await;
     assert_eq!(code(&demote), "CONFLICT");
 
-    app.gql_as(
-        Some(&bob.token),
-        REMOVE,
-        json!({ "input": { "workspaceId": ws, "userId": bob.id } }),
-    )
-    .await
-    .ok();
+    app.gql_as(Some(&bob.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": bob.id } })).await.ok();
     app.gql_as(
         Some(&owner.token),
         CHANGE_ROLE,
@@ -301,11 +230,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted_but_others_can_leave() 
 #[tokio::test]
 async fn departments_are_created_updated_and_deleted_with_checked_fields() {
     let app = spawn_app().await;
-    let (owner, bob, stranger) = (
-        app.signed_up("owner").await,
-        app.signed_up("bob").await,
-        app.signed_up("s").await,
-    );
+    let (owner, bob, stranger) = (app.signed_up("owner").await, app.signed_up("bob").await, app.signed_up("s").await);
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &bob, "AGENT").await;
 
@@ -357,14 +282,10 @@ async fn departments_are_created_updated_and_deleted_with_checked_fields() {
         .await
         .ok();
     assert_eq!(updated.data()["updateDepartment"]["department"]["name"], "Works");
-    app.gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": id }))
-        .await
-        .ok();
+    app.gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": id })).await.ok();
     let again = app.gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": id })).await;
     assert_eq!(code(&again), "NOT_FOUND");
-    let bad_id = app
-        .gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": "not-a-uuid" }))
-        .await;
+    let bad_id = app.gql_as(Some(&owner.token), DELETE_DEPT, json!({ "id": "not-a-uuid" })).await;
     assert_eq!(code(&bad_id), "BAD_USER_INPUT");
 }
 
@@ -376,10 +297,7 @@ async fn the_audit_log_records_who_did_what_and_pages_newest_first() {
     app.add(&owner, &ws, &bob, "ADMIN").await;
     department(&app, &bob, &ws, "OPS").await;
 
-    let page = app
-        .gql_as(Some(&owner.token), AUDIT, json!({ "ws": ws, "first": 2 }))
-        .await
-        .ok();
+    let page = app.gql_as(Some(&owner.token), AUDIT, json!({ "ws": ws, "first": 2 })).await.ok();
     let edges = page.data()["auditLog"]["edges"].as_array().unwrap().clone();
     let actions: Vec<&str> = edges.iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["department.created", "member.added"]);
@@ -387,14 +305,7 @@ async fn the_audit_log_records_who_did_what_and_pages_newest_first() {
     assert_eq!(page.data()["auditLog"]["pageInfo"]["hasNextPage"], true);
 
     let cursor = edges[1]["cursor"].as_str().unwrap();
-    let rest = app
-        .gql_as(
-            Some(&bob.token),
-            AUDIT,
-            json!({ "ws": ws, "first": 10, "after": cursor }),
-        )
-        .await
-        .ok();
+    let rest = app.gql_as(Some(&bob.token), AUDIT, json!({ "ws": ws, "first": 10, "after": cursor })).await.ok();
     let actions: Vec<&str> = rest.data()["auditLog"]["edges"]
         .as_array()
         .unwrap()

@@ -21,10 +21,7 @@ async fn queries_run_over_the_socket_and_finish_with_complete() {
     ws.send(subscribe("q1", "{ me { id } }")).await;
 
     let next = ws.next_json().await;
-    assert_eq!(
-        next,
-        json!({ "id": "q1", "type": "next", "payload": { "data": { "me": { "id": alice.id } } } })
-    );
+    assert_eq!(next, json!({ "id": "q1", "type": "next", "payload": { "data": { "me": { "id": alice.id } } } }));
     assert_eq!(ws.next_json().await, json!({ "id": "q1", "type": "complete" }));
 }
 
@@ -47,8 +44,7 @@ async fn subscribe_before_ack_closes_4401() {
 async fn a_refused_token_in_connection_init_closes_4403() {
     let app = spawn_app().await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
-    ws.send(json!({ "type": "connection_init", "payload": { "authorization": "Bearer forged.token.here" } }))
-        .await;
+    ws.send(json!({ "type": "connection_init", "payload": { "authorization": "Bearer forged.token.here" } })).await;
     ws.expect_close(4403).await;
 }
 
@@ -75,8 +71,7 @@ async fn malformed_and_unknown_messages_close_4400() {
         ws.expect_close(4400).await;
     }
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
-    ws.send(json!({ "type": "connection_init", "payload": "a string" }))
-        .await;
+    ws.send(json!({ "type": "connection_init", "payload": "a string" })).await;
     ws.expect_close(4400).await;
 }
 
@@ -102,22 +97,14 @@ async fn a_subscribe_that_fails_validation_gets_an_error_message() {
     assert_eq!(msg["id"], "v");
     assert_eq!(msg["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
     ws.send(json!({ "type": "ping" })).await;
-    assert_eq!(
-        ws.next_json().await["type"],
-        "pong",
-        "the connection stays usable and no complete follows the error"
-    );
+    assert_eq!(ws.next_json().await["type"], "pong", "the connection stays usable and no complete follows the error");
 }
 
 #[tokio::test]
 async fn a_hostile_document_over_the_socket_is_refused_and_the_socket_lives() {
     let app = spawn_app().await;
     let mut ws = WsClient::init(&app, None).await;
-    ws.send(subscribe(
-        "h",
-        &format!("{{ me(a: {}1{}) {{ id }} }}", "[".repeat(1600), "]".repeat(1600)),
-    ))
-    .await;
+    ws.send(subscribe("h", &format!("{{ me(a: {}1{}) {{ id }} }}", "[".repeat(1600), "]".repeat(1600)))).await;
     let msg = ws.next_json().await;
     assert_eq!(msg["type"], "error");
     assert_eq!(msg["payload"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
@@ -143,18 +130,10 @@ async fn ping_gets_pong_and_complete_stops_an_operation() {
     app.add(&alice, &ws_id, &bob, "MEMBER").await;
 
     ws.send(json!({ "type": "ping" })).await;
-    assert_eq!(
-        ws.next_json().await,
-        json!({ "type": "pong" }),
-        "nothing is sent for a completed id"
-    );
+    assert_eq!(ws.next_json().await, json!({ "type": "pong" }), "nothing is sent for a completed id");
     ws.send(sub).await;
     ws.send(json!({ "type": "ping" })).await;
-    assert_eq!(
-        ws.next_json().await["type"],
-        "pong",
-        "the id can be reused after complete"
-    );
+    assert_eq!(ws.next_json().await["type"], "pong", "the id can be reused after complete");
 }
 
 #[tokio::test]
@@ -162,15 +141,11 @@ async fn an_unknown_subprotocol_closes_4406() {
     let app = spawn_app().await;
     let mut request =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(app.ws_url()).unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "mqtt".parse().unwrap());
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "mqtt".parse().unwrap());
     // The handshake itself may be refused by the client for the missing protocol echo; either way no session starts.
     if let Ok((mut stream, _)) = tokio_tungstenite::connect_async(request).await {
         use futures::StreamExt as _;
-        let msg = tokio::time::timeout(Duration::from_secs(5), stream.next())
-            .await
-            .unwrap();
+        let msg = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap();
         if let Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) = msg {
             assert_eq!(u16::from(frame.code), 4406);
         }
@@ -182,13 +157,11 @@ async fn the_legacy_protocol_acks_keeps_alive_streams_and_terminates_cleanly() {
     let app = spawn_app_with(&[("STOA_WS_KEEPALIVE_SECS", "1")]).await;
     let alice = app.signed_up("alice").await;
     let mut ws = WsClient::connect(&app, "graphql-ws").await;
-    ws.send(json!({ "type": "connection_init", "payload": { "authToken": alice.token } }))
-        .await;
+    ws.send(json!({ "type": "connection_init", "payload": { "authToken": alice.token } })).await;
     assert_eq!(ws.next_json().await["type"], "connection_ack");
     assert_eq!(ws.next_json().await["type"], "ka");
 
-    ws.send(json!({ "id": "1", "type": "start", "payload": { "query": "{ me { id } }" } }))
-        .await;
+    ws.send(json!({ "id": "1", "type": "start", "payload": { "query": "{ me { id } }" } })).await;
     let mut seen = Vec::new();
     while seen.last().map(|m: &serde_json::Value| m["type"].clone()) != Some(json!("complete")) {
         let msg = ws.next_json().await;
@@ -196,14 +169,10 @@ async fn the_legacy_protocol_acks_keeps_alive_streams_and_terminates_cleanly() {
             seen.push(msg);
         }
     }
-    assert_eq!(
-        seen[0],
-        json!({ "id": "1", "type": "data", "payload": { "data": { "me": { "id": alice.id } } } })
-    );
+    assert_eq!(seen[0], json!({ "id": "1", "type": "data", "payload": { "data": { "me": { "id": alice.id } } } }));
     assert_eq!(seen[1], json!({ "id": "1", "type": "complete" }));
 
-    ws.send(json!({ "id": "2", "type": "start", "payload": { "query": "{ nope }" } }))
-        .await;
+    ws.send(json!({ "id": "2", "type": "start", "payload": { "query": "{ nope }" } })).await;
     let mut err = ws.next_json().await;
     while err["type"] == "ka" {
         err = ws.next_json().await;
@@ -228,4 +197,21 @@ async fn the_legacy_protocol_acks_keeps_alive_streams_and_terminates_cleanly() {
             WsEvent::Json(msg) => assert_eq!(msg["type"], "ka"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_subscribe_over_budget_gets_a_rate_limited_error_and_the_socket_lives() {
+    let app = spawn_app_with(&[("STOA_RATE_LIMIT_IP_PER_MIN", "2")]).await;
+    let mut ws = WsClient::init(&app, None).await;
+    for id in ["1", "2"] {
+        ws.send(subscribe(id, TYPENAME)).await;
+        assert_eq!(ws.next_json().await["type"], "next");
+        assert_eq!(ws.next_json().await["type"], "complete");
+    }
+    ws.send(subscribe("3", TYPENAME)).await;
+    let msg = ws.next_json().await;
+    assert_eq!(msg["type"], "error");
+    assert_eq!(msg["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+    ws.send(json!({ "type": "ping" })).await;
+    assert_eq!(ws.next_json().await["type"], "pong");
 }

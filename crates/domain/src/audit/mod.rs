@@ -58,10 +58,7 @@ impl AuditRecord {
         object_type: &'static str,
         object_id: Option<uuid::Uuid>,
     ) -> Self {
-        let actor = Actor::User {
-            user_id: user,
-            session: crate::ids::SessionFamilyId(uuid::Uuid::nil()),
-        };
+        let actor = Actor::User { user_id: user, session: crate::ids::SessionFamilyId(uuid::Uuid::nil()) };
         Self::new(&actor, None, action, object_type, object_id)
     }
 

@@ -115,10 +115,7 @@ mod tests {
             assert_eq!(can(role, Permission::ManageDepartments), manager);
             assert_eq!(can(role, Permission::ViewAuditLog), manager);
             assert_eq!(can(role, Permission::ManageChannels), manager);
-            assert_eq!(
-                can(role, Permission::ModerateMessages),
-                manager || role == Role::Moderator
-            );
+            assert_eq!(can(role, Permission::ModerateMessages), manager || role == Role::Moderator);
             assert!(can(role, Permission::PostMessages));
         }
     }
@@ -137,11 +134,7 @@ mod tests {
         for current in Role::ALL.map(Some).into_iter().chain([None]) {
             for new in Role::ALL {
                 let expected = current.is_none_or(|c| c.rank() < Role::Admin.rank()) && new.rank() < Role::Admin.rank();
-                assert_eq!(
-                    can_assign(Role::Admin, current, new),
-                    expected,
-                    "{current:?} -> {new:?}"
-                );
+                assert_eq!(can_assign(Role::Admin, current, new), expected, "{current:?} -> {new:?}");
             }
         }
     }

@@ -20,15 +20,9 @@ impl MessageBody {
             return Err(DomainError::invalid("body", "must not be empty"));
         }
         if body.len() > max_bytes {
-            return Err(DomainError::invalid(
-                "body",
-                format!("must be at most {max_bytes} bytes"),
-            ));
+            return Err(DomainError::invalid("body", format!("must be at most {max_bytes} bytes")));
         }
-        if body
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-        {
+        if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
             return Err(DomainError::invalid("body", "must not contain control characters"));
         }
         Ok(Self(body.to_owned()))
@@ -90,10 +84,7 @@ mod tests {
 
     #[test]
     fn bodies_are_trimmed_bounded_and_clean() {
-        assert_eq!(
-            MessageBody::parse("  hi \n", 10).ok().map(MessageBody::into_inner),
-            Some("hi".to_owned())
-        );
+        assert_eq!(MessageBody::parse("  hi \n", 10).ok().map(MessageBody::into_inner), Some("hi".to_owned()));
         assert!(MessageBody::parse("   ", 10).is_err());
         assert!(MessageBody::parse("12345678901", 10).is_err());
         assert!(MessageBody::parse("a\u{0}b", 10).is_err());
@@ -104,9 +95,7 @@ mod tests {
     fn mentions_are_found_once_each() {
         let a = uuid::Uuid::now_v7();
         let b = uuid::Uuid::now_v7();
-        let Ok(body) = MessageBody::parse(&format!("hey <@{a}> and <@{b}>, <@{a}> <@nope> <@"), 1000) else {
-            panic!()
-        };
+        let Ok(body) = MessageBody::parse(&format!("hey <@{a}> and <@{b}>, <@{a}> <@nope> <@"), 1000) else { panic!() };
         assert_eq!(body.mentioned_users(), BTreeSet::from([UserId(a), UserId(b)]));
     }
 
@@ -115,16 +104,10 @@ mod tests {
         let yes = ["@channel", "hi @channel!", "(@channel)"];
         let no = ["email@channel", "@channels", "@channel_x", "channel"];
         for text in yes {
-            assert!(
-                MessageBody::parse(text, 100).is_ok_and(|b| b.mentions_channel()),
-                "{text}"
-            );
+            assert!(MessageBody::parse(text, 100).is_ok_and(|b| b.mentions_channel()), "{text}");
         }
         for text in no {
-            assert!(
-                !MessageBody::parse(text, 100).is_ok_and(|b| b.mentions_channel()),
-                "{text}"
-            );
+            assert!(!MessageBody::parse(text, 100).is_ok_and(|b| b.mentions_channel()), "{text}");
         }
     }
 }

@@ -31,11 +31,7 @@ fn parse_name(raw: &str) -> Result<String> {
     let name = raw.trim().trim_start_matches('#').to_lowercase();
     let ok =
         (1..=80).contains(&name.chars().count()) && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(name)
-    } else {
-        Err(DomainError::invalid("name", "1 to 80 letters, digits, - or _"))
-    }
+    if ok { Ok(name) } else { Err(DomainError::invalid("name", "1 to 80 letters, digits, - or _")) }
 }
 
 fn parse_topic(raw: Option<String>) -> Result<Option<String>> {
@@ -43,10 +39,7 @@ fn parse_topic(raw: Option<String>) -> Result<Option<String>> {
         return Ok(None);
     };
     if topic.chars().count() > 250 || topic.chars().any(char::is_control) {
-        return Err(DomainError::invalid(
-            "topic",
-            "at most 250 characters, no control characters",
-        ));
+        return Err(DomainError::invalid("topic", "at most 250 characters, no control characters"));
     }
     Ok(Some(topic))
 }
@@ -62,10 +55,7 @@ pub(crate) async fn add_member_row(tx: &mut Tx, channel: ChannelId, user: UserId
     })
     .exec_without_returning(tx.db())
     .await?;
-    tx.emit(Event::ChannelMemberAdded {
-        channel_id: channel,
-        user_id: user,
-    });
+    tx.emit(Event::ChannelMemberAdded { channel_id: channel, user_id: user });
     Ok(())
 }
 
@@ -79,10 +69,7 @@ pub async fn create_channel(app: &AppCtx, actor: &Actor, input: CreateChannel) -
     let name = parse_name(&input.name)?;
     let topic = parse_topic(input.topic)?;
     if !matches!(input.kind, ChannelKind::Public | ChannelKind::Private) {
-        return Err(DomainError::invalid(
-            "kind",
-            "create PUBLIC or PRIVATE channels here; DMs use openDirectChannel",
-        ));
+        return Err(DomainError::invalid("kind", "create PUBLIC or PRIVATE channels here; DMs use openDirectChannel"));
     }
     if input.member_ids.len() > 100 {
         return Err(DomainError::invalid("memberIds", "at most 100 at once"));
@@ -91,10 +78,7 @@ pub async fn create_channel(app: &AppCtx, actor: &Actor, input: CreateChannel) -
     require_permission(tx.db(), actor, input.workspace_id, Permission::ViewWorkspace).await?;
     for user in &input.member_ids {
         if membership(tx.db(), input.workspace_id, *user).await?.is_none() {
-            return Err(DomainError::invalid(
-                "memberIds",
-                "every member must belong to the workspace",
-            ));
+            return Err(DomainError::invalid("memberIds", "every member must belong to the workspace"));
         }
     }
     let id = ChannelId::new();
@@ -116,17 +100,8 @@ pub async fn create_channel(app: &AppCtx, actor: &Actor, input: CreateChannel) -
     for user in input.member_ids.iter().filter(|u| **u != creator) {
         add_member_row(&mut tx, id, *user, 0).await?;
     }
-    audit::record(
-        &mut tx,
-        AuditRecord::new(
-            actor,
-            Some(input.workspace_id),
-            "channel.created",
-            "channel",
-            Some(id.0),
-        ),
-    )
-    .await?;
+    audit::record(&mut tx, AuditRecord::new(actor, Some(input.workspace_id), "channel.created", "channel", Some(id.0)))
+        .await?;
     tx.commit().await?;
     Ok(channel_view(row, Some(0)))
 }

@@ -23,9 +23,7 @@ pub async fn delete_message(app: &AppCtx, actor: &Actor, id: MessageId) -> Resul
     let own = message.author_id == access.user.0;
     let moderator = authz::can(access.role, Permission::ModerateMessages);
     if !own && !moderator {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ModerateMessages,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ModerateMessages });
     }
     if own && !moderator {
         access.require_writable()?;
@@ -40,13 +38,8 @@ pub async fn delete_message(app: &AppCtx, actor: &Actor, id: MessageId) -> Resul
     model.pinned_at = Set(None);
     let row = model.update(tx.db()).await?;
     if !own {
-        let record = AuditRecord::new(
-            actor,
-            Some(access.workspace()),
-            "message.deleted_by_moderator",
-            "message",
-            Some(id.0),
-        );
+        let record =
+            AuditRecord::new(actor, Some(access.workspace()), "message.deleted_by_moderator", "message", Some(id.0));
         audit::record(&mut tx, record).await?;
     }
     let snapshot = store::snapshot(tx.db(), row).await?;

@@ -23,9 +23,7 @@ pub async fn edit_message(app: &AppCtx, actor: &Actor, id: MessageId, body: &str
     let (message, access) = store::readable_message(tx.db(), actor, id).await?;
     access.require_writable()?;
     if message.author_id != access.user.0 || message.deleted_at.is_some() {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ModerateMessages,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ModerateMessages });
     }
     let seq = store::next_seq(tx.db(), access.id()).await?;
     let mut model = message.into_active_model();

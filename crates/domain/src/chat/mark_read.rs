@@ -22,9 +22,8 @@ pub async fn mark_read(app: &AppCtx, actor: &Actor, id: ChannelId, seq: i64) -> 
     }
     let tx = app.begin().await?;
     let access = store::readable(tx.db(), actor, id).await?;
-    let member = access.member.as_ref().ok_or(DomainError::Forbidden {
-        needed: crate::authz::Permission::PostMessages,
-    })?;
+    let member =
+        access.member.as_ref().ok_or(DomainError::Forbidden { needed: crate::authz::Permission::PostMessages })?;
     let target = seq.min(access.channel.last_seq).max(member.last_read_seq);
     channel_members::Entity::update_many()
         .col_expr(channel_members::Column::LastReadSeq, Expr::value(target))

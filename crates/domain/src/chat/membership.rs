@@ -27,9 +27,7 @@ pub async fn join_channel(app: &AppCtx, actor: &Actor, id: ChannelId) -> Result<
         return Ok(channel_view(access.channel.clone(), Some(member.last_read_seq)));
     }
     if access.kind() != ChannelKind::Public || access.channel.archived_at.is_some() {
-        return Err(DomainError::Forbidden {
-            needed: Permission::PostMessages,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::PostMessages });
     }
     let seq = access.channel.last_seq;
     add_member_row(&mut tx, id, access.user, seq).await?;
@@ -48,9 +46,7 @@ pub async fn add_channel_member(app: &AppCtx, actor: &Actor, id: ChannelId, user
     let access = store::readable(tx.db(), actor, id).await?;
     access.require_writable()?;
     if access.kind() == ChannelKind::Direct {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ManageChannels,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ManageChannels });
     }
     if ws_store::membership(tx.db(), access.workspace(), user).await?.is_none() {
         return Err(DomainError::invalid("userId", "not a member of the workspace"));
@@ -60,11 +56,7 @@ pub async fn add_channel_member(app: &AppCtx, actor: &Actor, id: ChannelId, user
     }
     add_member_row(&mut tx, id, user, 0).await?;
     let workspace = Some(access.workspace());
-    audit::record(
-        &mut tx,
-        AuditRecord::new(actor, workspace, "channel.member_added", "user", Some(user.0)),
-    )
-    .await?;
+    audit::record(&mut tx, AuditRecord::new(actor, workspace, "channel.member_added", "user", Some(user.0))).await?;
     tx.commit().await
 }
 
@@ -80,33 +72,16 @@ pub async fn remove_channel_member(app: &AppCtx, actor: &Actor, id: ChannelId, u
     let leaving = access.user == user;
     let creator = access.channel.created_by == access.user.0;
     if !(leaving || creator || authz::can(access.role, Permission::ManageChannels)) {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ManageChannels,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ManageChannels });
     }
     if access.kind() == ChannelKind::Direct && !leaving {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ManageChannels,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ManageChannels });
     }
-    let target = store::membership(tx.db(), id, user)
-        .await?
-        .ok_or(DomainError::NotFound("channel member"))?;
+    let target = store::membership(tx.db(), id, user).await?.ok_or(DomainError::NotFound("channel member"))?;
     target.delete(tx.db()).await?;
-    tx.emit(Event::ChannelMemberRemoved {
-        channel_id: id,
-        user_id: user,
-    });
-    let action = if leaving {
-        "channel.left"
-    } else {
-        "channel.member_removed"
-    };
-    audit::record(
-        &mut tx,
-        AuditRecord::new(actor, Some(access.workspace()), action, "user", Some(user.0)),
-    )
-    .await?;
+    tx.emit(Event::ChannelMemberRemoved { channel_id: id, user_id: user });
+    let action = if leaving { "channel.left" } else { "channel.member_removed" };
+    audit::record(&mut tx, AuditRecord::new(actor, Some(access.workspace()), action, "user", Some(user.0))).await?;
     tx.commit().await
 }
 
@@ -120,20 +95,14 @@ pub async fn archive_channel(app: &AppCtx, actor: &Actor, id: ChannelId) -> Resu
     let access = store::readable(tx.db(), actor, id).await?;
     let creator = access.channel.created_by == access.user.0;
     if !(creator || authz::can(access.role, Permission::ManageChannels)) || access.kind() == ChannelKind::Direct {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ManageChannels,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ManageChannels });
     }
     let mine = access.member.as_ref().map(|m| m.last_read_seq);
     let workspace = access.workspace();
     let mut model = access.channel.into_active_model();
     model.archived_at = Set(Some(app.now()));
     let row = model.update(tx.db()).await?;
-    audit::record(
-        &mut tx,
-        AuditRecord::new(actor, Some(workspace), "channel.archived", "channel", Some(id.0)),
-    )
-    .await?;
+    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "channel.archived", "channel", Some(id.0))).await?;
     tx.commit().await?;
     Ok(channel_view(row, mine))
 }

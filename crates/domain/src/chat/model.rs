@@ -35,9 +35,7 @@ impl ChannelKind {
 
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Public, Self::Private, Self::Direct, Self::Ticket, Self::Voice]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [Self::Public, Self::Private, Self::Direct, Self::Ticket, Self::Voice].into_iter().find(|k| k.as_str() == s)
     }
 }
 

@@ -36,10 +36,7 @@ pub async fn notifications(
     let mut rows = query.all(app.db()).await?;
     let has_next_page = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok(Page {
-        items: rows.into_iter().map(Notification::from).collect(),
-        has_next_page,
-    })
+    Ok(Page { items: rows.into_iter().map(Notification::from).collect(), has_next_page })
 }
 
 /// How many of the actor's notifications are unread.

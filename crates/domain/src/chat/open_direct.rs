@@ -29,28 +29,18 @@ pub async fn open_direct(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, ot
     if members.len() < 2 || members.len() > MAX_DM_MEMBERS {
         return Err(DomainError::invalid("userIds", "1 to 8 other people"));
     }
-    let key = format!(
-        "{workspace}:{}",
-        members.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
-    );
+    let key = format!("{workspace}:{}", members.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
     let mut tx = app.begin().await?;
     store::actor_role(tx.db(), actor, workspace).await?;
-    if let Some(existing) = channels::Entity::find()
-        .filter(channels::Column::DmKey.eq(key.as_str()))
-        .one(tx.db())
-        .await?
+    if let Some(existing) =
+        channels::Entity::find().filter(channels::Column::DmKey.eq(key.as_str())).one(tx.db()).await?
     {
-        let mine = membership(tx.db(), ChannelId(existing.id), me)
-            .await?
-            .map(|m| m.last_read_seq);
+        let mine = membership(tx.db(), ChannelId(existing.id), me).await?.map(|m| m.last_read_seq);
         return Ok(channel_view(existing, mine));
     }
     for user in &members {
         if store::membership(tx.db(), workspace, *user).await?.is_none() {
-            return Err(DomainError::invalid(
-                "userIds",
-                "every participant must belong to the workspace",
-            ));
+            return Err(DomainError::invalid("userIds", "every participant must belong to the workspace"));
         }
     }
     let id = ChannelId::new();
@@ -73,14 +63,9 @@ pub async fn open_direct(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, ot
         Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
             // Opened concurrently by another participant: use theirs.
             drop(tx);
-            let existing = channels::Entity::find()
-                .filter(channels::Column::DmKey.eq(key))
-                .one(app.db())
-                .await?;
+            let existing = channels::Entity::find().filter(channels::Column::DmKey.eq(key)).one(app.db()).await?;
             let existing = existing.ok_or(DomainError::Conflict("direct channel being created"))?;
-            let mine = membership(app.db(), ChannelId(existing.id), me)
-                .await?
-                .map(|m| m.last_read_seq);
+            let mine = membership(app.db(), ChannelId(existing.id), me).await?.map(|m| m.last_read_seq);
             return Ok(channel_view(existing, mine));
         }
         Err(e) => return Err(e.into()),

@@ -21,9 +21,7 @@ pub async fn pin_message(app: &AppCtx, actor: &Actor, id: MessageId, pinned: boo
     let (message, access) = store::readable_message(tx.db(), actor, id).await?;
     access.require_writable()?;
     if message.deleted_at.is_some() {
-        return Err(DomainError::Forbidden {
-            needed: Permission::PostMessages,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::PostMessages });
     }
     if message.pinned_at.is_some() == pinned {
         return store::snapshot(tx.db(), message).await;
@@ -34,11 +32,7 @@ pub async fn pin_message(app: &AppCtx, actor: &Actor, id: MessageId, pinned: boo
     model.pinned_by = Set(pinned.then_some(access.user.0));
     let row = model.update(tx.db()).await?;
     let snapshot = store::snapshot(tx.db(), row).await?;
-    let kind = if pinned {
-        ChatEventKind::Pinned
-    } else {
-        ChatEventKind::Unpinned
-    };
+    let kind = if pinned { ChatEventKind::Pinned } else { ChatEventKind::Unpinned };
     store::record_event(&mut tx, seq, kind, snapshot.clone()).await?;
     tx.commit().await?;
     Ok(snapshot)

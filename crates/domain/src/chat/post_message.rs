@@ -43,10 +43,7 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
         let root = messages::Entity::find_by_id(root.0).one(tx.db()).await?;
         let valid = root.is_some_and(|r| r.channel_id == input.channel_id.0 && r.thread_root_id.is_none());
         if !valid {
-            return Err(DomainError::invalid(
-                "threadRootId",
-                "must be a top-level message of this channel",
-            ));
+            return Err(DomainError::invalid("threadRootId", "must be a top-level message of this channel"));
         }
     }
     let seq = store::next_seq(tx.db(), input.channel_id).await?;
@@ -69,10 +66,7 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
     .await?;
     if let Some(root) = input.thread_root_id {
         messages::Entity::update_many()
-            .col_expr(
-                messages::Column::ReplyCount,
-                Expr::col(messages::Column::ReplyCount).add(1),
-            )
+            .col_expr(messages::Column::ReplyCount, Expr::col(messages::Column::ReplyCount).add(1))
             .col_expr(messages::Column::LastReplyAt, Expr::value(now))
             .filter(messages::Column::Id.eq(root.0))
             .exec(tx.db())

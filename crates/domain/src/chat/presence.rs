@@ -98,10 +98,7 @@ pub struct Presence {
 }
 
 async fn announce(app: &AppCtx, user: UserId, status: PresenceStatus) -> Result<()> {
-    let workspaces = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user.0))
-        .all(app.db())
-        .await?;
+    let workspaces = memberships::Entity::find().filter(memberships::Column::UserId.eq(user.0)).all(app.db()).await?;
     let profile = users::Entity::find_by_id(user.0).one(app.db()).await?;
     let (text, emoji) = profile.map_or((None, None), |u| (u.status_text, u.status_emoji));
     for m in workspaces {
@@ -154,12 +151,7 @@ pub async fn heartbeat(app: &AppCtx, user: UserId) -> Result<()> {
 pub async fn set_away(app: &AppCtx, actor: &Actor, away: bool) -> Result<PresenceStatus> {
     let user = actor.user_id()?;
     app.presence().set_away(user, away).await?;
-    let status = app
-        .presence()
-        .statuses(&[user])
-        .await?
-        .remove(&user)
-        .unwrap_or(PresenceStatus::Offline);
+    let status = app.presence().statuses(&[user]).await?.remove(&user).unwrap_or(PresenceStatus::Offline);
     announce(app, user, status).await?;
     Ok(status)
 }
@@ -170,10 +162,8 @@ pub async fn set_away(app: &AppCtx, actor: &Actor, away: bool) -> Result<Presenc
 /// `NOT_FOUND` (not a member).
 pub async fn workspace_presence(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -> Result<Vec<Presence>> {
     require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
-    let members = memberships::Entity::find()
-        .filter(memberships::Column::WorkspaceId.eq(workspace.0))
-        .all(app.db())
-        .await?;
+    let members =
+        memberships::Entity::find().filter(memberships::Column::WorkspaceId.eq(workspace.0)).all(app.db()).await?;
     let ids: Vec<UserId> = members.iter().map(|m| UserId(m.user_id)).collect();
     let statuses = app.presence().statuses(&ids).await?;
     let profiles: HashMap<uuid::Uuid, users::Model> = users::Entity::find()

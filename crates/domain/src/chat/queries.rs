@@ -121,9 +121,7 @@ const DEFAULT_PAGE: u64 = 50;
 
 async fn window(app: &AppCtx, base: sea_orm::Select<messages::Entity>, w: SeqWindow) -> Result<SeqPage> {
     let forward = w.first.is_some() || (w.after.is_some() && w.last.is_none());
-    let limit = if forward { w.first } else { w.last }
-        .unwrap_or(DEFAULT_PAGE)
-        .clamp(1, MAX_PAGE);
+    let limit = if forward { w.first } else { w.last }.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let mut query = base;
     if let Some(after) = w.after {
         query = query.filter(messages::Column::Seq.gt(after));
@@ -131,11 +129,8 @@ async fn window(app: &AppCtx, base: sea_orm::Select<messages::Entity>, w: SeqWin
     if let Some(before) = w.before {
         query = query.filter(messages::Column::Seq.lt(before));
     }
-    query = if forward {
-        query.order_by_asc(messages::Column::Seq)
-    } else {
-        query.order_by_desc(messages::Column::Seq)
-    };
+    query =
+        if forward { query.order_by_asc(messages::Column::Seq) } else { query.order_by_desc(messages::Column::Seq) };
     let mut rows = query.limit(limit + 1).all(app.db()).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -144,17 +139,9 @@ async fn window(app: &AppCtx, base: sea_orm::Select<messages::Entity>, w: SeqWin
     }
     let items = rows.into_iter().map(Message::from).collect();
     Ok(if forward {
-        SeqPage {
-            items,
-            has_previous_page: w.after.is_some(),
-            has_next_page: more,
-        }
+        SeqPage { items, has_previous_page: w.after.is_some(), has_next_page: more }
     } else {
-        SeqPage {
-            items,
-            has_previous_page: more,
-            has_next_page: w.before.is_some(),
-        }
+        SeqPage { items, has_previous_page: more, has_next_page: w.before.is_some() }
     })
 }
 
@@ -176,12 +163,7 @@ pub async fn history(app: &AppCtx, actor: &Actor, id: ChannelId, w: SeqWindow) -
 /// `NOT_FOUND`.
 pub async fn thread(app: &AppCtx, actor: &Actor, root: MessageId, w: SeqWindow) -> Result<SeqPage> {
     store::readable_message(app.db(), actor, root).await?;
-    window(
-        app,
-        messages::Entity::find().filter(messages::Column::ThreadRootId.eq(root.0)),
-        w,
-    )
-    .await
+    window(app, messages::Entity::find().filter(messages::Column::ThreadRootId.eq(root.0)), w).await
 }
 
 /// One message the actor can read.
@@ -232,17 +214,10 @@ pub struct SearchPage {
 }
 
 fn search_terms(raw: &str) -> Result<Vec<String>> {
-    let terms: Vec<String> = raw
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .take(16)
-        .map(str::to_lowercase)
-        .collect();
+    let terms: Vec<String> =
+        raw.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).take(16).map(str::to_lowercase).collect();
     if terms.is_empty() || raw.len() > 500 {
-        return Err(DomainError::invalid(
-            "query",
-            "1 to 500 characters with at least one word",
-        ));
+        return Err(DomainError::invalid("query", "1 to 500 characters with at least one word"));
     }
     Ok(terms)
 }
@@ -266,21 +241,10 @@ pub async fn search(
     let limit = first.unwrap_or(20).clamp(1, MAX_PAGE);
     let backend = app.db().get_database_backend();
     let (matcher, join, needle) = if backend == sea_orm::DbBackend::Postgres {
-        (
-            "to_tsvector('simple', m.body) @@ to_tsquery('simple', $3)",
-            "",
-            terms.join(" & "),
-        )
+        ("to_tsvector('simple', m.body) @@ to_tsquery('simple', $3)", "", terms.join(" & "))
     } else {
-        let quoted: Vec<String> = terms
-            .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect();
-        (
-            "messages_fts MATCH $3",
-            "JOIN messages_fts ON messages_fts.rowid = m.rowid",
-            quoted.join(" "),
-        )
+        let quoted: Vec<String> = terms.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect();
+        ("messages_fts MATCH $3", "JOIN messages_fts ON messages_fts.rowid = m.rowid", quoted.join(" "))
     };
     let sql = format!(
         "SELECT m.* FROM messages m {join} JOIN channels c ON c.id = m.channel_id \

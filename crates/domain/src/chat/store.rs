@@ -21,11 +21,7 @@ use crate::workspaces::store::actor_role;
 
 /// A statement written with `$1…` placeholders, rewritten to `?1…` for SQLite.
 pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<DbValue>) -> Statement {
-    let sql = if backend == DbBackend::Sqlite {
-        sql.replace('$', "?")
-    } else {
-        sql.to_owned()
-    };
+    let sql = if backend == DbBackend::Sqlite { sql.replace('$', "?") } else { sql.to_owned() };
     Statement::from_sql_and_values(backend, sql, values)
 }
 
@@ -56,13 +52,9 @@ impl Access {
 
     /// Posting (and reacting, pinning, reading receipts) needs membership and a live channel.
     pub fn require_writable(&self) -> Result<&channel_members::Model> {
-        let member = self.member.as_ref().ok_or(DomainError::Forbidden {
-            needed: Permission::PostMessages,
-        })?;
+        let member = self.member.as_ref().ok_or(DomainError::Forbidden { needed: Permission::PostMessages })?;
         if self.channel.archived_at.is_some() {
-            return Err(DomainError::Forbidden {
-                needed: Permission::PostMessages,
-            });
+            return Err(DomainError::Forbidden { needed: Permission::PostMessages });
         }
         Ok(member)
     }
@@ -99,29 +91,15 @@ pub(crate) async fn membership(
 /// channel is public. Anything else is `NOT_FOUND`.
 pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: ChannelId) -> Result<Access> {
     let user = actor.user_id()?;
-    let channel = channels::Entity::find_by_id(id.0)
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound("channel"))?;
+    let channel = channels::Entity::find_by_id(id.0).one(db).await?.ok_or(DomainError::NotFound("channel"))?;
     let role = actor_role(db, actor, WorkspaceId(channel.workspace_id))
         .await
-        .map_err(|e| {
-            if matches!(e, DomainError::NotFound(_)) {
-                DomainError::NotFound("channel")
-            } else {
-                e
-            }
-        })?;
+        .map_err(|e| if matches!(e, DomainError::NotFound(_)) { DomainError::NotFound("channel") } else { e })?;
     let member = membership(db, id, user).await?;
     if member.is_none() && channel.kind != ChannelKind::Public.as_str() {
         return Err(DomainError::NotFound("channel"));
     }
-    Ok(Access {
-        channel,
-        member,
-        role,
-        user,
-    })
+    Ok(Access { channel, member, role, user })
 }
 
 /// The message and the channel it is in, if the actor may read that channel.
@@ -130,17 +108,10 @@ pub(crate) async fn readable_message(
     actor: &Actor,
     id: MessageId,
 ) -> Result<(messages::Model, Access)> {
-    let message = messages::Entity::find_by_id(id.0)
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound("message"))?;
-    let access = readable(db, actor, ChannelId(message.channel_id)).await.map_err(|e| {
-        if matches!(e, DomainError::NotFound(_)) {
-            DomainError::NotFound("message")
-        } else {
-            e
-        }
-    })?;
+    let message = messages::Entity::find_by_id(id.0).one(db).await?.ok_or(DomainError::NotFound("message"))?;
+    let access = readable(db, actor, ChannelId(message.channel_id))
+        .await
+        .map_err(|e| if matches!(e, DomainError::NotFound(_)) { DomainError::NotFound("message") } else { e })?;
     Ok((message, access))
 }
 
@@ -174,10 +145,7 @@ pub(crate) async fn reactions_of(
         let list = out.entry(MessageId(row.message_id)).or_default();
         match list.iter_mut().find(|r| r.emoji == row.emoji) {
             Some(summary) => summary.user_ids.push(UserId(row.user_id)),
-            None => list.push(ReactionSummary {
-                emoji: row.emoji,
-                user_ids: vec![UserId(row.user_id)],
-            }),
+            None => list.push(ReactionSummary { emoji: row.emoji, user_ids: vec![UserId(row.user_id)] }),
         }
     }
     Ok(out)
@@ -192,11 +160,7 @@ pub(crate) async fn snapshot(db: &impl ConnectionTrait, message: messages::Model
     };
     let id = MessageId(message.id);
     let reactions = reactions_of(db, &[id]).await?.remove(&id).unwrap_or_default();
-    Ok(MessageSnapshot {
-        message: message.into(),
-        author,
-        reactions,
-    })
+    Ok(MessageSnapshot { message: message.into(), author, reactions })
 }
 
 /// Stores the event under `seq` and queues it for publication after commit.
@@ -206,12 +170,7 @@ pub(crate) async fn record_event(
     kind: ChatEventKind,
     snapshot: MessageSnapshot,
 ) -> Result<ChatEvent> {
-    let event = ChatEvent {
-        channel_id: snapshot.message.channel_id,
-        seq,
-        kind,
-        snapshot,
-    };
+    let event = ChatEvent { channel_id: snapshot.message.channel_id, seq, kind, snapshot };
     let payload = serde_json::to_value(&event).map_err(anyhow::Error::from)?;
     channel_events::Entity::insert(channel_events::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),

@@ -16,14 +16,8 @@ fn parse_emoji(raw: &str) -> Result<String> {
     let emoji = raw.trim();
     let ok = !emoji.is_empty()
         && emoji.chars().count() <= 16
-        && !emoji
-            .chars()
-            .any(|c| c.is_ascii_alphanumeric() || c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(emoji.to_owned())
-    } else {
-        Err(DomainError::invalid("emoji", "a single emoji expected"))
-    }
+        && !emoji.chars().any(|c| c.is_ascii_alphanumeric() || c.is_whitespace() || c.is_control());
+    if ok { Ok(emoji.to_owned()) } else { Err(DomainError::invalid("emoji", "a single emoji expected")) }
 }
 
 /// Adds the actor's `emoji` reaction, or removes it if present. Returns the message and whether it
@@ -43,9 +37,7 @@ pub async fn toggle_reaction(
     let (message, access) = store::readable_message(tx.db(), actor, id).await?;
     access.require_writable()?;
     if message.deleted_at.is_some() {
-        return Err(DomainError::Forbidden {
-            needed: Permission::PostMessages,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::PostMessages });
     }
     let existing = reactions::Entity::find()
         .filter(reactions::Column::MessageId.eq(id.0))

@@ -20,12 +20,6 @@ pub async fn set_typing(app: &AppCtx, actor: &Actor, id: ChannelId, typing: bool
     let access = store::readable(app.db(), actor, id).await?;
     access.require_writable()?;
     let me = identity::me(app, actor).await?;
-    app.signal(Event::TypingChanged {
-        channel_id: id,
-        user_id: me.id,
-        display_name: me.display_name,
-        typing,
-    })
-    .await;
+    app.signal(Event::TypingChanged { channel_id: id, user_id: me.id, display_name: me.display_name, typing }).await;
     Ok(())
 }

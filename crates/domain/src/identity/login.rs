@@ -45,11 +45,7 @@ pub async fn login(app: &AppCtx, input: Login) -> Result<AuthSession> {
     let Some(user) = user else { return Err(BAD_CREDENTIALS) };
     let mut tx = app.begin().await?;
     let user = User::from(user);
-    audit::record(
-        &mut tx,
-        AuditRecord::by_user(user.id, "user.logged_in", "user", Some(user.id.0)),
-    )
-    .await?;
+    audit::record(&mut tx, AuditRecord::by_user(user.id, "user.logged_in", "user", Some(user.id.0))).await?;
     let session = start_session(&tx, app, user).await?;
     tx.commit().await?;
     Ok(session)

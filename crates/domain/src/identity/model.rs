@@ -40,12 +40,7 @@ pub struct UserCard {
 
 impl From<users::Model> for UserCard {
     fn from(m: users::Model) -> Self {
-        Self {
-            id: m.id.into(),
-            display_name: m.display_name,
-            status_text: m.status_text,
-            status_emoji: m.status_emoji,
-        }
+        Self { id: m.id.into(), display_name: m.display_name, status_text: m.status_text, status_emoji: m.status_emoji }
     }
 }
 

@@ -21,11 +21,7 @@ impl Email {
             })
             && !email.chars().any(char::is_whitespace)
             && email.matches('@').count() == 1;
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err(DomainError::invalid("email", "not a valid email address"))
-        }
+        if valid { Ok(Self(email)) } else { Err(DomainError::invalid("email", "not a valid email address")) }
     }
 
     #[must_use]
@@ -48,10 +44,7 @@ impl DisplayName {
             return Err(DomainError::invalid("displayName", "must be 1 to 64 characters"));
         }
         if name.chars().any(char::is_control) {
-            return Err(DomainError::invalid(
-                "displayName",
-                "must not contain control characters",
-            ));
+            return Err(DomainError::invalid("displayName", "must not contain control characters"));
         }
         Ok(Self(name.to_owned()))
     }
@@ -113,30 +106,15 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(
-            Email::parse(" Alice@Example.COM ").ok().map(|e| e.0),
-            Some("alice@example.com".to_owned())
-        );
-        for bad in [
-            "",
-            "alice",
-            "@example.com",
-            "alice@",
-            "alice@example",
-            "a b@example.com",
-            "a@b@c.com",
-            "a@.com",
-        ] {
+        assert_eq!(Email::parse(" Alice@Example.COM ").ok().map(|e| e.0), Some("alice@example.com".to_owned()));
+        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "a@b@c.com", "a@.com"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn display_names_are_trimmed_and_bounded() {
-        assert_eq!(
-            DisplayName::parse("  Ada ").ok().map(DisplayName::into_inner),
-            Some("Ada".to_owned())
-        );
+        assert_eq!(DisplayName::parse("  Ada ").ok().map(DisplayName::into_inner), Some("Ada".to_owned()));
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"x".repeat(65)).is_err());
         assert!(DisplayName::parse("a\u{0007}b").is_err());
@@ -151,18 +129,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_only_its_own_password() {
-        let Ok(hashed) = hash("correct horse".to_owned()).await else {
-            panic!("hashing failed")
-        };
+        let Ok(hashed) = hash("correct horse".to_owned()).await else { panic!("hashing failed") };
         assert!(hashed.starts_with("$argon2id$"));
-        assert!(matches!(
-            verify("correct horse".to_owned(), Some(hashed.clone())).await,
-            Ok(true)
-        ));
-        assert!(matches!(
-            verify("wrong horse".to_owned(), Some(hashed)).await,
-            Ok(false)
-        ));
+        assert!(matches!(verify("correct horse".to_owned(), Some(hashed.clone())).await, Ok(true)));
+        assert!(matches!(verify("wrong horse".to_owned(), Some(hashed)).await, Ok(false)));
         assert!(matches!(verify("correct horse".to_owned(), None).await, Ok(false)));
     }
 }

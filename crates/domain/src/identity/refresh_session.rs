@@ -39,10 +39,7 @@ pub async fn refresh_session(app: &AppCtx, refresh_token: &str) -> Result<AuthSe
         tracing::warn!(family = %family, "refresh token reuse: family revoked");
         return Err(DomainError::Unauthenticated("refresh token reused; session revoked"));
     }
-    let user = users::Entity::find_by_id(row.user_id)
-        .one(tx.db())
-        .await?
-        .ok_or(REFUSED)?;
+    let user = users::Entity::find_by_id(row.user_id).one(tx.db()).await?.ok_or(REFUSED)?;
     let session = issue(&tx, app, User::from(user), family).await?;
     tx.commit().await?;
     Ok(session)
@@ -61,13 +58,7 @@ async fn issue(tx: &Tx, app: &AppCtx, user: User, family: SessionFamilyId) -> Re
     let access_token = tokens::sign_access_token(auth, user.id, family, now, access_expires_at)?;
     let (refresh_token, hash) = new_refresh_token();
     store::insert_session(tx.db(), user.id, family, hash, now, refresh_expires_at).await?;
-    Ok(AuthSession {
-        user,
-        access_token,
-        access_expires_at,
-        refresh_token,
-        refresh_expires_at,
-    })
+    Ok(AuthSession { user, access_token, access_expires_at, refresh_token, refresh_expires_at })
 }
 
 fn to_chrono(d: std::time::Duration) -> chrono::Duration {

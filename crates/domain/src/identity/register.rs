@@ -36,10 +36,8 @@ pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
     let display_name = DisplayName::parse(&input.display_name)?;
     password::check_new_password(&input.password)?;
     let key = format!("signup:{}", input.client_ip);
-    if let Verdict::Limited { retry_after_s } = app
-        .limiter()
-        .hit(&key, SIGNUPS_PER_HOUR, std::time::Duration::from_hours(1))
-        .await?
+    if let Verdict::Limited { retry_after_s } =
+        app.limiter().hit(&key, SIGNUPS_PER_HOUR, std::time::Duration::from_hours(1)).await?
     {
         return Err(DomainError::RateLimited { retry_after_s });
     }

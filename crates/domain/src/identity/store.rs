@@ -31,18 +31,12 @@ pub async fn me(app: &AppCtx, actor: &Actor) -> Result<User> {
 /// # Errors
 /// `Internal` on database failure.
 pub async fn cards_by_ids(app: &AppCtx, ids: &[UserId]) -> Result<HashMap<UserId, UserCard>> {
-    let rows = users::Entity::find()
-        .filter(users::Column::Id.is_in(ids.iter().map(|id| id.0)))
-        .all(app.db())
-        .await?;
+    let rows = users::Entity::find().filter(users::Column::Id.is_in(ids.iter().map(|id| id.0))).all(app.db()).await?;
     Ok(rows.into_iter().map(|m| (UserId(m.id), UserCard::from(m))).collect())
 }
 
 pub(crate) async fn user_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<users::Model>> {
-    Ok(users::Entity::find()
-        .filter(users::Column::Email.eq(email))
-        .one(db)
-        .await?)
+    Ok(users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await?)
 }
 
 pub(crate) async fn insert_session(
@@ -69,10 +63,7 @@ pub(crate) async fn insert_session(
 }
 
 pub(crate) async fn session_by_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<sessions::Model>> {
-    Ok(sessions::Entity::find()
-        .filter(sessions::Column::TokenHash.eq(token_hash))
-        .one(db)
-        .await?)
+    Ok(sessions::Entity::find().filter(sessions::Column::TokenHash.eq(token_hash)).one(db).await?)
 }
 
 /// Marks one live token as used. `false` when it was already rotated or revoked (a concurrent use).

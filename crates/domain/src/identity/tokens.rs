@@ -68,10 +68,7 @@ pub fn verify_access_token(auth: &AuthSettings, token: &str) -> Result<Actor> {
     if data.claims.typ != "access" {
         return Err(DomainError::Unauthenticated("invalid or expired access token"));
     }
-    Ok(Actor::User {
-        user_id: data.claims.sub.into(),
-        session: data.claims.sid.into(),
-    })
+    Ok(Actor::User { user_id: data.claims.sub.into(), session: data.claims.sid.into() })
 }
 
 /// A new refresh token (256 random bits, URL-safe) and the hash to store.
@@ -113,10 +110,7 @@ mod tests {
         };
         assert_eq!(
             verify_access_token(&settings(b"k1"), &token).ok(),
-            Some(Actor::User {
-                user_id: user,
-                session: family
-            })
+            Some(Actor::User { user_id: user, session: family })
         );
         assert!(verify_access_token(&settings(b"k2"), &token).is_err());
     }

@@ -23,10 +23,7 @@ fn status_text(raw: Option<String>) -> Result<Option<String>> {
         return Ok(None);
     };
     if text.chars().count() > 100 || text.chars().any(char::is_control) {
-        return Err(DomainError::invalid(
-            "statusText",
-            "at most 100 characters, no control characters",
-        ));
+        return Err(DomainError::invalid("statusText", "at most 100 characters, no control characters"));
     }
     Ok(Some(text))
 }
@@ -49,10 +46,7 @@ fn status_emoji(raw: Option<String>) -> Result<Option<String>> {
 #[tracing::instrument(skip_all, fields(actor = %actor.label()))]
 pub async fn update_profile(app: &AppCtx, actor: &Actor, input: UpdateProfile) -> Result<User> {
     let id = actor.user_id()?;
-    let mut model = users::ActiveModel {
-        id: Set(id.0),
-        ..Default::default()
-    };
+    let mut model = users::ActiveModel { id: Set(id.0), ..Default::default() };
     model.display_name = match input.display_name {
         Some(name) => Set(DisplayName::parse(&name)?.into_inner()),
         None => NotSet,
@@ -75,10 +69,7 @@ mod tests {
 
     #[test]
     fn status_fields_are_trimmed_bounded_and_clearable() {
-        assert_eq!(
-            status_text(Some("  in a meeting ".into())).ok(),
-            Some(Some("in a meeting".to_owned()))
-        );
+        assert_eq!(status_text(Some("  in a meeting ".into())).ok(), Some(Some("in a meeting".to_owned())));
         assert_eq!(status_text(Some("   ".into())).ok(), Some(None));
         assert!(status_text(Some("x".repeat(101))).is_err());
         assert_eq!(status_emoji(Some("🌴".into())).ok(), Some(Some("🌴".to_owned())));

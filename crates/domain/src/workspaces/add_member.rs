@@ -35,13 +35,9 @@ pub async fn add_member(app: &AppCtx, actor: &Actor, input: AddMember) -> Result
     let mut tx = app.begin().await?;
     let actor_role = store::require_permission(tx.db(), actor, input.workspace_id, Permission::ManageMembers).await?;
     if !authz::can_assign(actor_role, None, input.role) {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ManageMembers,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ManageMembers });
     }
-    let user = user_by_email(tx.db(), email.as_str())
-        .await?
-        .ok_or(DomainError::NotFound("user"))?;
+    let user = user_by_email(tx.db(), email.as_str()).await?.ok_or(DomainError::NotFound("user"))?;
     let row = memberships::Entity::insert(memberships::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         workspace_id: Set(input.workspace_id.0),
@@ -55,11 +51,7 @@ pub async fn add_member(app: &AppCtx, actor: &Actor, input: AddMember) -> Result
     let record = AuditRecord::new(actor, Some(input.workspace_id), "member.added", "user", Some(user.id))
         .with(serde_json::json!({ "role": input.role.as_str() }));
     audit::record(&mut tx, record).await?;
-    tx.emit(Event::MemberAdded {
-        workspace_id: input.workspace_id,
-        user_id: UserId(user.id),
-        role: input.role,
-    });
+    tx.emit(Event::MemberAdded { workspace_id: input.workspace_id, user_id: UserId(user.id), role: input.role });
     tx.commit().await?;
     Ok(Member::from_row(row))
 }

@@ -27,14 +27,10 @@ pub async fn change_role(
 ) -> Result<Member> {
     let mut tx = app.begin().await?;
     let actor_role = store::require_permission(tx.db(), actor, workspace, Permission::ManageMembers).await?;
-    let target = store::membership(tx.db(), workspace, user)
-        .await?
-        .ok_or(DomainError::NotFound("member"))?;
+    let target = store::membership(tx.db(), workspace, user).await?.ok_or(DomainError::NotFound("member"))?;
     let current = Role::parse(&target.role).unwrap_or(Role::Member);
     if !authz::can_assign(actor_role, Some(current), role) {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ManageMembers,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ManageMembers });
     }
     if current == Role::Owner && role != Role::Owner && store::owner_count(tx.db(), workspace).await? <= 1 {
         return Err(DomainError::Conflict("a workspace needs at least one owner"));
@@ -45,11 +41,7 @@ pub async fn change_role(
     let record = AuditRecord::new(actor, Some(workspace), "member.role_changed", "user", Some(user.0))
         .with(serde_json::json!({ "from": current.as_str(), "to": role.as_str() }));
     audit::record(&mut tx, record).await?;
-    tx.emit(Event::RoleChanged {
-        workspace_id: workspace,
-        user_id: user,
-        role,
-    });
+    tx.emit(Event::RoleChanged { workspace_id: workspace, user_id: user, role });
     tx.commit().await?;
     Ok(Member::from_row(row))
 }

@@ -25,10 +25,7 @@ pub(crate) fn parse_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     let len = name.chars().count();
     if len == 0 || len > 80 || name.chars().any(char::is_control) {
-        return Err(DomainError::invalid(
-            "name",
-            "must be 1 to 80 characters, no control characters",
-        ));
+        return Err(DomainError::invalid("name", "must be 1 to 80 characters, no control characters"));
     }
     Ok(name.to_owned())
 }
@@ -36,17 +33,11 @@ pub(crate) fn parse_name(raw: &str) -> Result<String> {
 /// Lower-case ASCII letters, digits and single dashes, 3 to 40 characters.
 pub(crate) fn parse_slug(raw: &str) -> Result<String> {
     let ok = (3..=40).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !raw.starts_with('-')
         && !raw.ends_with('-')
         && !raw.contains("--");
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(DomainError::invalid("slug", "3 to 40 of a-z, 0-9 and single dashes"))
-    }
+    if ok { Ok(raw.to_owned()) } else { Err(DomainError::invalid("slug", "3 to 40 of a-z, 0-9 and single dashes")) }
 }
 
 fn slug_from(name: &str, id: WorkspaceId) -> String {
@@ -62,11 +53,7 @@ fn slug_from(name: &str, id: WorkspaceId) -> String {
     // The id's random tail keeps derived slugs unique without a retry loop.
     let simple = id.0.simple().to_string();
     let tail = simple.get(simple.len() - 6..).unwrap_or("000000");
-    if slug.len() < 3 {
-        format!("ws-{tail}")
-    } else {
-        format!("{}-{tail}", slug.trim_matches('-'))
-    }
+    if slug.len() < 3 { format!("ws-{tail}") } else { format!("{}-{tail}", slug.trim_matches('-')) }
 }
 
 /// Creates a workspace owned by the actor.
@@ -103,16 +90,8 @@ pub async fn create_workspace(app: &AppCtx, actor: &Actor, input: CreateWorkspac
     })
     .exec_without_returning(tx.db())
     .await?;
-    audit::record(
-        &mut tx,
-        AuditRecord::new(actor, Some(id), "workspace.created", "workspace", Some(id.0)),
-    )
-    .await?;
-    tx.emit(Event::MemberAdded {
-        workspace_id: id,
-        user_id: owner,
-        role: Role::Owner,
-    });
+    audit::record(&mut tx, AuditRecord::new(actor, Some(id), "workspace.created", "workspace", Some(id.0))).await?;
+    tx.emit(Event::MemberAdded { workspace_id: id, user_id: owner, role: Role::Owner });
     tx.commit().await?;
     Ok(Workspace::from_row(row, Role::Owner))
 }

@@ -39,9 +39,7 @@ async fn parse(db: &impl ConnectionTrait, workspace: WorkspaceId, input: Departm
     let name = parse_name(&input.name)?;
     let code = input.code.trim().to_ascii_uppercase();
     if !(2..=16).contains(&code.len())
-        || !code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        || !code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
     {
         return Err(DomainError::invalid("code", "2 to 16 of A-Z, 0-9 and _"));
     }
@@ -51,17 +49,9 @@ async fn parse(db: &impl ConnectionTrait, workspace: WorkspaceId, input: Departm
     if let Some(head) = input.head_user_id
         && store::membership(db, workspace, head).await?.is_none()
     {
-        return Err(DomainError::invalid(
-            "headUserId",
-            "the head must be a member of the workspace",
-        ));
+        return Err(DomainError::invalid("headUserId", "the head must be a member of the workspace"));
     }
-    Ok(Parsed {
-        name,
-        code,
-        head: input.head_user_id,
-        capacity: input.capacity,
-    })
+    Ok(Parsed { name, code, head: input.head_user_id, capacity: input.capacity })
 }
 
 /// The workspace's departments by code.
@@ -105,20 +95,14 @@ pub async fn create_department(
     .exec_with_returning(tx.db())
     .await
     .on_unique(|| DomainError::Conflict("department code already used"))?;
-    audit::record(
-        &mut tx,
-        AuditRecord::new(actor, Some(workspace), "department.created", "department", Some(id.0)),
-    )
-    .await?;
+    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.created", "department", Some(id.0)))
+        .await?;
     tx.commit().await?;
     Ok(row.into())
 }
 
 async fn load(tx: &crate::tx::Tx, actor: &Actor, id: DepartmentId) -> Result<departments::Model> {
-    let row = departments::Entity::find_by_id(id.0)
-        .one(tx.db())
-        .await?
-        .ok_or(DomainError::NotFound("department"))?;
+    let row = departments::Entity::find_by_id(id.0).one(tx.db()).await?.ok_or(DomainError::NotFound("department"))?;
     store::require_permission(tx.db(), actor, row.workspace_id.into(), Permission::ManageDepartments).await?;
     Ok(row)
 }
@@ -143,15 +127,9 @@ pub async fn update_department(
     model.code = Set(p.code);
     model.head_user_id = Set(p.head.map(|h| h.0));
     model.capacity = Set(p.capacity);
-    let row = model
-        .update(tx.db())
-        .await
-        .on_unique(|| DomainError::Conflict("department code already used"))?;
-    audit::record(
-        &mut tx,
-        AuditRecord::new(actor, Some(workspace), "department.updated", "department", Some(id.0)),
-    )
-    .await?;
+    let row = model.update(tx.db()).await.on_unique(|| DomainError::Conflict("department code already used"))?;
+    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.updated", "department", Some(id.0)))
+        .await?;
     tx.commit().await?;
     Ok(row.into())
 }
@@ -166,10 +144,7 @@ pub async fn delete_department(app: &AppCtx, actor: &Actor, id: DepartmentId) ->
     let row = load(&tx, actor, id).await?;
     let workspace = WorkspaceId(row.workspace_id);
     row.delete(tx.db()).await?;
-    audit::record(
-        &mut tx,
-        AuditRecord::new(actor, Some(workspace), "department.deleted", "department", Some(id.0)),
-    )
-    .await?;
+    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.deleted", "department", Some(id.0)))
+        .await?;
     tx.commit().await
 }

@@ -18,5 +18,5 @@ pub use change_role::change_role;
 pub use create_workspace::{CreateWorkspace, create_workspace};
 pub use departments::{DepartmentInput, create_department, delete_department, departments, update_department};
 pub use model::{Department, Member, Workspace};
-pub use queries::{members, my_workspaces, workspace};
+pub use queries::{highest_role, members, my_workspaces, workspace};
 pub use remove_member::remove_member;

@@ -19,13 +19,7 @@ pub struct Workspace {
 
 impl Workspace {
     pub(crate) fn from_row(m: workspaces::Model, my_role: Role) -> Self {
-        Self {
-            id: m.id.into(),
-            name: m.name,
-            slug: m.slug,
-            created_at: m.created_at,
-            my_role,
-        }
+        Self { id: m.id.into(), name: m.name, slug: m.slug, created_at: m.created_at, my_role }
     }
 }
 
@@ -39,10 +33,7 @@ pub struct Member {
 }
 
 impl Member {
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "consumes rows like the From impls beside it"
-    )]
+    #[expect(clippy::needless_pass_by_value, reason = "consumes rows like the From impls beside it")]
     pub(crate) fn from_row(m: memberships::Model) -> Self {
         Self {
             workspace_id: m.workspace_id.into(),

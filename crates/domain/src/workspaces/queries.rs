@@ -31,12 +31,7 @@ pub async fn my_workspaces(app: &AppCtx, actor: &Actor) -> Result<Vec<Workspace>
         .collect();
     Ok(memberships
         .into_iter()
-        .filter_map(|m| {
-            Some(Workspace::from_row(
-                rows.remove(&m.workspace_id)?,
-                Role::parse(&m.role)?,
-            ))
-        })
+        .filter_map(|m| Some(Workspace::from_row(rows.remove(&m.workspace_id)?, Role::parse(&m.role)?)))
         .collect())
 }
 
@@ -46,10 +41,7 @@ pub async fn my_workspaces(app: &AppCtx, actor: &Actor) -> Result<Vec<Workspace>
 /// `NOT_FOUND` for a missing workspace or a non-member.
 pub async fn workspace(app: &AppCtx, actor: &Actor, id: WorkspaceId) -> Result<Workspace> {
     let role = store::require_permission(app.db(), actor, id, Permission::ViewWorkspace).await?;
-    let row = workspaces::Entity::find_by_id(id.0)
-        .one(app.db())
-        .await?
-        .ok_or(DomainError::NotFound("workspace"))?;
+    let row = workspaces::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("workspace"))?;
     Ok(Workspace::from_row(row, role))
 }
 
@@ -66,4 +58,14 @@ pub async fn members(app: &AppCtx, actor: &Actor, id: WorkspaceId) -> Result<Vec
         .all(app.db())
         .await?;
     Ok(rows.into_iter().map(Member::from_row).collect())
+}
+
+/// The most powerful role `user` holds in any workspace (`None`: in no workspace). Used for
+/// per-role operation budgets.
+///
+/// # Errors
+/// `Internal` on database failure.
+pub async fn highest_role(app: &AppCtx, user: crate::ids::UserId) -> Result<Option<Role>> {
+    let rows = memberships::Entity::find().filter(memberships::Column::UserId.eq(user.0)).all(app.db()).await?;
+    Ok(rows.iter().filter_map(|m| Role::parse(&m.role)).max_by_key(|r| r.rank()))
 }

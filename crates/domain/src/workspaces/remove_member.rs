@@ -19,29 +19,18 @@ use crate::workspaces::store;
 pub async fn remove_member(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, user: UserId) -> Result<()> {
     let mut tx = app.begin().await?;
     let actor_role = store::actor_role(tx.db(), actor, workspace).await?;
-    let target = store::membership(tx.db(), workspace, user)
-        .await?
-        .ok_or(DomainError::NotFound("member"))?;
+    let target = store::membership(tx.db(), workspace, user).await?.ok_or(DomainError::NotFound("member"))?;
     let target_role = Role::parse(&target.role).unwrap_or(Role::Member);
     let leaving = actor.user_id()? == user;
     if !leaving && !authz::can_remove(actor_role, target_role) {
-        return Err(DomainError::Forbidden {
-            needed: Permission::ManageMembers,
-        });
+        return Err(DomainError::Forbidden { needed: Permission::ManageMembers });
     }
     if target_role == Role::Owner && store::owner_count(tx.db(), workspace).await? <= 1 {
         return Err(DomainError::Conflict("a workspace needs at least one owner"));
     }
     target.delete(tx.db()).await?;
     let action = if leaving { "member.left" } else { "member.removed" };
-    audit::record(
-        &mut tx,
-        AuditRecord::new(actor, Some(workspace), action, "user", Some(user.0)),
-    )
-    .await?;
-    tx.emit(Event::MemberRemoved {
-        workspace_id: workspace,
-        user_id: user,
-    });
+    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), action, "user", Some(user.0))).await?;
+    tx.emit(Event::MemberRemoved { workspace_id: workspace, user_id: user });
     tx.commit().await
 }

@@ -27,10 +27,7 @@ pub(crate) async fn membership(
 /// `UNAUTHENTICATED` (system actor), `NOT_FOUND`.
 pub(crate) async fn actor_role(db: &impl ConnectionTrait, actor: &Actor, workspace: WorkspaceId) -> Result<Role> {
     let user = actor.user_id()?;
-    membership(db, workspace, user)
-        .await?
-        .and_then(|m| Role::parse(&m.role))
-        .ok_or(DomainError::NotFound("workspace"))
+    membership(db, workspace, user).await?.and_then(|m| Role::parse(&m.role)).ok_or(DomainError::NotFound("workspace"))
 }
 
 /// Loads the actor's role and requires `permission`.
@@ -44,11 +41,7 @@ pub(crate) async fn require_permission(
     permission: Permission,
 ) -> Result<Role> {
     let role = actor_role(db, actor, workspace).await?;
-    if authz::can(role, permission) {
-        Ok(role)
-    } else {
-        Err(DomainError::Forbidden { needed: permission })
-    }
+    if authz::can(role, permission) { Ok(role) } else { Err(DomainError::Forbidden { needed: permission }) }
 }
 
 /// How many owners `workspace` has.

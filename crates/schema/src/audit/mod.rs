@@ -73,18 +73,12 @@ impl AuditQuery {
         let after = after
             .map(|c| uuid::Uuid::parse_str(&c).map_err(|_| GqlError::invalid("after", "not a valid cursor")))
             .transpose()?;
-        let page = PageRequest {
-            first: first.map(|f| u64::try_from(f.max(1)).unwrap_or(1)),
-            after,
-        };
+        let page = PageRequest { first: first.map(|f| u64::try_from(f.max(1)).unwrap_or(1)), after };
         let result = audit::list(ctx.app()?, ctx.actor()?, workspace, page).await?;
         let mut connection = Connection::new(after.is_some(), result.has_next_page);
-        connection.edges.extend(
-            result
-                .items
-                .into_iter()
-                .map(|entry| Edge::new(entry.id.to_string(), AuditEntry(entry))),
-        );
+        connection
+            .edges
+            .extend(result.items.into_iter().map(|entry| Edge::new(entry.id.to_string(), AuditEntry(entry))));
         Ok(connection)
     }
 }

@@ -139,44 +139,32 @@ impl ChatMutation {
             topic: input.topic,
             member_ids: ids(&input.member_ids, "memberIds")?,
         };
-        Ok(ChannelPayload {
-            channel: Channel(chat::create_channel(ctx.app()?, ctx.actor()?, input).await?),
-        })
+        Ok(ChannelPayload { channel: Channel(chat::create_channel(ctx.app()?, ctx.actor()?, input).await?) })
     }
 
     /// Returns the direct channel with exactly these people, creating it the first time.
     async fn open_direct_channel(&self, ctx: &Context<'_>, input: OpenDirectChannelInput) -> Result<ChannelPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let users = ids(&input.user_ids, "userIds")?;
-        Ok(ChannelPayload {
-            channel: Channel(chat::open_direct(ctx.app()?, ctx.actor()?, workspace, users).await?),
-        })
+        Ok(ChannelPayload { channel: Channel(chat::open_direct(ctx.app()?, ctx.actor()?, workspace, users).await?) })
     }
 
     /// Joins a public channel.
     async fn join_channel(&self, ctx: &Context<'_>, channel_id: ID) -> Result<ChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
-        Ok(ChannelPayload {
-            channel: Channel(chat::join_channel(ctx.app()?, ctx.actor()?, id).await?),
-        })
+        Ok(ChannelPayload { channel: Channel(chat::join_channel(ctx.app()?, ctx.actor()?, id).await?) })
     }
 
     /// Adds a workspace member to a channel the viewer belongs to.
     async fn add_channel_member(&self, ctx: &Context<'_>, input: ChannelMemberInput) -> Result<OkPayload> {
-        let (channel, user) = (
-            parse_id(&input.channel_id, "channelId")?,
-            parse_id(&input.user_id, "userId")?,
-        );
+        let (channel, user) = (parse_id(&input.channel_id, "channelId")?, parse_id(&input.user_id, "userId")?);
         chat::add_channel_member(ctx.app()?, ctx.actor()?, channel, user).await?;
         Ok(OkPayload { ok: true })
     }
 
     /// Leaves a channel, or removes someone (its creator and workspace admins). Their streams end at once.
     async fn remove_channel_member(&self, ctx: &Context<'_>, input: ChannelMemberInput) -> Result<OkPayload> {
-        let (channel, user) = (
-            parse_id(&input.channel_id, "channelId")?,
-            parse_id(&input.user_id, "userId")?,
-        );
+        let (channel, user) = (parse_id(&input.channel_id, "channelId")?, parse_id(&input.user_id, "userId")?);
         chat::remove_channel_member(ctx.app()?, ctx.actor()?, channel, user).await?;
         Ok(OkPayload { ok: true })
     }
@@ -184,9 +172,7 @@ impl ChatMutation {
     /// Archives a channel (read-only from then on).
     async fn archive_channel(&self, ctx: &Context<'_>, channel_id: ID) -> Result<ChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
-        Ok(ChannelPayload {
-            channel: Channel(chat::archive_channel(ctx.app()?, ctx.actor()?, id).await?),
-        })
+        Ok(ChannelPayload { channel: Channel(chat::archive_channel(ctx.app()?, ctx.actor()?, id).await?) })
     }
 
     /// Posts a message or a thread reply.
@@ -194,44 +180,31 @@ impl ChatMutation {
         let input = chat::PostMessage {
             channel_id: parse_id(&input.channel_id, "channelId")?,
             body: input.body,
-            thread_root_id: input
-                .thread_root_id
-                .as_ref()
-                .map(|id| parse_id(id, "threadRootId"))
-                .transpose()?,
+            thread_root_id: input.thread_root_id.as_ref().map(|id| parse_id(id, "threadRootId")).transpose()?,
         };
         let snapshot = chat::post_message(ctx.app()?, ctx.actor()?, input).await?;
-        Ok(MessagePayload {
-            message: Message::snapshot(snapshot),
-        })
+        Ok(MessagePayload { message: Message::snapshot(snapshot) })
     }
 
     /// Edits one of the viewer's messages.
     async fn edit_message(&self, ctx: &Context<'_>, input: EditMessageInput) -> Result<MessagePayload> {
         let id = parse_id(&input.message_id, "messageId")?;
         let snapshot = chat::edit_message(ctx.app()?, ctx.actor()?, id, &input.body).await?;
-        Ok(MessagePayload {
-            message: Message::snapshot(snapshot),
-        })
+        Ok(MessagePayload { message: Message::snapshot(snapshot) })
     }
 
     /// Deletes a message (the viewer's own, or anyone's for moderators); a tombstone stays.
     async fn delete_message(&self, ctx: &Context<'_>, message_id: ID) -> Result<MessagePayload> {
         let id = parse_id(&message_id, "messageId")?;
         let snapshot = chat::delete_message(ctx.app()?, ctx.actor()?, id).await?;
-        Ok(MessagePayload {
-            message: Message::snapshot(snapshot),
-        })
+        Ok(MessagePayload { message: Message::snapshot(snapshot) })
     }
 
     /// Adds the viewer's reaction, or removes it if present.
     async fn toggle_reaction(&self, ctx: &Context<'_>, input: ToggleReactionInput) -> Result<ToggleReactionPayload> {
         let id = parse_id(&input.message_id, "messageId")?;
         let (snapshot, added) = chat::toggle_reaction(ctx.app()?, ctx.actor()?, id, &input.emoji).await?;
-        Ok(ToggleReactionPayload {
-            message: Message::snapshot(snapshot),
-            added,
-        })
+        Ok(ToggleReactionPayload { message: Message::snapshot(snapshot), added })
     }
 
     /// Pins or unpins a message.
@@ -243,17 +216,13 @@ impl ChatMutation {
     ) -> Result<MessagePayload> {
         let id = parse_id(&message_id, "messageId")?;
         let snapshot = chat::pin_message(ctx.app()?, ctx.actor()?, id, pinned).await?;
-        Ok(MessagePayload {
-            message: Message::snapshot(snapshot),
-        })
+        Ok(MessagePayload { message: Message::snapshot(snapshot) })
     }
 
     /// Moves the viewer's read mark forward to `seq`.
     async fn mark_channel_read(&self, ctx: &Context<'_>, channel_id: ID, seq: i64) -> Result<ChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
-        Ok(ChannelPayload {
-            channel: Channel(chat::mark_read(ctx.app()?, ctx.actor()?, id, seq).await?),
-        })
+        Ok(ChannelPayload { channel: Channel(chat::mark_read(ctx.app()?, ctx.actor()?, id, seq).await?) })
     }
 
     /// Tells the channel the viewer is typing (refresh within 5 s) or stopped.
@@ -283,8 +252,6 @@ impl ChatMutation {
 
     /// Marks every notification read.
     async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> Result<MarkNotificationsReadPayload> {
-        Ok(MarkNotificationsReadPayload {
-            count: chat::mark_notifications_read(ctx.app()?, ctx.actor()?, None).await?,
-        })
+        Ok(MarkNotificationsReadPayload { count: chat::mark_notifications_read(ctx.app()?, ctx.actor()?, None).await? })
     }
 }

@@ -14,9 +14,7 @@ use crate::error::{GqlError, Result};
 pub struct ChatQuery;
 
 fn cursor(after: Option<String>) -> Result<Option<uuid::Uuid>> {
-    after
-        .map(|c| uuid::Uuid::parse_str(&c).map_err(|_| GqlError::invalid("after", "not a valid cursor")))
-        .transpose()
+    after.map(|c| uuid::Uuid::parse_str(&c).map_err(|_| GqlError::invalid("after", "not a valid cursor"))).transpose()
 }
 
 fn count(first: Option<i32>) -> Option<u64> {
@@ -29,25 +27,17 @@ impl ChatQuery {
     #[graphql(complexity = "10 * child_complexity")]
     async fn channels(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<Vec<Channel>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
-        Ok(chat::channels(ctx.app()?, ctx.actor()?, workspace)
-            .await?
-            .into_iter()
-            .map(Channel)
-            .collect())
+        Ok(chat::channels(ctx.app()?, ctx.actor()?, workspace).await?.into_iter().map(Channel).collect())
     }
 
     /// One channel. `NOT_FOUND` unless the viewer may read it.
     async fn channel(&self, ctx: &Context<'_>, id: ID) -> Result<Channel> {
-        Ok(Channel(
-            chat::channel(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?,
-        ))
+        Ok(Channel(chat::channel(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?))
     }
 
     /// One message. `NOT_FOUND` unless the viewer may read its channel.
     async fn message(&self, ctx: &Context<'_>, id: ID) -> Result<Message> {
-        Ok(Message::loaded(
-            chat::message(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?,
-        ))
+        Ok(Message::loaded(chat::message(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?))
     }
 
     /// Full-text search over messages of the channels the viewer can read in a workspace, newest
@@ -63,21 +53,10 @@ impl ChatQuery {
     ) -> Result<Connection<String, Message, EmptyFields, EmptyFields>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         let after_id = cursor(after)?;
-        let page = chat::search(
-            ctx.app()?,
-            ctx.actor()?,
-            workspace,
-            &query,
-            count(first),
-            after_id.map(Into::into),
-        )
-        .await?;
+        let page =
+            chat::search(ctx.app()?, ctx.actor()?, workspace, &query, count(first), after_id.map(Into::into)).await?;
         let mut c = Connection::new(after_id.is_some(), page.has_next_page);
-        c.edges.extend(
-            page.items
-                .into_iter()
-                .map(|m| Edge::new(m.id.to_string(), Message::loaded(m))),
-        );
+        c.edges.extend(page.items.into_iter().map(|m| Edge::new(m.id.to_string(), Message::loaded(m))));
         Ok(c)
     }
 
@@ -90,18 +69,10 @@ impl ChatQuery {
         after: Option<String>,
         #[graphql(default = false)] unread_only: bool,
     ) -> Result<Connection<String, Notification, EmptyFields, EmptyFields>> {
-        let page = PageRequest {
-            first: count(first),
-            after: cursor(after)?,
-        };
+        let page = PageRequest { first: count(first), after: cursor(after)? };
         let result = chat::notifications(ctx.app()?, ctx.actor()?, page, unread_only).await?;
         let mut c = Connection::new(page.after.is_some(), result.has_next_page);
-        c.edges.extend(
-            result
-                .items
-                .into_iter()
-                .map(|n| Edge::new(n.id.to_string(), Notification(n))),
-        );
+        c.edges.extend(result.items.into_iter().map(|n| Edge::new(n.id.to_string(), Notification(n))));
         Ok(c)
     }
 

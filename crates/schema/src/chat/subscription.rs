@@ -49,12 +49,9 @@ impl ChatSubscription {
             .scan(typing, move |typing, item| {
                 let mut out = Vec::new();
                 match item {
-                    Some(Event::TypingChanged {
-                        channel_id,
-                        user_id,
-                        display_name,
-                        typing: on,
-                    }) if channel_id == id => {
+                    Some(Event::TypingChanged { channel_id, user_id, display_name, typing: on })
+                        if channel_id == id =>
+                    {
                         let was = typing.contains_key(&user_id);
                         if on {
                             typing.insert(user_id, (display_name.clone(), Instant::now() + chat::TYPING_TTL));
@@ -62,21 +59,14 @@ impl ChatSubscription {
                             typing.remove(&user_id);
                         }
                         if on != was || on {
-                            out.push(TypingEvent {
-                                user_id: ID(user_id.to_string()),
-                                display_name,
-                                typing: on,
-                            });
+                            out.push(TypingEvent { user_id: ID(user_id.to_string()), display_name, typing: on });
                         }
                     }
                     Some(_) => {}
                     None => {
                         let now = Instant::now();
-                        let expired: Vec<UserId> = typing
-                            .iter()
-                            .filter(|(_, (_, until))| *until <= now)
-                            .map(|(u, _)| *u)
-                            .collect();
+                        let expired: Vec<UserId> =
+                            typing.iter().filter(|(_, (_, until))| *until <= now).map(|(u, _)| *u).collect();
                         for user in expired {
                             if let Some((name, _)) = typing.remove(&user) {
                                 out.push(TypingEvent {
@@ -106,13 +96,7 @@ impl ChatSubscription {
             })
             .filter_map(|e| {
                 futures::future::ready(match e {
-                    Event::PresenceChanged {
-                        user_id,
-                        status,
-                        status_text,
-                        status_emoji,
-                        ..
-                    } => Some(Presence {
+                    Event::PresenceChanged { user_id, status, status_text, status_emoji, .. } => Some(Presence {
                         user_id: ID(user_id.to_string()),
                         status: status.into(),
                         status_text,

@@ -54,15 +54,10 @@ pub fn window(
     before: Option<String>,
 ) -> Result<chat::SeqWindow> {
     let seq = |c: Option<String>, field: &'static str| {
-        c.map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| GqlError::invalid(field, "not a valid cursor"))
-        })
-        .transpose()
+        c.map(|c| c.parse::<i64>().map_err(|_| GqlError::invalid(field, "not a valid cursor"))).transpose()
     };
     let count = |n: Option<i32>, field: &'static str| {
-        n.map(|n| u64::try_from(n).map_err(|_| GqlError::invalid(field, "must not be negative")))
-            .transpose()
+        n.map(|n| u64::try_from(n).map_err(|_| GqlError::invalid(field, "must not be negative"))).transpose()
     };
     Ok(chat::SeqWindow {
         first: count(first, "first")?,
@@ -77,11 +72,7 @@ pub type MessageConnection = Connection<String, Message, EmptyFields, EmptyField
 
 pub fn connection(page: chat::SeqPage) -> MessageConnection {
     let mut c = Connection::new(page.has_previous_page, page.has_next_page);
-    c.edges.extend(
-        page.items
-            .into_iter()
-            .map(|m| Edge::new(m.seq.to_string(), Message::loaded(m))),
-    );
+    c.edges.extend(page.items.into_iter().map(|m| Edge::new(m.seq.to_string(), Message::loaded(m))));
     c
 }
 
@@ -133,17 +124,11 @@ impl Channel {
     }
     /// Top-level messages by others after the viewer's read mark.
     async fn unread_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(loader::<UnreadLoader>(ctx)?
-            .load_one(self.0.id)
-            .await?
-            .map_or(0, |c| c.unread))
+        Ok(loader::<UnreadLoader>(ctx)?.load_one(self.0.id).await?.map_or(0, |c| c.unread))
     }
     /// Mentions of the viewer after the read mark.
     async fn mention_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(loader::<UnreadLoader>(ctx)?
-            .load_one(self.0.id)
-            .await?
-            .map_or(0, |c| c.mentions))
+        Ok(loader::<UnreadLoader>(ctx)?.load_one(self.0.id).await?.map_or(0, |c| c.mentions))
     }
     /// Top-level messages, oldest first within a page. `last`/`before` page back in time,
     /// `first`/`after` forward; with neither, the newest 50.
@@ -186,12 +171,7 @@ impl Reaction {
     async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         let loader = loader::<crate::identity::UserCards>(ctx)?;
         let cards = loader.load_many(self.summary.user_ids.iter().copied()).await?;
-        Ok(self
-            .summary
-            .user_ids
-            .iter()
-            .filter_map(|id| cards.get(id).cloned().map(User))
-            .collect())
+        Ok(self.summary.user_ids.iter().filter_map(|id| cards.get(id).cloned().map(User)).collect())
     }
 }
 
@@ -205,20 +185,12 @@ pub struct Message {
 impl Message {
     /// A message read from the database: relations come from loaders.
     pub fn loaded(inner: chat::Message) -> Self {
-        Self {
-            inner,
-            author: None,
-            reactions: None,
-        }
+        Self { inner, author: None, reactions: None }
     }
 
     /// A message from an event payload: author and reactions travel with it.
     pub fn snapshot(s: chat::MessageSnapshot) -> Self {
-        Self {
-            inner: s.message,
-            author: Some(s.author),
-            reactions: Some(s.reactions),
-        }
+        Self { inner: s.message, author: Some(s.author), reactions: Some(s.reactions) }
     }
 }
 
@@ -270,22 +242,15 @@ impl Message {
         if self.inner.reply_count == 0 {
             return Ok(Vec::new());
         }
-        let ids = loader::<ThreadParticipantsLoader>(ctx)?
-            .load_one(self.inner.id)
-            .await?
-            .unwrap_or_default();
-        let cards = loader::<crate::identity::UserCards>(ctx)?
-            .load_many(ids.iter().copied())
-            .await?;
+        let ids = loader::<ThreadParticipantsLoader>(ctx)?.load_one(self.inner.id).await?.unwrap_or_default();
+        let cards = loader::<crate::identity::UserCards>(ctx)?.load_many(ids.iter().copied()).await?;
         Ok(ids.iter().filter_map(|id| cards.get(id).cloned().map(User)).collect())
     }
     /// Replies, oldest first.
     #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity")]
     async fn replies(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<MessageConnection> {
         let w = window(Some(first.unwrap_or(50)), after, None, None)?;
-        Ok(connection(
-            chat::thread(ctx.app()?, ctx.actor()?, self.inner.id, w).await?,
-        ))
+        Ok(connection(chat::thread(ctx.app()?, ctx.actor()?, self.inner.id, w).await?))
     }
     /// When it was posted.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -308,10 +273,7 @@ impl Message {
         let me = ctx.actor().ok().and_then(|a| a.user_id().ok());
         let list = match &self.reactions {
             Some(list) => list.clone(),
-            None => loader::<ReactionsLoader>(ctx)?
-                .load_one(self.inner.id)
-                .await?
-                .unwrap_or_default(),
+            None => loader::<ReactionsLoader>(ctx)?.load_one(self.inner.id).await?.unwrap_or_default(),
         };
         Ok(list.into_iter().map(|summary| Reaction { summary, me }).collect())
     }

@@ -39,20 +39,14 @@ impl IdentityMutation {
     /// Signs in. Unknown email and wrong password answer the same `UNAUTHENTICATED`; ten attempts a
     /// minute per account and address, then `RATE_LIMITED` with `retryAfter`.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
-        let input = identity::Login {
-            email: input.email,
-            password: input.password,
-            client_ip: ctx.client_ip(),
-        };
+        let input = identity::Login { email: input.email, password: input.password, client_ip: ctx.client_ip() };
         Ok(AuthPayload(identity::login(ctx.app()?, input).await?))
     }
 
     /// Exchanges a refresh token for a new pair; the old one stops working. Presenting a used token
     /// again revokes the whole session.
     async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<AuthPayload> {
-        Ok(AuthPayload(
-            identity::refresh_session(ctx.app()?, &input.refresh_token).await?,
-        ))
+        Ok(AuthPayload(identity::refresh_session(ctx.app()?, &input.refresh_token).await?))
     }
 
     /// Revokes the session the refresh token belongs to.
@@ -68,8 +62,6 @@ impl IdentityMutation {
             status_text: maybe(input.status_text),
             status_emoji: maybe(input.status_emoji),
         };
-        Ok(UpdateProfilePayload(
-            identity::update_profile(ctx.app()?, ctx.actor()?, input).await?,
-        ))
+        Ok(UpdateProfilePayload(identity::update_profile(ctx.app()?, ctx.actor()?, input).await?))
     }
 }

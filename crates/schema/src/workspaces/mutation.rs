@@ -55,11 +55,7 @@ fn fields(input: DepartmentFields) -> Result<ws::DepartmentInput> {
     Ok(ws::DepartmentInput {
         name: input.name,
         code: input.code,
-        head_user_id: input
-            .head_user_id
-            .as_ref()
-            .map(|id| parse_id(id, "headUserId"))
-            .transpose()?,
+        head_user_id: input.head_user_id.as_ref().map(|id| parse_id(id, "headUserId")).transpose()?,
         capacity: input.capacity,
     })
 }
@@ -68,14 +64,9 @@ fn fields(input: DepartmentFields) -> Result<ws::DepartmentInput> {
 impl WorkspaceMutation {
     /// Creates a workspace owned by the viewer.
     async fn create_workspace(&self, ctx: &Context<'_>, input: CreateWorkspaceInput) -> Result<CreateWorkspacePayload> {
-        let input = ws::CreateWorkspace {
-            name: input.name,
-            slug: input.slug,
-        };
+        let input = ws::CreateWorkspace { name: input.name, slug: input.slug };
         let workspace = ws::create_workspace(ctx.app()?, ctx.actor()?, input).await?;
-        Ok(CreateWorkspacePayload {
-            workspace: Workspace(workspace),
-        })
+        Ok(CreateWorkspacePayload { workspace: Workspace(workspace) })
     }
 
     /// Adds a registered user by email. Owners and admins only; admins grant roles below admin.
@@ -85,9 +76,7 @@ impl WorkspaceMutation {
             email: input.email,
             role: input.role.into(),
         };
-        Ok(MemberPayload {
-            member: Member(ws::add_member(ctx.app()?, ctx.actor()?, input).await?),
-        })
+        Ok(MemberPayload { member: Member(ws::add_member(ctx.app()?, ctx.actor()?, input).await?) })
     }
 
     /// Removes a member, or leaves when `userId` is the viewer. The last owner cannot leave.
@@ -95,10 +84,7 @@ impl WorkspaceMutation {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let user = parse_id(&input.user_id, "userId")?;
         ws::remove_member(ctx.app()?, ctx.actor()?, workspace, user).await?;
-        Ok(RemoveMemberPayload {
-            workspace_id: input.workspace_id,
-            user_id: input.user_id,
-        })
+        Ok(RemoveMemberPayload { workspace_id: input.workspace_id, user_id: input.user_id })
     }
 
     /// Changes a member's role within the viewer's authority.
@@ -113,18 +99,14 @@ impl WorkspaceMutation {
     async fn create_department(&self, ctx: &Context<'_>, input: CreateDepartmentInput) -> Result<DepartmentPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let department = ws::create_department(ctx.app()?, ctx.actor()?, workspace, fields(input.department)?).await?;
-        Ok(DepartmentPayload {
-            department: Department(department),
-        })
+        Ok(DepartmentPayload { department: Department(department) })
     }
 
     /// Replaces a department's fields. Owners and admins only.
     async fn update_department(&self, ctx: &Context<'_>, input: UpdateDepartmentInput) -> Result<DepartmentPayload> {
         let id = parse_id(&input.id, "id")?;
         let department = ws::update_department(ctx.app()?, ctx.actor()?, id, fields(input.department)?).await?;
-        Ok(DepartmentPayload {
-            department: Department(department),
-        })
+        Ok(DepartmentPayload { department: Department(department) })
     }
 
     /// Deletes a department. Owners and admins only.

@@ -16,17 +16,11 @@ impl WorkspaceQuery {
     /// The workspaces the viewer belongs to.
     #[graphql(complexity = "10 * child_complexity")]
     async fn workspaces(&self, ctx: &Context<'_>) -> Result<Vec<Workspace>> {
-        Ok(ws::my_workspaces(ctx.app()?, ctx.actor()?)
-            .await?
-            .into_iter()
-            .map(Workspace)
-            .collect())
+        Ok(ws::my_workspaces(ctx.app()?, ctx.actor()?).await?.into_iter().map(Workspace).collect())
     }
 
     /// One workspace. `NOT_FOUND` unless the viewer is a member.
     async fn workspace(&self, ctx: &Context<'_>, id: ID) -> Result<Workspace> {
-        Ok(Workspace(
-            ws::workspace(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?,
-        ))
+        Ok(Workspace(ws::workspace(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?))
     }
 }

@@ -39,17 +39,13 @@ pub struct MembershipChanged {
 
 fn to_change(event: &Event) -> Option<MembershipChanged> {
     let (change, workspace_id, user_id, role) = match event {
-        Event::MemberAdded {
-            workspace_id,
-            user_id,
-            role,
-        } => (MembershipChange::Added, *workspace_id, *user_id, Some(*role)),
+        Event::MemberAdded { workspace_id, user_id, role } => {
+            (MembershipChange::Added, *workspace_id, *user_id, Some(*role))
+        }
         Event::MemberRemoved { workspace_id, user_id } => (MembershipChange::Removed, *workspace_id, *user_id, None),
-        Event::RoleChanged {
-            workspace_id,
-            user_id,
-            role,
-        } => (MembershipChange::RoleChanged, *workspace_id, *user_id, Some(*role)),
+        Event::RoleChanged { workspace_id, user_id, role } => {
+            (MembershipChange::RoleChanged, *workspace_id, *user_id, Some(*role))
+        }
         _ => return None,
     };
     Some(MembershipChanged {

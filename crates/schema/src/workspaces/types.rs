@@ -52,9 +52,7 @@ impl From<Role> for authz::Role {
 
 pub(crate) async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>> {
     let loader = ctx.data_opt::<DataLoader<UserCards>>().ok_or_else(|| {
-        GqlError::from(stoa_domain::DomainError::Internal(anyhow::anyhow!(
-            "UserCards loader missing"
-        )))
+        GqlError::from(stoa_domain::DomainError::Internal(anyhow::anyhow!("UserCards loader missing")))
     })?;
     Ok(loader.load_one(id).await?.map(User))
 }

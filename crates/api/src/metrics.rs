@@ -1,0 +1,69 @@
+//! Process counters, exposed at `GET /metrics` in the Prometheus text format: every error code
+//! answered, every WebSocket close code sent, SQL statements, open sockets.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Counters shared by the transport.
+#[derive(Default)]
+pub struct Metrics {
+    errors: Mutex<BTreeMap<String, u64>>,
+    closes: Mutex<BTreeMap<u16, u64>>,
+    requests: AtomicU64,
+    sockets: AtomicI64,
+}
+
+impl Metrics {
+    /// Counts one answered error by its `extensions.code`.
+    pub fn error(&self, code: &str) {
+        *self.errors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(code.to_owned()).or_default() += 1;
+    }
+
+    /// Counts the codes of a batch of errors.
+    pub fn errors(&self, errors: &[async_graphql::ServerError]) {
+        for err in errors {
+            let code = err.extensions.as_ref().and_then(|e| e.get("code")).map(ToString::to_string);
+            self.error(code.as_deref().map_or("NONE", |c| c.trim_matches('"')));
+        }
+    }
+
+    /// Counts one WebSocket close sent by the server.
+    pub fn close(&self, code: u16) {
+        *self.closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(code).or_default() += 1;
+    }
+
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn socket_opened(&self) {
+        self.sockets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn socket_closed(&self) {
+        self.sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    #[must_use]
+    pub fn render(&self, sql_statements: u64) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# TYPE stoa_graphql_errors_total counter");
+        for (code, n) in self.errors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "stoa_graphql_errors_total{{code=\"{code}\"}} {n}");
+        }
+        let _ = writeln!(out, "# TYPE stoa_ws_closes_total counter");
+        for (code, n) in self.closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "stoa_ws_closes_total{{code=\"{code}\"}} {n}");
+        }
+        let _ = writeln!(out, "# TYPE stoa_http_graphql_requests_total counter");
+        let _ = writeln!(out, "stoa_http_graphql_requests_total {}", self.requests.load(Ordering::Relaxed));
+        let _ = writeln!(out, "# TYPE stoa_ws_connections gauge");
+        let _ = writeln!(out, "stoa_ws_connections {}", self.sockets.load(Ordering::Relaxed));
+        let _ = writeln!(out, "# TYPE stoa_sql_statements_total counter");
+        let _ = writeln!(out, "stoa_sql_statements_total {sql_statements}");
+        out
+    }
+}

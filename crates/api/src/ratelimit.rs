@@ -1,0 +1,149 @@
+//! Operation budgets: a token bucket per client address and one per user, sized by the user's
+//! highest role. Backed by the domain's `RateLimiter` (in-process, or Redis so replicas share one
+//! budget). A limiter that cannot be reached lets traffic through and logs: losing Redis must not
+//! take the API down.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use stoa_domain::authz::Role;
+use stoa_domain::ids::UserId;
+use stoa_domain::ratelimit::Budget;
+use stoa_domain::{AppCtx, workspaces};
+use stoa_schema::RequestActor;
+
+/// Budgets in operations per minute.
+#[derive(Debug, Clone)]
+pub struct OpBudgets {
+    /// Every operation from one address.
+    pub per_ip: u32,
+    /// Per user, by their highest role anywhere (users in no workspace count as members).
+    pub owner: u32,
+    pub admin: u32,
+    pub moderator: u32,
+    pub agent: u32,
+    pub member: u32,
+}
+
+impl Default for OpBudgets {
+    fn default() -> Self {
+        Self { per_ip: 600, owner: 300, admin: 300, moderator: 250, agent: 250, member: 150 }
+    }
+}
+
+impl OpBudgets {
+    fn for_role(&self, role: Option<Role>) -> u32 {
+        match role {
+            Some(Role::Owner) => self.owner,
+            Some(Role::Admin) => self.admin,
+            Some(Role::Moderator) => self.moderator,
+            Some(Role::Agent) => self.agent,
+            Some(Role::Member) | None => self.member,
+        }
+    }
+
+    /// Parses `owner=300,admin=300,…` over the defaults.
+    ///
+    /// # Errors
+    /// On an unknown role or a non-positive number.
+    pub fn with_roles(mut self, spec: &str) -> Result<Self, String> {
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (role, n) = part.split_once('=').ok_or_else(|| format!("{part:?}: expected role=number"))?;
+            let n: u32 =
+                n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("{part:?}: not a positive number"))?;
+            match role.trim() {
+                "owner" => self.owner = n,
+                "admin" => self.admin = n,
+                "moderator" => self.moderator = n,
+                "agent" => self.agent = n,
+                "member" => self.member = n,
+                other => return Err(format!("unknown role {other:?}")),
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// How long a user's highest role is cached before it is read again.
+const ROLE_TTL: Duration = Duration::from_secs(30);
+
+/// Checks operation budgets.
+pub struct OpLimiter {
+    budgets: OpBudgets,
+    roles: Mutex<HashMap<UserId, (Option<Role>, Instant)>>,
+}
+
+impl OpLimiter {
+    #[must_use]
+    pub fn new(budgets: OpBudgets) -> Self {
+        Self { budgets, roles: Mutex::new(HashMap::new()) }
+    }
+
+    async fn role(&self, app: &AppCtx, user: UserId) -> Option<Role> {
+        let cached = self.roles.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&user).copied();
+        if let Some((role, at)) = cached
+            && at.elapsed() < ROLE_TTL
+        {
+            return role;
+        }
+        let role = workspaces::highest_role(app, user).await.ok().flatten();
+        let mut roles = self.roles.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if roles.len() > 100_000 {
+            roles.clear();
+        }
+        roles.insert(user, (role, Instant::now()));
+        role
+    }
+
+    /// Takes `cost` tokens from the address's bucket and the user's. Returns the tighter budget;
+    /// `Err` carries it when refused.
+    ///
+    /// # Errors
+    /// The exhausted bucket's budget when the operation must be refused.
+    pub async fn check(
+        &self,
+        app: &AppCtx,
+        ip: &str,
+        actor: &RequestActor,
+        cost: u32,
+    ) -> Result<Option<Budget>, Budget> {
+        let mut keys = vec![(format!("ops:ip:{ip}"), self.budgets.per_ip)];
+        if let Some(user) = actor.0.as_ref().ok().and_then(|a| a.user_id().ok()) {
+            let per_minute = self.budgets.for_role(self.role(app, user).await);
+            keys.push((format!("ops:user:{user}"), per_minute));
+        }
+        let mut tightest: Option<Budget> = None;
+        for (key, per_minute) in keys {
+            for _ in 0..cost.max(1) {
+                match app.limiter().take(&key, per_minute).await {
+                    Ok(budget) if budget.retry_after_s.is_some() => return Err(budget),
+                    Ok(budget) => {
+                        if tightest.is_none_or(|t| budget.remaining < t.remaining) {
+                            tightest = Some(budget);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rate limiter unreachable; letting the operation through");
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        Ok(tightest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_budgets_parse_over_the_defaults() {
+        let b = OpBudgets::default().with_roles("member=10, agent=20").ok();
+        assert_eq!(b.as_ref().map(|b| (b.member, b.agent, b.owner)), Some((10, 20, 300)));
+        assert!(OpBudgets::default().with_roles("root=1").is_err());
+        assert!(OpBudgets::default().with_roles("member=0").is_err());
+        assert!(OpBudgets::default().with_roles("member").is_err());
+    }
+}
