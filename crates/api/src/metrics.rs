@@ -64,6 +64,17 @@ impl Metrics {
         let _ = writeln!(out, "stoa_ws_connections {}", self.sockets.load(Ordering::Relaxed));
         let _ = writeln!(out, "# TYPE stoa_sql_statements_total counter");
         let _ = writeln!(out, "stoa_sql_statements_total {sql_statements}");
+        if let Some(rss) = resident_bytes() {
+            let _ = writeln!(out, "# TYPE process_resident_memory_bytes gauge");
+            let _ = writeln!(out, "process_resident_memory_bytes {rss}");
+        }
         out
     }
+}
+
+/// Resident set size of this process (Linux `/proc/self/statm`, in pages of 4 KiB).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }

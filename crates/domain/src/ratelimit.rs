@@ -28,29 +28,29 @@ pub struct Budget {
 }
 
 /// One step of GCRA (the generic cell rate algorithm, a token bucket kept as one timestamp):
-/// `tat_ms` is the stored "theoretical arrival time" (0 when none). Returns the new TAT to store
-/// (unchanged when refused) and the budget. A bucket holds `per_minute` tokens and refills at
-/// `per_minute` per minute.
+/// `tat_us` is the stored "theoretical arrival time" in microseconds (0 when none). Returns the new
+/// TAT to store (unchanged when refused) and the budget. A bucket holds `per_minute` tokens and
+/// refills at `per_minute` per minute; budgets above 60 million per minute count as 60 million.
 #[must_use]
-pub fn gcra(now_ms: u64, tat_ms: u64, per_minute: u32) -> (u64, Budget) {
+pub fn gcra(now_us: u64, tat_us: u64, per_minute: u32) -> (u64, Budget) {
     let per_minute = per_minute.max(1);
-    let interval = 60_000 / u64::from(per_minute); // ms per token
+    let interval = (60_000_000 / u64::from(per_minute)).max(1); // µs per token
     let tolerance = interval * u64::from(per_minute); // the whole bucket
-    let tat = tat_ms.max(now_ms);
+    let tat = tat_us.max(now_us);
     let new_tat = tat + interval;
-    let reset_s = |tat: u64| (tat.saturating_sub(now_ms)).div_ceil(1000);
-    if new_tat - now_ms > tolerance {
-        let retry = new_tat - now_ms - tolerance;
+    let secs = |us: u64| us.div_ceil(1_000_000);
+    if new_tat - now_us > tolerance {
+        let retry = new_tat - now_us - tolerance;
         let budget = Budget {
             limit: per_minute,
             remaining: 0,
-            reset_s: reset_s(tat),
-            retry_after_s: Some(retry.div_ceil(1000).max(1)),
+            reset_s: secs(tat - now_us),
+            retry_after_s: Some(secs(retry).max(1)),
         };
-        return (tat_ms, budget);
+        return (tat_us, budget);
     }
-    let remaining = u32::try_from((tolerance - (new_tat - now_ms)) / interval).unwrap_or(0);
-    (new_tat, Budget { limit: per_minute, remaining, reset_s: reset_s(new_tat), retry_after_s: None })
+    let remaining = u32::try_from((tolerance - (new_tat - now_us)) / interval).unwrap_or(u32::MAX);
+    (new_tat, Budget { limit: per_minute, remaining, reset_s: secs(new_tat - now_us), retry_after_s: None })
 }
 
 /// Rate limits: fixed windows for credentials, token buckets for operations.
@@ -76,9 +76,9 @@ pub struct InProcessLimiter {
     buckets: Mutex<HashMap<String, u64>>,
 }
 
-fn now_ms() -> u64 {
+fn now_us() -> u64 {
     u64::try_from(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or_default(),
     )
     .unwrap_or(u64::MAX)
 }
@@ -106,7 +106,7 @@ impl RateLimiter for InProcessLimiter {
     }
 
     async fn take(&self, key: &str, per_minute: u32) -> anyhow::Result<Budget> {
-        let now = now_ms();
+        let now = now_us();
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() > SWEEP_ABOVE {
             buckets.retain(|_, tat| *tat > now);
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn a_bucket_allows_its_size_at_once_then_refills_steadily() {
         let mut tat = 0;
-        let now = 1_000_000;
+        let now = 1_000_000_000;
         for expected in (0..60).rev() {
             let (next, budget) = gcra(now, tat, 60);
             assert_eq!((budget.remaining, budget.retry_after_s), (expected, None));
@@ -135,9 +135,15 @@ mod tests {
         assert_eq!(same, tat, "a refused take stores nothing");
         assert_eq!(refused.retry_after_s, Some(1));
         assert_eq!(refused.reset_s, 60);
-        let (_, later) = gcra(now + 1_000, tat, 60);
+        let (_, later) = gcra(now + 1_000_000, tat, 60);
         assert_eq!(later.retry_after_s, None, "one token is back after a second");
         assert_eq!(later.remaining, 0);
+    }
+
+    #[test]
+    fn huge_budgets_do_not_divide_by_zero() {
+        let (_, budget) = gcra(5, 0, u32::MAX);
+        assert!(budget.retry_after_s.is_none() && budget.remaining > 0);
     }
 
     #[tokio::test]

@@ -14,12 +14,12 @@ return {n, ttl}
 ";
 
 /// GCRA in one atomic script (see `stoa_domain::ratelimit::gcra`, which it mirrors): stores the
-/// bucket's theoretical arrival time in ms, using Redis' clock so replicas agree.
+/// bucket's theoretical arrival time in µs, using Redis' clock so replicas agree.
 const GCRA: &str = r"
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local per_minute = tonumber(ARGV[1])
-local interval = math.floor(60000 / per_minute)
+local interval = math.max(1, math.floor(60000000 / per_minute))
 local tolerance = interval * per_minute
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
@@ -27,7 +27,7 @@ local new_tat = tat + interval
 if new_tat - now > tolerance then
   return {0, tat - now, new_tat - now - tolerance}
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000))
 return {math.floor((tolerance - (new_tat - now)) / interval), new_tat - now, -1}
 ";
 
@@ -72,14 +72,14 @@ impl RateLimiter for RedisLimiter {
     async fn take(&self, key: &str, per_minute: u32) -> anyhow::Result<Budget> {
         let mut conn = self.conn.clone();
         let per_minute = per_minute.max(1);
-        let (remaining, reset_ms, retry_ms): (i64, i64, i64) =
+        let (remaining, reset_us, retry_us): (i64, i64, i64) =
             self.gcra.key(format!("{}tb:{key}", self.prefix)).arg(per_minute).invoke_async(&mut conn).await?;
-        let secs = |ms: i64| u64::try_from(ms.max(0)).unwrap_or(0).div_ceil(1000);
+        let secs = |us: i64| u64::try_from(us.max(0)).unwrap_or(0).div_ceil(1_000_000);
         Ok(Budget {
             limit: per_minute,
             remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
-            reset_s: secs(reset_ms),
-            retry_after_s: (retry_ms >= 0).then(|| secs(retry_ms).max(1)),
+            reset_s: secs(reset_us),
+            retry_after_s: (retry_us >= 0).then(|| secs(retry_us).max(1)),
         })
     }
 }

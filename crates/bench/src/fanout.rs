@@ -1,0 +1,146 @@
+//! Fan-out: S subscribers on one channel, P posts. Each post carries its send time; every
+//! subscriber records post→delivery latency and the sequence numbers it saw (loss, duplicates).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{self, Api};
+use crate::stats::{Latency, Report};
+
+const SUB: &str = "subscription($id: ID!) { channelEvents(channelId: $id) { seq message { body } } }";
+
+fn now_us() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or_default()
+}
+
+struct Seen {
+    latencies_ms: Vec<f64>,
+    seqs: Vec<i64>,
+}
+
+pub async fn run(api: &Api, api2: Option<&Api>, subscribers: usize, posts: usize, rate: f64) -> anyhow::Result<Report> {
+    let poster = api.sign_up("poster").await?;
+    let pool = subscribers.clamp(1, 20);
+    let mut users = Vec::new();
+    for i in 0..pool {
+        users.push(api.sign_up(&format!("sub{i}")).await?);
+    }
+    let channel = api.channel(&poster, &users.iter().collect::<Vec<_>>()).await?;
+
+    // Open every socket (bounded concurrency), subscribe, and wait until each has seen a warm-up post.
+    let gate = Arc::new(Semaphore::new(128));
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    let open_started = Instant::now();
+    for i in 0..subscribers {
+        let target = if i % 2 == 1 { api2.unwrap_or(api).clone() } else { api.clone() };
+        let token = users[i % pool].token.clone();
+        let (gate, ready, channel, mut stop) = (gate.clone(), ready_tx.clone(), channel.clone(), stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await.ok();
+            let mut socket = target.socket(&token).await?;
+            client::subscribe(&mut socket, "s", SUB, json!({ "id": channel })).await?;
+            drop(permit);
+            let mut seen = Seen { latencies_ms: Vec::new(), seqs: Vec::new() };
+            let mut warmed = false;
+            loop {
+                let msg = tokio::select! {
+                    m = socket.next() => m,
+                    _ = stop.wait_for(|s| *s) => break,
+                };
+                let Some(Ok(Message::Text(text))) = msg else {
+                    if matches!(msg, Some(Ok(_))) { continue } else { break }
+                };
+                let received = now_us();
+                let v: Value = serde_json::from_str(text.as_str())?;
+                let event = &v["payload"]["data"]["channelEvents"];
+                let body = event["message"]["body"].as_str().unwrap_or_default();
+                if body == "warmup" {
+                    if !warmed {
+                        warmed = true;
+                        let _ = ready.send(());
+                    }
+                    continue;
+                }
+                if let Some(sent) = body.strip_prefix("t=").and_then(|t| t.parse::<u128>().ok()) {
+                    seen.latencies_ms.push(received.saturating_sub(sent) as f64 / 1000.0);
+                    seen.seqs.push(event["seq"].as_i64().unwrap_or(-1));
+                }
+            }
+            anyhow::Ok(seen)
+        }));
+    }
+    drop(ready_tx);
+    let open_secs = open_started.elapsed().as_secs_f64();
+    let post_text = |body: String| {
+        let (api, token, channel) = (api.clone(), poster.token.clone(), channel.clone());
+        async move {
+            api.gql(
+                Some(&token),
+                "mutation($i: PostMessageInput!) { postMessage(input: $i) { message { seq } } }",
+                json!({ "i": { "channelId": channel, "body": body } }),
+            )
+            .await
+        }
+    };
+    // Warm up until every subscriber is live (a subscription has no "ready" message).
+    let mut ready = 0;
+    let warm_deadline = Instant::now() + Duration::from_secs(120);
+    while ready < subscribers && Instant::now() < warm_deadline {
+        post_text("warmup".into()).await?;
+        let until = tokio::time::Instant::now() + Duration::from_millis(500);
+        while let Ok(Some(())) = tokio::time::timeout_at(until, ready_rx.recv()).await {
+            ready += 1;
+        }
+    }
+    let mut posted_seqs = Vec::new();
+    let started = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.1));
+    for _ in 0..posts {
+        let data = post_text(format!("t={}", now_us())).await?;
+        posted_seqs.push(data["postMessage"]["message"]["seq"].as_i64().unwrap_or(-1));
+        tokio::time::sleep(interval).await;
+    }
+    // Let the last deliveries land, then stop every reader.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = stop_tx.send(true);
+    let expected: HashSet<i64> = posted_seqs.iter().copied().collect();
+    let (mut latencies, mut lost, mut duplicated, mut failed) = (Vec::new(), 0usize, 0usize, 0usize);
+    for task in tasks {
+        match task.await {
+            Ok(Ok(seen)) => {
+                let unique: HashSet<i64> = seen.seqs.iter().copied().collect();
+                duplicated += seen.seqs.len() - unique.len();
+                lost += expected.difference(&unique).count();
+                latencies.extend(seen.latencies_ms);
+            }
+            _ => failed += 1,
+        }
+    }
+    let deliveries = latencies.len();
+    let latency = Latency::of(latencies);
+    Ok(Report {
+        name: "fanout",
+        params: json!({ "subscribers": subscribers, "posts": posts, "rate_per_s": rate, "instances": if api2.is_some() { 2 } else { 1 } }),
+        metrics: json!({
+            "subscribers_ready": ready,
+            "sockets_failed": failed,
+            "open_seconds": (open_secs * 100.0).round() / 100.0,
+            "deliveries": deliveries,
+            "deliveries_per_s": (deliveries as f64 / elapsed).round(),
+            "latency_p50_ms": latency.p50_ms,
+            "latency_p99_ms": latency.p99_ms,
+            "latency_max_ms": latency.max_ms,
+            "lost": lost,
+            "duplicated": duplicated,
+        }),
+    })
+}
