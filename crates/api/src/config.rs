@@ -39,6 +39,23 @@ pub struct WsConfig {
     pub max_operations: usize,
 }
 
+/// Which virus scanner checks uploads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScannerConfig {
+    Builtin,
+    ClamdTcp(String),
+    ClamdUnix(PathBuf),
+}
+
+/// How jobs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobMode {
+    /// Inside the request that enqueues them, with retries.
+    Inline,
+    /// In the durable apalis queue, run by workers.
+    Queue,
+}
+
 /// Everything `stoa` needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -73,6 +90,22 @@ pub struct Config {
     /// `STOA_RATE_LIMIT_IP_PER_MIN` (default 600) and `STOA_RATE_LIMITS` (per-role budgets per
     /// minute, default `owner=300,admin=300,moderator=250,agent=250,member=150`).
     pub op_budgets: crate::ratelimit::OpBudgets,
+    /// `STOA_PUBLIC_URL`: the base URL clients reach this server at (signed file URLs); default
+    /// `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// `S3_ENDPOINT`, `S3_REGION` (default us-east-1), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
+    pub s3: stoa_storage::S3Settings,
+    /// `STOA_MAX_UPLOAD_BYTES`, default 10 MiB.
+    pub max_upload_bytes: u64,
+    /// `STOA_SCANNER`: `builtin` (default), `clamd://host:port` or `clamd:///path/to/clamd.sock`.
+    pub scanner: ScannerConfig,
+    /// `STOA_SCAN_BLOCKLIST`: a file of SHA-256 hashes the built-in scanner refuses.
+    pub scan_blocklist: Option<PathBuf>,
+    /// `STOA_JOBS`: `queue` (default: the durable apalis queue) or `inline` (each job runs before
+    /// its mutation returns; tests and tiny sites).
+    pub jobs: JobMode,
+    /// `STOA_WORKERS` (default true): run job workers inside `stoa serve` (queue mode).
+    pub run_workers: bool,
     /// `STOA_CORS_ORIGINS`: comma-separated allowed origins; empty allows none cross-origin.
     pub cors_origins: Vec<String>,
 }
@@ -139,6 +172,7 @@ impl Config {
     ///
     /// # Errors
     /// The first variable with a bad value.
+    #[expect(clippy::too_many_lines, reason = "one flat list of variables reads best")]
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let src = Source(lookup);
         let env = match src.get("STOA_ENV").as_deref() {
@@ -160,7 +194,13 @@ impl Config {
         };
         let storage_url =
             src.get("STORAGE_URL").unwrap_or_else(|| format!("file://{}", data_dir.join("objects").display()));
-        stoa_storage::StorageLocation::parse(&storage_url).map_err(|e| err("STORAGE_URL", e.to_string()))?;
+        let location =
+            stoa_storage::StorageLocation::parse(&storage_url).map_err(|e| err("STORAGE_URL", e.to_string()))?;
+        if matches!(location, stoa_storage::StorageLocation::S3 { .. })
+            && (src.get("AWS_ACCESS_KEY_ID").is_none() || src.get("AWS_SECRET_ACCESS_KEY").is_none())
+        {
+            return Err(err("STORAGE_URL", "s3:// storage needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+        }
         let production = env == Env::Production;
         let limits = Limits {
             max_tokens: src.positive("STOA_MAX_TOKENS", 2_000)?,
@@ -211,6 +251,31 @@ impl Config {
                     Some(spec) => base.with_roles(&spec).map_err(|e| err("STOA_RATE_LIMITS", e))?,
                 }
             },
+            public_url: src.get("STOA_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            s3: stoa_storage::S3Settings {
+                endpoint: src.get("S3_ENDPOINT"),
+                region: src.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: src.get("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+                secret_access_key: src.get("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+            },
+            max_upload_bytes: src.parse("STOA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
+            scanner: match src.get("STOA_SCANNER").as_deref() {
+                None | Some("builtin") => ScannerConfig::Builtin,
+                Some(s) if s.starts_with("clamd:///") => {
+                    ScannerConfig::ClamdUnix(PathBuf::from(&s["clamd://".len()..]))
+                }
+                Some(s) if s.starts_with("clamd://") => ScannerConfig::ClamdTcp(s["clamd://".len()..].to_owned()),
+                Some(other) => {
+                    return Err(err("STOA_SCANNER", format!("{other:?}: expected builtin or clamd://host:port")));
+                }
+            },
+            scan_blocklist: src.get("STOA_SCAN_BLOCKLIST").map(PathBuf::from),
+            jobs: match src.get("STOA_JOBS").as_deref() {
+                None | Some("queue") => JobMode::Queue,
+                Some("inline") => JobMode::Inline,
+                Some(other) => return Err(err("STOA_JOBS", format!("{other:?}: expected inline or queue"))),
+            },
+            run_workers: src.flag("STOA_WORKERS", true)?,
             cors_origins: src
                 .get("STOA_CORS_ORIGINS")
                 .map(|s| s.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())

@@ -51,6 +51,13 @@ fn refuse(media: Media, status: StatusCode, errors: &[ServerError]) -> axum::res
     res
 }
 
+/// The GraphQL multipart request spec's CSRF guard: any of these headers forces a CORS preflight.
+fn has_preflight(headers: &HeaderMap) -> bool {
+    ["apollo-require-preflight", "graphql-preflight", "x-apollo-operation-name"]
+        .iter()
+        .any(|h| headers.contains_key(*h))
+}
+
 /// Errors of a refusal, counted by the metrics layer.
 #[derive(Clone)]
 struct Refused(Vec<ServerError>);
@@ -158,23 +165,44 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
     let media = media(headers);
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    if mime != "application/json" && mime != "application/graphql+json" {
+    let multipart = mime == "multipart/form-data";
+    if multipart && !has_preflight(headers) {
+        // A browser sends multipart forms cross-site without a preflight; a custom header forces one.
+        let err = transport_error(
+            codes::BAD_REQUEST,
+            "multipart requests need an Apollo-Require-Preflight or GraphQL-Preflight header",
+        );
+        return refuse(media, StatusCode::BAD_REQUEST, &[err]);
+    }
+    if !multipart && mime != "application/json" && mime != "application/graphql+json" {
         // Forms and text/plain are "simple" requests a browser sends cross-site without a
         // preflight: refusing them closes the CSRF door for mutations.
         let err = transport_error(codes::BAD_REQUEST, "Content-Type must be application/json");
         return refuse(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, &[err]);
     }
-    let Ok(bytes) = to_bytes(body, state.max_body_bytes).await else {
-        let err = transport_error(
-            codes::PAYLOAD_TOO_LARGE,
-            format!("request body larger than {} bytes", state.max_body_bytes),
-        );
+    let max_upload = usize::try_from(state.app.files().max_upload_bytes).unwrap_or(usize::MAX);
+    let body_limit = if multipart { max_upload.saturating_add(64 * 1024) } else { state.max_body_bytes };
+    let Ok(bytes) = to_bytes(body, body_limit).await else {
+        let err = transport_error(codes::PAYLOAD_TOO_LARGE, format!("request body larger than {body_limit} bytes"));
         return refuse(media, StatusCode::PAYLOAD_TOO_LARGE, &[err]);
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
-        Ok(batch) => batch,
-        Err(e) if e.is_syntax() || e.is_eof() => return bad_request(media, "request body is not valid JSON"),
-        Err(_) => return bad_request(media, "request body must be {\"query\": …} or a list of them"),
+    let batch: BatchRequest = if multipart {
+        let opts = async_graphql::http::MultipartOptions::default().max_file_size(max_upload).max_num_files(5);
+        match async_graphql::http::receive_batch_body(Some(content_type), futures::io::Cursor::new(bytes), opts).await {
+            Ok(batch) => batch,
+            Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+                let err =
+                    transport_error(codes::PAYLOAD_TOO_LARGE, format!("files must be at most {max_upload} bytes"));
+                return refuse(media, StatusCode::PAYLOAD_TOO_LARGE, &[err]);
+            }
+            Err(e) => return bad_request(media, format!("malformed multipart request: {e}")),
+        }
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(batch) => batch,
+            Err(e) if e.is_syntax() || e.is_eof() => return bad_request(media, "request body is not valid JSON"),
+            Err(_) => return bad_request(media, "request body must be {\"query\": …} or a list of them"),
+        }
     };
     let actor = authenticate(&state, headers);
     let ip = client_ip(addr);

@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod config;
+pub mod files;
 pub mod gql;
 pub mod http;
 pub mod metrics;
@@ -10,6 +11,7 @@ pub mod ratelimit;
 pub mod secret;
 pub mod seed;
 pub mod server;
+pub mod workers;
 pub mod ws;
 
 pub use config::Config;

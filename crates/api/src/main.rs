@@ -22,6 +22,8 @@ enum Command {
     Schema,
     /// Create a demo workspace with users and departments; prints the credentials.
     Seed,
+    /// Run job workers only (file scans), against the same database as the servers.
+    Worker,
 }
 
 fn init_tracing(filter: &str) {
@@ -55,6 +57,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
         Command::Seed => seed(&config).await,
+        Command::Worker => worker(config).await,
         Command::Schema => Ok(()),
     };
     match result {
@@ -75,6 +78,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn worker(mut config: Config) -> anyhow::Result<()> {
+    config.jobs = stoa_api::config::JobMode::Queue;
+    config.run_workers = false;
+    let app = server::build_app(&config, &format!("http://{}", config.bind)).await?;
+    let storage = stoa_api::workers::install_queue(&app).await?;
+    say("Stoa worker running (ctrl-c to stop)");
+    stoa_api::workers::run(app, storage, server::shutdown_signal()).await
+}
+
 async fn migrate(config: &Config) -> anyhow::Result<()> {
     let db = server::connect_database(&config.database_url).await?;
     server::migrate(&db).await?;
@@ -83,7 +95,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn seed(config: &Config) -> anyhow::Result<()> {
-    let app = server::build_app(config).await?;
+    let app = server::build_app(config, &format!("http://{}", config.bind)).await?;
     let (slug, users) = stoa_api::seed::seed(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     say(&format!("Seeded workspace {slug:?}. Sign in with:"));
     for user in users {

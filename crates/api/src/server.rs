@@ -20,8 +20,10 @@ use stoa_schema::{Limits, StoaSchema};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::config::{BusConfig, Config, WsConfig};
+use crate::config::{BusConfig, Config, JobMode, ScannerConfig, WsConfig};
 use crate::{adapters, http, secret, ws};
+use stoa_domain::files::FilesSettings;
+use stoa_domain::files::scanner::{BuiltinScanner, Scanner};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -82,7 +84,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// When a backend cannot be reached or set up.
-pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
+pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppCtx> {
     let mut db = connect_database(&config.database_url).await?;
     migrate(&db).await?;
     let sql_statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -106,16 +108,64 @@ pub async fn build_app(config: &Config) -> anyhow::Result<AppCtx> {
             (bus, Arc::new(limiter), Arc::new(presence))
         }
     };
+    let jwt_secret = secret::load_or_create(config.jwt_secret.as_ref(), &config.data_dir)?;
+    let files_key = {
+        use secrecy::ExposeSecret as _;
+        use sha2::Digest as _;
+        sha2::Sha256::new().chain_update(b"stoa-files:").chain_update(jwt_secret.expose_secret()).finalize().to_vec()
+    };
     let location = stoa_storage::StorageLocation::parse(&config.storage_url)?;
-    let storage = stoa_storage::Storage::open(location).context("opening object storage")?;
+    let storage =
+        stoa_storage::Storage::open(&location, &config.s3, public_url, &files_key).context("opening object storage")?;
+    let scanner: Arc<dyn Scanner> = match &config.scanner {
+        ScannerConfig::Builtin => {
+            let list = match &config.scan_blocklist {
+                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+                None => String::new(),
+            };
+            Arc::new(BuiltinScanner::with_blocklist(&list))
+        }
+        ScannerConfig::ClamdTcp(addr) => Arc::new(adapters::ClamdScanner::new(adapters::ClamdAddr::Tcp(addr.clone()))),
+        ScannerConfig::ClamdUnix(path) => {
+            Arc::new(adapters::ClamdScanner::new(adapters::ClamdAddr::Unix(path.clone())))
+        }
+    };
     let auth = AuthSettings {
-        jwt_secret: secret::load_or_create(config.jwt_secret.as_ref(), &config.data_dir)?,
+        jwt_secret,
         access_ttl: config.access_ttl,
         refresh_ttl: config.refresh_ttl,
         login_attempts_per_minute: config.login_attempts_per_minute,
     };
     let chat = ChatSettings { max_message_bytes: config.max_message_bytes };
-    Ok(AppCtx::new(AppDeps { db, bus, limiter, storage, auth, chat, presence, sql_statements }))
+    let files = FilesSettings { max_upload_bytes: config.max_upload_bytes, ..FilesSettings::default() };
+    let app = AppCtx::new(AppDeps {
+        db,
+        bus,
+        limiter,
+        storage,
+        auth,
+        chat,
+        presence,
+        sql_statements,
+        files,
+        scanner,
+        jobs: std::sync::OnceLock::new(),
+    });
+    match config.jobs {
+        JobMode::Inline => stoa_workers::jobs::InlineQueue::install(&app),
+        JobMode::Queue => {
+            let storage = crate::workers::install_queue(&app).await?;
+            if config.run_workers {
+                let worker_app = app.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = crate::workers::run(worker_app, storage, std::future::pending()).await {
+                        tracing::error!(error = %e, "in-process workers stopped");
+                    }
+                });
+            }
+        }
+    }
+    Ok(app)
 }
 
 impl Server {
@@ -124,7 +174,10 @@ impl Server {
     /// # Errors
     /// When a backend is unreachable or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let app = build_app(&config).await?;
+        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        let bound = listener.local_addr()?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        let app = build_app(&config, &public_url).await?;
         let schema = stoa_schema::build(Some(app.clone()), &config.limits);
         let state = AppState {
             app: app.clone(),
@@ -136,7 +189,6 @@ impl Server {
             ops: Arc::new(crate::ratelimit::OpLimiter::new(config.op_budgets.clone())),
         };
         let router = router(state, &config.cors_origins);
-        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         Ok(Self { listener, router, app })
     }
 
@@ -172,7 +224,8 @@ impl Server {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -206,6 +259,7 @@ fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/files/{*key}", get(crate::files::get).put(crate::files::put))
         .layer(cors)
         // A bug in one request answers 500 and leaves the process and every other client alone.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))

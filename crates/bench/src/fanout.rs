@@ -56,7 +56,10 @@ pub async fn run(api: &Api, api2: Option<&Api>, subscribers: usize, posts: usize
                     _ = stop.wait_for(|s| *s) => break,
                 };
                 let Some(Ok(Message::Text(text))) = msg else {
-                    if matches!(msg, Some(Ok(_))) { continue } else { break }
+                    if matches!(msg, Some(Ok(_))) {
+                        continue;
+                    }
+                    break;
                 };
                 let received = now_us();
                 let v: Value = serde_json::from_str(text.as_str())?;
@@ -92,7 +95,7 @@ pub async fn run(api: &Api, api2: Option<&Api>, subscribers: usize, posts: usize
     };
     // Warm up until every subscriber is live (a subscription has no "ready" message).
     let mut ready = 0;
-    let warm_deadline = Instant::now() + Duration::from_secs(120);
+    let warm_deadline = Instant::now() + Duration::from_mins(2);
     while ready < subscribers && Instant::now() < warm_deadline {
         post_text("warmup".into()).await?;
         let until = tokio::time::Instant::now() + Duration::from_millis(500);

@@ -5,7 +5,15 @@
 //! Start the server with budgets that let a load generator through, e.g.
 //! `STOA_RATE_LIMIT_IP_PER_MIN=100000000 STOA_RATE_LIMITS=member=100000000,owner=100000000`
 //! (`bench/run.sh` does this).
-#![allow(clippy::print_stdout, clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#![allow(
+    clippy::print_stdout,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::too_many_lines,
+    clippy::semicolon_if_nothing_returned,
+    reason = "a load generator: long linear scenarios, float statistics"
+)]
 
 mod client;
 mod fanout;

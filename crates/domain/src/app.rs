@@ -59,6 +59,10 @@ pub struct AppDeps {
     pub presence: Arc<dyn crate::chat::presence::PresenceStore>,
     /// SQL statements run since start (a sea-orm metric callback feeds it).
     pub sql_statements: Arc<std::sync::atomic::AtomicU64>,
+    pub files: crate::files::FilesSettings,
+    pub scanner: Arc<dyn crate::files::scanner::Scanner>,
+    /// Set once after start-up (the inline queue needs the context it lives in).
+    pub jobs: std::sync::OnceLock<Arc<dyn crate::jobs::JobQueue>>,
 }
 
 /// Cheap to clone; shared by resolvers, workers and the CLI.
@@ -123,6 +127,32 @@ impl AppCtx {
         }
     }
 
+    /// Upload limits.
+    #[must_use]
+    pub fn files(&self) -> &crate::files::FilesSettings {
+        &self.0.files
+    }
+
+    /// The virus scanner.
+    #[must_use]
+    pub fn scanner(&self) -> &Arc<dyn crate::files::scanner::Scanner> {
+        &self.0.scanner
+    }
+
+    /// Installs the job queue; the first call wins.
+    pub fn set_jobs(&self, jobs: Arc<dyn crate::jobs::JobQueue>) {
+        let _ = self.0.jobs.set(jobs);
+    }
+
+    /// The job queue.
+    #[must_use]
+    pub fn jobs(&self) -> &dyn crate::jobs::JobQueue {
+        match self.0.jobs.get() {
+            Some(jobs) => jobs.as_ref(),
+            None => &crate::jobs::NoQueue,
+        }
+    }
+
     /// Presence counts.
     #[must_use]
     pub fn presence(&self) -> &Arc<dyn crate::chat::presence::PresenceStore> {
@@ -139,6 +169,22 @@ impl AppCtx {
     #[must_use]
     pub fn chat(&self) -> &ChatSettings {
         &self.0.chat
+    }
+
+    /// Whether the database is SQLite (the job runtime picks its storage by it).
+    #[must_use]
+    pub fn is_sqlite(&self) -> bool {
+        self.0.db.get_database_backend() == sea_orm::DbBackend::Sqlite
+    }
+
+    /// Puts SQLite back to `synchronous=NORMAL` (WAL): apalis' setup switches it off.
+    ///
+    /// # Errors
+    /// `Internal` on database failure.
+    pub async fn restore_sqlite_durability(&self) -> Result<()> {
+        use sea_orm::ConnectionTrait as _;
+        self.0.db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
+        Ok(())
     }
 
     /// True when the database answers.

@@ -51,6 +51,8 @@ pub enum Event {
     TypingChanged { channel_id: ChannelId, user_id: UserId, display_name: String, typing: bool },
     /// A notification was stored for a user.
     NotificationCreated(Notification),
+    /// A file's scan finished (clean, infected or failed).
+    AttachmentScanned(crate::files::Attachment),
     /// A user's presence in a workspace changed (ephemeral).
     PresenceChanged {
         workspace_id: WorkspaceId,
@@ -78,6 +80,7 @@ impl Event {
             Self::TypingChanged { channel_id, .. } => vec![Topic::Channel(*channel_id)],
             Self::NotificationCreated(n) => vec![Topic::User(n.user_id)],
             Self::PresenceChanged { workspace_id, .. } => vec![Topic::Workspace(*workspace_id)],
+            Self::AttachmentScanned(a) => vec![Topic::User(a.uploader_id)],
         }
     }
 }

@@ -55,4 +55,6 @@ id_type!(
     MessageId,
     /// A stored notification.
     NotificationId,
+    /// An uploaded file.
+    AttachmentId,
 );

@@ -1,5 +1,6 @@
 //! sea-orm entities: one file per table, data only. Written to match `stoa-migration`.
 
+pub mod attachments;
 pub mod audit_log;
 pub mod channel_events;
 pub mod channel_members;

@@ -12,6 +12,8 @@ pub struct Model {
     pub slug: String,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
+    /// Per-workspace upload cap in bytes; `None` uses the server-wide limit.
+    pub max_upload_bytes: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

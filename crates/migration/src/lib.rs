@@ -7,6 +7,7 @@ mod m20261122_000001_create_identity;
 mod m20261122_000002_create_workspaces;
 mod m20261122_000003_create_audit_log;
 mod m20261122_000004_create_chat;
+mod m20261122_000005_create_attachments;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_workspaces::Migration),
             Box::new(m20261122_000003_create_audit_log::Migration),
             Box::new(m20261122_000004_create_chat::Migration),
+            Box::new(m20261122_000005_create_attachments::Migration),
         ]
     }
 }

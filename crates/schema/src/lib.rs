@@ -7,6 +7,7 @@ pub mod audit;
 pub mod chat;
 pub mod context;
 pub mod error;
+pub mod files;
 pub mod identity;
 pub mod limits;
 pub mod workspaces;
@@ -21,17 +22,28 @@ pub use limits::Limits;
 /// The query root.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(identity::IdentityQuery, workspaces::WorkspaceQuery, audit::AuditQuery, chat::ChatQuery);
+pub struct QueryRoot(
+    identity::IdentityQuery,
+    workspaces::WorkspaceQuery,
+    audit::AuditQuery,
+    chat::ChatQuery,
+    files::FilesQuery,
+);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(identity::IdentityMutation, workspaces::WorkspaceMutation, chat::ChatMutation);
+pub struct MutationRoot(
+    identity::IdentityMutation,
+    workspaces::WorkspaceMutation,
+    chat::ChatMutation,
+    files::FilesMutation,
+);
 
 /// The subscription root.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(workspaces::WorkspaceSubscription, chat::ChatSubscription);
+pub struct SubscriptionRoot(workspaces::WorkspaceSubscription, chat::ChatSubscription, files::FilesSubscription);
 
 /// The executable schema.
 pub type StoaSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -74,4 +86,5 @@ pub fn with_loaders(
         .data(DataLoader::new(chat::ReactionsLoader(app.clone()), tokio::spawn))
         .data(DataLoader::new(chat::ThreadParticipantsLoader(app.clone()), tokio::spawn))
         .data(DataLoader::new(chat::UnreadLoader(app.clone(), user), tokio::spawn))
+        .data(DataLoader::new(files::AttachmentsLoader(app.clone()), tokio::spawn))
 }

@@ -1,3 +1,6 @@
-//! Background jobs (apalis): file scans, recurring payments, AI moderation. Handlers call one domain
-//! function each, as a system actor, and hold no rules. The job runtime arrives with the files issue
-//! (#4); until then this crate only fixes the layer.
+//! Background jobs: the inline runner (tests, tiny sites) and the durable apalis runtime on the
+//! application's own database (SQLite or Postgres). Handlers call one domain function each and
+//! hold no rules.
+
+pub mod jobs;
+pub mod runtime;

@@ -82,6 +82,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("STOA_DATA_DIR".into(), data_dir.display().to_string()),
         ("DATABASE_URL".into(), database_url),
         ("STOA_JWT_SECRET".into(), secret.clone()),
+        ("STOA_JOBS".into(), "inline".into()),
     ]);
     if let TestBackend::Postgres { redis, .. } = &backend {
         vars.insert("REDIS_URL".into(), redis.clone());
@@ -151,10 +152,19 @@ pub const ADD_MEMBER: &str =
 impl TestApp {
     /// Variables for a second instance on the same database, secret and Redis namespace.
     pub fn shared_vars(&self) -> Vec<(String, String)> {
-        ["DATABASE_URL", "STOA_JWT_SECRET", "REDIS_URL", "STOA_REDIS_PREFIX"]
-            .iter()
-            .filter_map(|k| self.vars.get(*k).map(|v| ((*k).to_owned(), v.clone())))
-            .collect()
+        [
+            "DATABASE_URL",
+            "STOA_JWT_SECRET",
+            "REDIS_URL",
+            "STOA_REDIS_PREFIX",
+            "STORAGE_URL",
+            "S3_ENDPOINT",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        ]
+        .iter()
+        .filter_map(|k| self.vars.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect()
     }
 
     pub fn url(&self) -> String {

@@ -7,6 +7,7 @@ mod helpers;
 
 mod chat;
 mod config;
+mod files;
 mod identity;
 mod transport;
 mod workspaces;

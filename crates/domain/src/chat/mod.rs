@@ -39,8 +39,8 @@ pub use open_direct::open_direct;
 pub use pin_message::pin_message;
 pub use post_message::{PostMessage, post_message};
 pub use queries::{
-    SearchPage, SeqPage, SeqWindow, channel, channels, history, message, reactions_by_messages, search, thread,
-    thread_participants, unread_counts,
+    Related, SearchPage, SeqPage, SeqWindow, channel, channels, history, message, reactions_by_messages, search,
+    thread, thread_participants, unread_counts,
 };
 pub use stream::channel_events;
 pub use toggle_reaction::toggle_reaction;

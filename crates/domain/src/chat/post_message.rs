@@ -25,6 +25,8 @@ pub struct PostMessage {
     pub body: String,
     /// Reply in the thread of this top-level message.
     pub thread_root_id: Option<MessageId>,
+    /// The poster's own uploaded, unattached files to attach.
+    pub attachment_ids: Vec<crate::ids::AttachmentId>,
 }
 
 /// Posts as `actor` and announces it on the channel topic.
@@ -70,6 +72,11 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
             .col_expr(messages::Column::LastReplyAt, Expr::value(now))
             .filter(messages::Column::Id.eq(root.0))
             .exec(tx.db())
+            .await?;
+    }
+    if !input.attachment_ids.is_empty() {
+        let workspace = access.workspace();
+        crate::files::attach_to_message(tx.db(), access.user, workspace, MessageId(row.id), &input.attachment_ids)
             .await?;
     }
     notify(&mut tx, &access, &body, MessageId(row.id), seq).await?;

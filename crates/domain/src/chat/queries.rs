@@ -105,6 +105,33 @@ pub struct SeqPage {
     pub items: Vec<Message>,
     pub has_previous_page: bool,
     pub has_next_page: bool,
+    /// Everything the page's messages point at, read in a fixed number of statements.
+    pub related: Related,
+}
+
+/// The relations of a page of messages (a joined read model: no per-message query, and the same
+/// statements whatever the page size or timing).
+#[derive(Debug, Clone, Default)]
+pub struct Related {
+    pub users: HashMap<UserId, crate::identity::UserCard>,
+    pub reactions: HashMap<MessageId, Vec<ReactionSummary>>,
+    pub participants: HashMap<MessageId, Vec<UserId>>,
+    pub attachments: HashMap<MessageId, Vec<crate::files::Attachment>>,
+}
+
+/// Loads the relations of `items` in four statements.
+async fn related(app: &AppCtx, items: &[Message]) -> Result<Related> {
+    let ids: Vec<MessageId> = items.iter().map(|m| m.id).collect();
+    let reactions = store::reactions_of(app.db(), &ids).await?;
+    let participants = thread_participants(app, &ids).await?;
+    let attachments = crate::files::attachments_of_messages(app, &ids).await?;
+    let mut people: Vec<UserId> = items.iter().map(|m| m.author_id).collect();
+    people.extend(reactions.values().flatten().flat_map(|r| r.user_ids.iter().copied()));
+    people.extend(participants.values().flatten().copied());
+    people.sort();
+    people.dedup();
+    let users = crate::identity::cards_by_ids(app, &people).await?;
+    Ok(Related { users, reactions, participants, attachments })
 }
 
 /// Which window to read: `first`/`after` reads forward, `last`/`before` backward; neither reads the
@@ -137,11 +164,12 @@ async fn window(app: &AppCtx, base: sea_orm::Select<messages::Entity>, w: SeqWin
     if !forward {
         rows.reverse();
     }
-    let items = rows.into_iter().map(Message::from).collect();
+    let items: Vec<Message> = rows.into_iter().map(Message::from).collect();
+    let related = related(app, &items).await?;
     Ok(if forward {
-        SeqPage { items, has_previous_page: w.after.is_some(), has_next_page: more }
+        SeqPage { items, has_previous_page: w.after.is_some(), has_next_page: more, related }
     } else {
-        SeqPage { items, has_previous_page: more, has_next_page: w.before.is_some() }
+        SeqPage { items, has_previous_page: more, has_next_page: w.before.is_some(), related }
     })
 }
 

@@ -77,6 +77,7 @@ pub async fn create_workspace(app: &AppCtx, actor: &Actor, input: CreateWorkspac
         slug: Set(slug),
         created_by: Set(owner.0),
         created_at: Set(now),
+        max_upload_bytes: Set(None),
     })
     .exec_with_returning(tx.db())
     .await

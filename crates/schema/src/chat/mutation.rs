@@ -55,6 +55,9 @@ pub struct PostMessageInput {
     pub body: String,
     /// Reply in this top-level message's thread.
     pub thread_root_id: Option<ID>,
+    /// Your own uploaded files to attach (at most 10).
+    #[graphql(default)]
+    pub attachment_ids: Vec<ID>,
 }
 
 /// Input of `editMessage`.
@@ -181,6 +184,7 @@ impl ChatMutation {
             channel_id: parse_id(&input.channel_id, "channelId")?,
             body: input.body,
             thread_root_id: input.thread_root_id.as_ref().map(|id| parse_id(id, "threadRootId")).transpose()?,
+            attachment_ids: ids(&input.attachment_ids, "attachmentIds")?,
         };
         let snapshot = chat::post_message(ctx.app()?, ctx.actor()?, input).await?;
         Ok(MessagePayload { message: Message::snapshot(snapshot) })

@@ -72,7 +72,13 @@ pub type MessageConnection = Connection<String, Message, EmptyFields, EmptyField
 
 pub fn connection(page: chat::SeqPage) -> MessageConnection {
     let mut c = Connection::new(page.has_previous_page, page.has_next_page);
-    c.edges.extend(page.items.into_iter().map(|m| Edge::new(m.seq.to_string(), Message::loaded(m))));
+    let related = std::sync::Arc::new(page.related);
+    c.edges.extend(page.items.into_iter().map(|m| {
+        Edge::new(
+            m.seq.to_string(),
+            Message { inner: m, author: None, reactions: None, related: Some(related.clone()) },
+        )
+    }));
     c
 }
 
@@ -150,6 +156,7 @@ impl Channel {
 pub struct Reaction {
     summary: ReactionSummary,
     me: Option<UserId>,
+    related: Option<std::sync::Arc<chat::Related>>,
 }
 
 /// One emoji's reactions on a message.
@@ -169,6 +176,14 @@ impl Reaction {
     }
     /// Who reacted, oldest first.
     async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        if let Some(related) = &self.related {
+            return Ok(self
+                .summary
+                .user_ids
+                .iter()
+                .filter_map(|id| related.users.get(id).cloned().map(User))
+                .collect());
+        }
         let loader = loader::<crate::identity::UserCards>(ctx)?;
         let cards = loader.load_many(self.summary.user_ids.iter().copied()).await?;
         Ok(self.summary.user_ids.iter().filter_map(|id| cards.get(id).cloned().map(User)).collect())
@@ -180,17 +195,19 @@ pub struct Message {
     inner: chat::Message,
     author: Option<AuthorCard>,
     reactions: Option<Vec<ReactionSummary>>,
+    /// Relations read with the page this message came in.
+    related: Option<std::sync::Arc<chat::Related>>,
 }
 
 impl Message {
     /// A message read from the database: relations come from loaders.
     pub fn loaded(inner: chat::Message) -> Self {
-        Self { inner, author: None, reactions: None }
+        Self { inner, author: None, reactions: None, related: None }
     }
 
     /// A message from an event payload: author and reactions travel with it.
     pub fn snapshot(s: chat::MessageSnapshot) -> Self {
-        Self { inner: s.message, author: Some(s.author), reactions: Some(s.reactions) }
+        Self { inner: s.message, author: Some(s.author), reactions: Some(s.reactions), related: None }
     }
 }
 
@@ -219,6 +236,9 @@ impl Message {
                 status_emoji: None,
             })));
         }
+        if let Some(related) = &self.related {
+            return Ok(related.users.get(&self.inner.author_id).cloned().map(User));
+        }
         load_user(ctx, self.inner.author_id).await
     }
     /// Text; `<@userId>` mentions a person and `@channel` everyone. Empty when deleted.
@@ -241,6 +261,10 @@ impl Message {
     async fn thread_participants(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         if self.inner.reply_count == 0 {
             return Ok(Vec::new());
+        }
+        if let Some(related) = &self.related {
+            let ids = related.participants.get(&self.inner.id).cloned().unwrap_or_default();
+            return Ok(ids.iter().filter_map(|id| related.users.get(id).cloned().map(User)).collect());
         }
         let ids = loader::<ThreadParticipantsLoader>(ctx)?.load_one(self.inner.id).await?.unwrap_or_default();
         let cards = loader::<crate::identity::UserCards>(ctx)?.load_many(ids.iter().copied()).await?;
@@ -268,14 +292,24 @@ impl Message {
     async fn pinned(&self) -> bool {
         self.inner.pinned_at.is_some()
     }
+    /// Files attached to the message.
+    async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<crate::files::Attachment>> {
+        let list = match &self.related {
+            Some(related) => related.attachments.get(&self.inner.id).cloned().unwrap_or_default(),
+            None => loader::<crate::files::AttachmentsLoader>(ctx)?.load_one(self.inner.id).await?.unwrap_or_default(),
+        };
+        Ok(list.into_iter().map(crate::files::Attachment).collect())
+    }
     /// Reactions grouped by emoji.
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
         let me = ctx.actor().ok().and_then(|a| a.user_id().ok());
-        let list = match &self.reactions {
-            Some(list) => list.clone(),
-            None => loader::<ReactionsLoader>(ctx)?.load_one(self.inner.id).await?.unwrap_or_default(),
+        let list = match (&self.reactions, &self.related) {
+            (Some(list), _) => list.clone(),
+            (None, Some(related)) => related.reactions.get(&self.inner.id).cloned().unwrap_or_default(),
+            (None, None) => loader::<ReactionsLoader>(ctx)?.load_one(self.inner.id).await?.unwrap_or_default(),
         };
-        Ok(list.into_iter().map(|summary| Reaction { summary, me }).collect())
+        let related = self.related.clone();
+        Ok(list.into_iter().map(|summary| Reaction { summary, me, related: related.clone() }).collect())
     }
 }
 

@@ -1,0 +1,33 @@
+//! Wiring of the durable job queue: `stoa serve` installs it and runs workers in-process unless
+//! `STOA_WORKERS=0`; `stoa worker` runs workers alone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use stoa_domain::AppCtx;
+use stoa_workers::runtime::{self, JobStorage};
+
+/// How often idle workers look for new jobs.
+pub const POLL: Duration = Duration::from_millis(200);
+
+/// Installs the durable queue in `app` and returns its storage for workers.
+///
+/// # Errors
+/// When the queue tables cannot be set up.
+pub async fn install_queue(app: &AppCtx) -> anyhow::Result<JobStorage> {
+    let storage = JobStorage::setup(app).await?;
+    app.set_jobs(Arc::new(storage.clone()));
+    Ok(storage)
+}
+
+/// Runs workers until `shutdown`.
+///
+/// # Errors
+/// When a worker stops with an error.
+pub async fn run(
+    app: AppCtx,
+    storage: JobStorage,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    runtime::run(app, storage, POLL, shutdown).await
+}

@@ -1,0 +1,343 @@
+//! Files through the API: multipart and signed-URL uploads, scanning, attachments, downloads, and
+//! every refusal. Runs on the local folder by default; on S3 when `.ci/run` sets `TEST_S3_*`.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, WsClient, spawn_app, spawn_app_with};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR fake png body";
+const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+const UPLOAD: &str = "mutation($ws: ID!, $file: Upload!) { uploadFile(workspaceId: $ws, file: $file) { attachment { id status filename mime size scanDetail } } }";
+const ATTACHMENT: &str = "query($id: ID!) { attachment(id: $id) { id status downloadUrl } }";
+
+/// Storage settings for this run: S3 (the real peer `.ci/run` starts) or the local folder.
+fn storage_vars() -> Vec<(String, String)> {
+    match std::env::var("TEST_S3_ENDPOINT") {
+        Ok(endpoint) => vec![
+            ("STORAGE_URL".into(), format!("s3://{}", std::env::var("TEST_S3_BUCKET").expect("TEST_S3_BUCKET"))),
+            ("S3_ENDPOINT".into(), endpoint),
+            ("AWS_ACCESS_KEY_ID".into(), std::env::var("TEST_S3_ACCESS_KEY").expect("TEST_S3_ACCESS_KEY")),
+            ("AWS_SECRET_ACCESS_KEY".into(), std::env::var("TEST_S3_SECRET_KEY").expect("TEST_S3_SECRET_KEY")),
+        ],
+        Err(_) => Vec::new(),
+    }
+}
+
+async fn files_app(extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = storage_vars();
+    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    spawn_app_with(&vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await
+}
+
+/// A GraphQL multipart request (spec: operations, map, files).
+async fn multipart(
+    app: &TestApp,
+    token: &str,
+    ws: &str,
+    name: &str,
+    mime: &str,
+    bytes: &[u8],
+    preflight: bool,
+) -> (u16, Value) {
+    let operations = json!({ "query": UPLOAD, "variables": { "ws": ws, "file": null } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part("0", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()).mime_str(mime).unwrap());
+    let mut req = app.http.post(app.url()).bearer_auth(token).multipart(form);
+    if preflight {
+        req = req.header("apollo-require-preflight", "true");
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+async fn setup(app: &TestApp) -> (TestUser, String) {
+    let alice = app.signed_up("alice").await;
+    let ws = app.workspace(&alice, "W").await;
+    (alice, ws)
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
+}
+
+#[tokio::test]
+async fn a_clean_upload_is_attached_to_a_message_and_downloads_through_a_signed_url() {
+    let app = files_app(&[]).await;
+    let (alice, ws) = setup(&app).await;
+    let (status, body) = multipart(&app, &alice.token, &ws, "photo.png", "image/png", PNG, true).await;
+    assert_eq!(status, 200, "{body}");
+    let attachment = &body["data"]["uploadFile"]["attachment"];
+    assert_eq!(attachment["status"], "CLEAN", "the inline scan runs before the mutation returns");
+    assert_eq!(attachment["size"], PNG.len());
+    let id = attachment["id"].as_str().unwrap();
+
+    let channel = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($ws: ID!) { createChannel(input: { workspaceId: $ws, name: \"pics\" }) { channel { id } } }",
+            json!({ "ws": ws }),
+        )
+        .await
+        .ok();
+    let channel = channel.data()["createChannel"]["channel"]["id"].as_str().unwrap().to_owned();
+    let posted = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($c: ID!, $a: [ID!]!) { postMessage(input: { channelId: $c, body: \"look\", attachmentIds: $a }) { message { id } } }",
+            json!({ "c": channel, "a": [id] }),
+        )
+        .await
+        .ok();
+    let message = posted.data()["postMessage"]["message"]["id"].clone();
+    let read = app
+        .gql_as(
+            Some(&alice.token),
+            "query($id: ID!) { message(id: $id) { attachments { id filename downloadUrl } } }",
+            json!({ "id": message }),
+        )
+        .await
+        .ok();
+    let url = read.data()["message"]["attachments"][0]["downloadUrl"].as_str().unwrap().to_owned();
+    let downloaded = app.http.get(&url).send().await.unwrap();
+    assert_eq!(downloaded.status().as_u16(), 200);
+    assert_eq!(downloaded.bytes().await.unwrap().as_ref(), PNG);
+
+    let again = app
+        .gql_as(Some(&alice.token), "mutation($c: ID!, $a: [ID!]!) { postMessage(input: { channelId: $c, body: \"twice\", attachmentIds: $a }) { message { id } } }", json!({ "c": channel, "a": [id] }))
+        .await;
+    assert_eq!(again.error_code().as_deref(), Some("BAD_USER_INPUT"), "an attachment has one owner");
+}
+
+#[tokio::test]
+async fn eicar_is_caught_deleted_and_its_uploader_told() {
+    let app = files_app(&[]).await;
+    let (alice, ws) = setup(&app).await;
+    let mut socket = WsClient::init(&app, Some(&alice.token)).await;
+    socket.send(json!({ "id": "s", "type": "subscribe", "payload": { "query": "subscription { attachmentScanned { id status scanDetail } }" } })).await;
+    socket.send(json!({ "type": "ping" })).await;
+    assert_eq!(socket.next_json().await["type"], "pong");
+
+    let (_, body) = multipart(&app, &alice.token, &ws, "readme.txt", "text/plain", EICAR, true).await;
+
+    let attachment = &body["data"]["uploadFile"]["attachment"];
+    assert_eq!(attachment["status"], "INFECTED", "{body}");
+    assert!(attachment["scanDetail"].as_str().unwrap().to_lowercase().contains("eicar"));
+    let id = attachment["id"].as_str().unwrap();
+    let download = app.gql_as(Some(&alice.token), ATTACHMENT, json!({ "id": id })).await;
+    assert_eq!(download.error_code().as_deref(), Some("CONFLICT"));
+    let notes =
+        app.gql_as(Some(&alice.token), "{ notifications(first: 1) { edges { node { kind } } } }", json!({})).await.ok();
+    assert_eq!(notes.data()["notifications"]["edges"][0]["node"]["kind"], "file_infected");
+    let pushed = loop {
+        let msg = socket.next_json().await;
+        if msg["type"] == "next" {
+            break msg;
+        }
+    };
+    assert_eq!(pushed["payload"]["data"]["attachmentScanned"]["status"], "INFECTED");
+}
+
+#[tokio::test]
+async fn oversize_wrong_type_disguised_executables_and_missing_preflight_are_refused() {
+    let app = files_app(&[("STOA_MAX_UPLOAD_BYTES", "1000")]).await;
+    let (alice, ws) = setup(&app).await;
+    let (status, body) = multipart(&app, &alice.token, &ws, "big.txt", "text/plain", &[b'a'; 1001], true).await;
+    assert_eq!((status, code(&body)), (413, "PAYLOAD_TOO_LARGE"), "{body}");
+    let cases: [(&str, &str, &[u8], &str); 3] = [
+        ("tool.exe", "application/x-msdownload", b"MZ\x90\x00", "mime"),
+        ("photo.png", "image/png", b"MZ\x90\x00 really a windows program", "file"),
+        ("photo.jpg", "image/png", PNG, "mime"),
+    ];
+    for (name, mime, bytes, field) in cases {
+        let (_, body) = multipart(&app, &alice.token, &ws, name, mime, bytes, true).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{name}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{name}");
+    }
+    let (status, body) = multipart(&app, &alice.token, &ws, "photo.png", "image/png", PNG, false).await;
+    assert_eq!(status, 400);
+    assert_eq!(code(&body), "BAD_REQUEST");
+}
+
+#[tokio::test]
+async fn a_large_upload_goes_through_a_signed_put_url_and_completes() {
+    let app = files_app(&[]).await;
+    let (alice, ws) = setup(&app).await;
+    let created = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadUrl attachment { id status } } }",
+            json!({ "i": { "workspaceId": ws, "filename": "report.pdf", "mime": "application/pdf", "size": 9 } }),
+        )
+        .await
+        .ok();
+    let upload = &created.data()["createUpload"];
+    assert_eq!(upload["attachment"]["status"], "AWAITING_UPLOAD");
+    let id = upload["attachment"]["id"].as_str().unwrap().to_owned();
+    let url = upload["uploadUrl"].as_str().unwrap().to_owned();
+
+    let early = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(early.error_code().as_deref(), Some("BAD_USER_INPUT"), "nothing uploaded yet");
+    let put = app.http.put(&url).body(b"%PDF-1.7\n".to_vec()).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let done = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .ok();
+    assert_eq!(done.data()["completeUpload"]["attachment"]["status"], "CLEAN");
+    let url = app.gql_as(Some(&alice.token), ATTACHMENT, json!({ "id": id })).await.ok();
+    let download = app.http.get(url.data()["attachment"]["downloadUrl"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.7\n");
+}
+
+#[tokio::test]
+async fn tampered_and_expired_signed_urls_are_refused() {
+    use hmac::{Hmac, Mac as _};
+    use sha2::Digest as _;
+    let app = files_app(&[]).await;
+    if std::env::var("TEST_S3_ENDPOINT").is_ok() {
+        eprintln!("S3 signatures are checked by the S3 server; this test covers Stoa's local signed URLs");
+    }
+    let (alice, ws) = setup(&app).await;
+    let (_, body) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"secret notes", true).await;
+    let id = body["data"]["uploadFile"]["attachment"]["id"].as_str().unwrap().to_owned();
+    let res = app.gql_as(Some(&alice.token), ATTACHMENT, json!({ "id": id })).await.ok();
+    let url = res.data()["attachment"]["downloadUrl"].as_str().unwrap().to_owned();
+
+    let tampered_sig = format!("{}0", &url[..url.len() - 1]);
+    let other_key = url.replace(&id, &uuid::Uuid::now_v7().to_string());
+    let unsigned = url.split('?').next().unwrap().to_owned();
+    for (what, bad) in [("signature", tampered_sig), ("key", other_key), ("unsigned", unsigned)] {
+        let status = app.http.get(&bad).send().await.unwrap().status().as_u16();
+        let expected = if std::env::var("TEST_S3_ENDPOINT").is_ok() { status.max(400) } else { 403 };
+        assert!(status >= 400 && status == expected, "{what}: {status}");
+    }
+    if std::env::var("TEST_S3_ENDPOINT").is_err() {
+        let key = sha2::Sha256::new().chain_update(b"stoa-files:").chain_update(app.secret.as_bytes()).finalize();
+        let exp = chrono::Utc::now().timestamp() - 10;
+        let path = format!("clean/{id}");
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+        mac.update(format!("GET\n{path}\n{exp}").as_bytes());
+        let sig = hex::encode(mac.finalize().into_bytes());
+        let expired = format!("http://{}/files/{path}?exp={exp}&sig={sig}", app.addr);
+        assert_eq!(app.http.get(&expired).send().await.unwrap().status().as_u16(), 403, "expired");
+        let upload_elsewhere = url.replace("/files/clean/", "/files/quarantine/");
+        assert_eq!(app.http.put(&upload_elsewhere).body("x").send().await.unwrap().status().as_u16(), 403);
+    }
+}
+
+#[tokio::test]
+async fn another_workspaces_file_is_not_found() {
+    let app = spawn_app().await;
+    let (alice, ws) = setup(&app).await;
+    let mallory = app.signed_up("mallory").await;
+    let (_, body) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"private", true).await;
+    let id = body["data"]["uploadFile"]["attachment"]["id"].as_str().unwrap().to_owned();
+
+    let peek = app.gql_as(Some(&mallory.token), ATTACHMENT, json!({ "id": id })).await;
+    assert_eq!(peek.error_code().as_deref(), Some("NOT_FOUND"));
+    let (_, body) = multipart(&app, &mallory.token, &ws, "b.txt", "text/plain", b"x", true).await;
+    assert_eq!(code(&body), "NOT_FOUND", "uploading into someone else's workspace");
+    let complete = app
+        .gql_as(
+            Some(&mallory.token),
+            "mutation($id: ID!) { completeUpload(id: $id) { attachment { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(complete.error_code().as_deref(), Some("NOT_FOUND"));
+}
+
+#[tokio::test]
+async fn a_dead_scanner_never_marks_a_file_clean() {
+    let app = files_app(&[("STOA_SCANNER", "clamd://127.0.0.1:1")]).await;
+    let (alice, ws) = setup(&app).await;
+    let (_, body) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"innocent", true).await;
+    let attachment = &body["data"]["uploadFile"]["attachment"];
+    assert_eq!(attachment["status"], "SCAN_FAILED", "{body}");
+    let download = app.gql_as(Some(&alice.token), ATTACHMENT, json!({ "id": attachment["id"] })).await;
+    assert_eq!(download.error_code().as_deref(), Some("CONFLICT"));
+}
+
+#[tokio::test]
+async fn clamd_catches_eicar_when_it_runs() {
+    let Ok(addr) = std::env::var("TEST_CLAMD_ADDR") else {
+        eprintln!("clamd tests run when .ci/run starts clamd (TEST_CLAMD_ADDR)");
+        return;
+    };
+    let app = files_app(&[("STOA_SCANNER", &format!("clamd://{addr}"))]).await;
+    let (alice, ws) = setup(&app).await;
+    let (_, clean) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"hello clamd", true).await;
+    assert_eq!(clean["data"]["uploadFile"]["attachment"]["status"], "CLEAN", "{clean}");
+    let (_, bad) = multipart(&app, &alice.token, &ws, "e.txt", "text/plain", EICAR, true).await;
+    assert_eq!(bad["data"]["uploadFile"]["attachment"]["status"], "INFECTED", "{bad}");
+    assert!(!bad["data"]["uploadFile"]["attachment"]["scanDetail"].as_str().unwrap().is_empty());
+}
+
+async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let res = app
+            .gql_as(Some(token), "query($id: ID!) { attachment(id: $id) { status } }", json!({ "id": id }))
+            .await
+            .ok();
+        if res.data()["attachment"]["status"] == status {
+            return res.data().clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "still {} after 30 s", res.data()["attachment"]["status"]);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_durable_queue_scans_in_the_background() {
+    let app = files_app(&[("STOA_JOBS", "queue")]).await;
+    let (alice, ws) = setup(&app).await;
+    let (_, body) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"queued", true).await;
+    let attachment = &body["data"]["uploadFile"]["attachment"];
+    assert_eq!(attachment["status"], "PENDING_SCAN", "{body}");
+    wait_for_status(&app, &alice.token, attachment["id"].as_str().unwrap(), "CLEAN").await;
+}
+
+#[tokio::test]
+async fn a_job_waits_for_a_worker_and_survives_a_killed_one() {
+    let app = files_app(&[("STOA_JOBS", "queue"), ("STOA_WORKERS", "false")]).await;
+    let (alice, ws) = setup(&app).await;
+    let (_, body) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"durable", true).await;
+    let id = body["data"]["uploadFile"]["attachment"]["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let still = app
+        .gql_as(Some(&alice.token), "query($id: ID!) { attachment(id: $id) { status } }", json!({ "id": id }))
+        .await
+        .ok();
+    assert_eq!(still.data()["attachment"]["status"], "PENDING_SCAN", "no worker runs yet");
+
+    let worker = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"));
+        cmd.arg("worker").env_clear().env("STOA_LOG", "warn").env("STOA_DATA_DIR", &app.data_dir);
+        for (k, v) in app.shared_vars() {
+            cmd.env(k, v);
+        }
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.spawn().expect("stoa worker starts")
+    };
+    let mut first = worker();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    first.kill().expect("SIGKILL the first worker");
+    let _ = first.wait();
+    let mut second = worker();
+    wait_for_status(&app, &alice.token, &id, "CLEAN").await;
+    let _ = second.kill();
+    let _ = second.wait();
+}

@@ -1,0 +1,19 @@
+//! Files: uploads (small ones through GraphQL multipart, large ones through a signed PUT URL),
+//! attachments owned by a message or a ticket, virus scanning, and signed downloads of clean files.
+//!
+//! Owns `attachments`. Objects live under `quarantine/<id>` until scanned and `clean/<id>` after;
+//! only clean files can be downloaded. Scanning runs as a [`crate::jobs::Job`].
+
+mod model;
+pub mod policy;
+mod scan;
+pub mod scanner;
+mod upload;
+
+pub use model::{Attachment, AttachmentStatus, FilesSettings};
+pub use scan::{mark_scan_failed, scan_attachment};
+pub(crate) use upload::attach_to_message;
+pub use upload::{
+    CreateUpload, UploadFile, attachment, attachments_of_messages, complete_upload, create_upload, download_url,
+    upload_file,
+};

@@ -1,0 +1,82 @@
+//! The durable queue: apalis storage in the application's database. Jobs survive restarts; a job
+//! held by a worker that died is picked up again after its heartbeat lapses (apalis' orphan
+//! recovery); each pick retries with backoff and gives up (dead letter) after `MAX_ATTEMPTS`.
+
+use std::time::Duration;
+
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
+use stoa_domain::AppCtx;
+use stoa_domain::jobs::{Job, JobQueue};
+
+use crate::jobs;
+
+/// Where jobs are stored.
+#[derive(Clone)]
+pub enum JobStorage {
+    Sqlite(SqliteStorage<Job>),
+    Postgres(PostgresStorage<Job>),
+}
+
+impl JobStorage {
+    /// Creates the apalis tables next to the application's and returns the storage.
+    ///
+    /// # Errors
+    /// When the tables cannot be created.
+    pub async fn setup(app: &AppCtx) -> anyhow::Result<Self> {
+        if app.is_sqlite() {
+            let pool = app.db().get_sqlite_connection_pool().clone();
+            SqliteStorage::setup(&pool).await?;
+            // apalis' setup switches the connection to synchronous=OFF; Stoa keeps NORMAL (WAL),
+            // so a power cut cannot lose committed rows.
+            app.restore_sqlite_durability().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(Self::Sqlite(SqliteStorage::new(&pool)))
+        } else {
+            let pool = app.db().get_postgres_connection_pool().clone();
+            PostgresStorage::setup(&pool).await?;
+            Ok(Self::Postgres(PostgresStorage::new(&pool)))
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl JobQueue for JobStorage {
+    async fn enqueue(&self, job: Job) -> anyhow::Result<()> {
+        match self.clone() {
+            Self::Sqlite(mut s) => s.push(job).await.map_err(|e| anyhow::anyhow!("queueing: {e}")),
+            Self::Postgres(mut s) => s.push(job).await.map_err(|e| anyhow::anyhow!("queueing: {e}")),
+        }
+    }
+}
+
+async fn handle(job: Job, app: Data<AppCtx>) -> Result<(), BoxDynError> {
+    jobs::run_with_retries(&app, &job).await;
+    Ok(())
+}
+
+/// Runs workers until `shutdown` resolves.
+///
+/// # Errors
+/// When a worker stops with an error.
+pub async fn run(
+    app: AppCtx,
+    storage: JobStorage,
+    poll: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let work = async move {
+        match storage {
+            JobStorage::Sqlite(s) => {
+                WorkerBuilder::new("stoa-jobs").backend(s.poll_with_interval(poll)).data(app).build(handle).run().await
+            }
+            JobStorage::Postgres(s) => {
+                WorkerBuilder::new("stoa-jobs").backend(s.poll_with_interval(poll)).data(app).build(handle).run().await
+            }
+        }
+    };
+    tokio::select! {
+        r = work => r.map_err(|e| anyhow::anyhow!("worker: {e}")),
+        () = shutdown => Ok(()),
+    }
+}
