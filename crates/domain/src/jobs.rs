@@ -11,6 +11,8 @@ use crate::ids::AttachmentId;
 pub enum Job {
     /// Scan an uploaded file and release or destroy it.
     ScanAttachment { id: AttachmentId },
+    /// Make the thumbnail of a clean image.
+    Thumbnail { id: AttachmentId },
 }
 
 /// Where jobs go.

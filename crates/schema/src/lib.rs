@@ -28,6 +28,7 @@ pub struct QueryRoot(
     audit::AuditQuery,
     chat::ChatQuery,
     files::FilesQuery,
+    files::FilesAdminQuery,
 );
 
 /// The mutation root.
@@ -38,6 +39,7 @@ pub struct MutationRoot(
     workspaces::WorkspaceMutation,
     chat::ChatMutation,
     files::FilesMutation,
+    files::FilesAdminMutation,
 );
 
 /// The subscription root.

@@ -24,6 +24,7 @@ pub fn backoff(attempt: u32) -> Duration {
 pub async fn run(app: &AppCtx, job: &Job) -> anyhow::Result<()> {
     match job {
         Job::ScanAttachment { id } => files::scan_attachment(app, *id).await.map_err(|e| anyhow::anyhow!("{e}")),
+        Job::Thumbnail { id } => files::make_thumbnail(app, *id).await.map_err(|e| anyhow::anyhow!("{e}")),
     }
 }
 
@@ -32,6 +33,7 @@ pub async fn give_up(app: &AppCtx, job: &Job, error: &str) {
     tracing::error!(?job, error, "job failed for good");
     let result = match job {
         Job::ScanAttachment { id } => files::mark_scan_failed(app, *id, error).await,
+        Job::Thumbnail { .. } => Ok(()), // an image without a thumbnail is still a clean file
     };
     if let Err(e) = result {
         tracing::error!(error = %e, "recording a failed job failed");

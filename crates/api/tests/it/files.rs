@@ -341,3 +341,73 @@ async fn a_job_waits_for_a_worker_and_survives_a_killed_one() {
     let _ = second.kill();
     let _ = second.wait();
 }
+
+fn real_png() -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(640, 480, image::Rgba([10, 120, 200, 255]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("encodes");
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn a_clean_image_gets_a_webp_thumbnail() {
+    let app = files_app(&[]).await;
+    let (alice, ws) = setup(&app).await;
+    let (_, body) = multipart(&app, &alice.token, &ws, "photo.png", "image/png", &real_png(), true).await;
+    let id = body["data"]["uploadFile"]["attachment"]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .gql_as(
+            Some(&alice.token),
+            "query($id: ID!) { attachment(id: $id) { status thumbnailUrl } }",
+            json!({ "id": id }),
+        )
+        .await
+        .ok();
+    assert_eq!(res.data()["attachment"]["status"], "CLEAN");
+    let url = res.data()["attachment"]["thumbnailUrl"].as_str().expect("a thumbnail").to_owned();
+    let webp = app.http.get(&url).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!((&webp[..4], &webp[8..12]), (&b"RIFF"[..], &b"WEBP"[..]));
+    let thumb = image::load_from_memory(&webp).expect("a real WebP");
+    assert_eq!((thumb.width(), thumb.height()), (256, 192));
+}
+
+#[tokio::test]
+async fn admins_list_and_retry_dead_letters_and_cap_uploads() {
+    let app = files_app(&[("STOA_SCANNER", "clamd://127.0.0.1:1")]).await;
+    let (alice, ws) = setup(&app).await;
+    let bob = app.signed_up("bob").await;
+    app.add(&alice, &ws, &bob, "MEMBER").await;
+    let (_, body) = multipart(&app, &bob.token, &ws, "a.txt", "text/plain", b"needs a scanner", true).await;
+    let id = body["data"]["uploadFile"]["attachment"]["id"].as_str().unwrap().to_owned();
+    let failed = "query($ws: ID!) { failedScans(workspaceId: $ws) { id status scanDetail } }";
+
+    let list = app.gql_as(Some(&alice.token), failed, json!({ "ws": ws })).await.ok();
+    assert_eq!(list.data()["failedScans"][0]["id"], id.as_str());
+    assert!(list.data()["failedScans"][0]["scanDetail"].as_str().unwrap().contains("clamd"));
+    let denied = app.gql_as(Some(&bob.token), failed, json!({ "ws": ws })).await;
+    assert_eq!(denied.error_code().as_deref(), Some("FORBIDDEN"));
+    let retried = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($id: ID!) { retryScan(id: $id) { attachment { status } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        retried.data()["retryScan"]["attachment"]["status"],
+        "SCAN_FAILED",
+        "still no scanner: back in the dead letters"
+    );
+
+    app.gql_as(
+        Some(&alice.token),
+        "mutation($ws: ID!) { setUploadLimit(workspaceId: $ws, maxBytes: 5) { maxBytes } }",
+        json!({ "ws": ws }),
+    )
+    .await
+    .ok();
+    let (_, body) = multipart(&app, &bob.token, &ws, "b.txt", "text/plain", b"123456", true).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "size");
+}

@@ -4,16 +4,20 @@
 //! Owns `attachments`. Objects live under `quarantine/<id>` until scanned and `clean/<id>` after;
 //! only clean files can be downloaded. Scanning runs as a [`crate::jobs::Job`].
 
+mod admin;
 mod model;
 pub mod policy;
 mod scan;
 pub mod scanner;
+mod thumbnail;
 mod upload;
 
+pub use admin::{failed_scans, retry_scan, set_upload_limit};
 pub use model::{Attachment, AttachmentStatus, FilesSettings};
 pub use scan::{mark_scan_failed, scan_attachment};
+pub use thumbnail::make_thumbnail;
 pub(crate) use upload::attach_to_message;
 pub use upload::{
     CreateUpload, UploadFile, attachment, attachments_of_messages, complete_upload, create_upload, download_url,
-    upload_file,
+    thumbnail_url, upload_file,
 };

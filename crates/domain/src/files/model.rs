@@ -70,6 +70,8 @@ pub struct Attachment {
     pub size: i64,
     pub status: AttachmentStatus,
     pub scan_detail: Option<String>,
+    /// Storage key of the WebP thumbnail, for images.
+    pub thumbnail_key: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -85,6 +87,7 @@ impl From<attachments::Model> for Attachment {
             size: m.size,
             status: AttachmentStatus::parse(&m.status),
             scan_detail: m.scan_detail,
+            thumbnail_key: m.thumbnail_key,
             created_at: m.created_at,
         }
     }

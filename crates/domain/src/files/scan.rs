@@ -32,7 +32,12 @@ pub async fn scan_attachment(app: &AppCtx, id: AttachmentId) -> Result<()> {
         ScanVerdict::Clean => {
             app.storage().copy(&quarantine_key(id), &clean_key(id)).await?;
             app.storage().delete(&quarantine_key(id)).await?;
-            finish(app, row, AttachmentStatus::Clean, None).await
+            let image = row.mime.starts_with("image/");
+            finish(app, row, AttachmentStatus::Clean, None).await?;
+            if image {
+                app.jobs().enqueue(crate::jobs::Job::Thumbnail { id }).await?;
+            }
+            Ok(())
         }
         ScanVerdict::Infected(signature) => {
             app.storage().delete(&quarantine_key(id)).await?;

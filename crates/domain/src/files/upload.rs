@@ -207,6 +207,21 @@ pub async fn download_url(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Resu
     Ok(app.storage().signed_url(SignedMethod::Get, &clean_key(id), app.files().url_ttl).await?)
 }
 
+/// A signed, expiring URL of the image's thumbnail, once made.
+///
+/// # Errors
+/// `NOT_FOUND`.
+pub async fn thumbnail_url(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Option<String>> {
+    let row = attachments::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("attachment"))?;
+    visible(app, actor, &row).await?;
+    match row.thumbnail_key {
+        Some(key) if AttachmentStatus::parse(&row.status) == AttachmentStatus::Clean => {
+            Ok(Some(app.storage().signed_url(SignedMethod::Get, &key, app.files().url_ttl).await?))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Attachments of messages the caller already read (DataLoader backend): one statement.
 ///
 /// # Errors

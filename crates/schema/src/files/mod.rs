@@ -78,6 +78,13 @@ impl Attachment {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// A signed URL of a small WebP preview, for clean images once it is made.
+    async fn thumbnail_url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if self.0.thumbnail_key.is_none() {
+            return Ok(None);
+        }
+        Ok(files::thumbnail_url(ctx.app()?, ctx.actor()?, self.0.id).await?)
+    }
     /// A signed URL valid for a few minutes; `CONFLICT` until the file is scanned clean.
     async fn download_url(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(files::download_url(ctx.app()?, ctx.actor()?, self.0.id).await?)
@@ -198,5 +205,51 @@ impl FilesSubscription {
                 _ => None,
             })
         }))
+    }
+}
+
+/// File administration (owners and admins).
+#[derive(Default)]
+pub struct FilesAdminQuery;
+
+#[Object]
+impl FilesAdminQuery {
+    /// Files whose virus scan failed for good (the dead letters), newest first.
+    async fn failed_scans(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<Vec<Attachment>> {
+        let workspace = parse_id(&workspace_id, "workspaceId")?;
+        Ok(files::failed_scans(ctx.app()?, ctx.actor()?, workspace).await?.into_iter().map(Attachment).collect())
+    }
+}
+
+/// File administration (owners and admins).
+#[derive(Default)]
+pub struct FilesAdminMutation;
+
+/// Result of `setUploadLimit`.
+#[derive(SimpleObject)]
+pub struct UploadLimitPayload {
+    /// The workspace's cap in bytes; null means the server-wide limit.
+    pub max_bytes: Option<i64>,
+}
+
+#[Object]
+impl FilesAdminMutation {
+    /// Queues a dead-lettered file for another scan.
+    async fn retry_scan(&self, ctx: &Context<'_>, id: ID) -> Result<AttachmentPayload> {
+        let attachment = files::retry_scan(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?;
+        Ok(AttachmentPayload { attachment: Attachment(attachment) })
+    }
+
+    /// Sets the workspace's upload cap (it can only lower the server-wide limit); null clears it.
+    async fn set_upload_limit(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        max_bytes: Option<i64>,
+    ) -> Result<UploadLimitPayload> {
+        let workspace = parse_id(&workspace_id, "workspaceId")?;
+        Ok(UploadLimitPayload {
+            max_bytes: files::set_upload_limit(ctx.app()?, ctx.actor()?, workspace, max_bytes).await?,
+        })
     }
 }

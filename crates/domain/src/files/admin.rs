@@ -1,0 +1,88 @@
+//! Owners' and admins' view of files: the dead-letter list (scans that failed for good), a retry,
+//! and the workspace's upload cap.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use stoa_entities::{attachments, workspaces};
+
+use crate::actor::Actor;
+use crate::app::AppCtx;
+use crate::audit::{self, AuditRecord};
+use crate::authz::Permission;
+use crate::error::{DomainError, Result};
+use crate::files::model::{Attachment, AttachmentStatus};
+use crate::ids::{AttachmentId, WorkspaceId};
+use crate::jobs::Job;
+use crate::workspaces::store::require_permission;
+
+/// Files whose scan failed for good (the dead letters), newest first, at most 100.
+///
+/// # Errors
+/// `NOT_FOUND` (not a member), `FORBIDDEN` (below admin).
+pub async fn failed_scans(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -> Result<Vec<Attachment>> {
+    require_permission(app.db(), actor, workspace, Permission::ManageDepartments).await?;
+    let rows = attachments::Entity::find()
+        .filter(attachments::Column::WorkspaceId.eq(workspace.0))
+        .filter(attachments::Column::Status.eq(AttachmentStatus::ScanFailed.as_str()))
+        .order_by_desc(attachments::Column::Id)
+        .limit(100)
+        .all(app.db())
+        .await?;
+    Ok(rows.into_iter().map(Attachment::from).collect())
+}
+
+/// Puts a dead-lettered file back in the scan queue.
+///
+/// # Errors
+/// `NOT_FOUND`, `FORBIDDEN`, `CONFLICT` (not a failed scan).
+pub async fn retry_scan(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Attachment> {
+    let row = attachments::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("attachment"))?;
+    let workspace = WorkspaceId(row.workspace_id);
+    require_permission(app.db(), actor, workspace, Permission::ManageDepartments)
+        .await
+        .map_err(|e| if matches!(e, DomainError::NotFound(_)) { DomainError::NotFound("attachment") } else { e })?;
+    if AttachmentStatus::parse(&row.status) != AttachmentStatus::ScanFailed {
+        return Err(DomainError::Conflict("only failed scans can be retried"));
+    }
+    let mut tx = app.begin().await?;
+    let mut model = row.into_active_model();
+    model.status = Set(AttachmentStatus::PendingScan.as_str().to_owned());
+    model.scan_detail = Set(None);
+    model.update(tx.db()).await?;
+    audit::record(
+        &mut tx,
+        AuditRecord::new(actor, Some(workspace), "attachment.scan_retried", "attachment", Some(id.0)),
+    )
+    .await?;
+    tx.commit().await?;
+    app.jobs().enqueue(Job::ScanAttachment { id }).await?;
+    let row = attachments::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("attachment"))?;
+    Ok(row.into())
+}
+
+/// Sets (or with `None`, clears) the workspace's upload cap; it can only lower the server-wide limit.
+///
+/// # Errors
+/// `NOT_FOUND`, `FORBIDDEN`, `BAD_USER_INPUT` (not positive).
+pub async fn set_upload_limit(
+    app: &AppCtx,
+    actor: &Actor,
+    workspace: WorkspaceId,
+    max_bytes: Option<i64>,
+) -> Result<Option<i64>> {
+    if max_bytes.is_some_and(|b| b <= 0) {
+        return Err(DomainError::invalid("maxBytes", "must be positive"));
+    }
+    let mut tx = app.begin().await?;
+    require_permission(tx.db(), actor, workspace, Permission::ManageDepartments).await?;
+    let row =
+        workspaces::Entity::find_by_id(workspace.0).one(tx.db()).await?.ok_or(DomainError::NotFound("workspace"))?;
+    let mut model = row.into_active_model();
+    model.max_upload_bytes = Set(max_bytes);
+    model.update(tx.db()).await?;
+    let record = AuditRecord::new(actor, Some(workspace), "workspace.upload_limit_set", "workspace", Some(workspace.0))
+        .with(serde_json::json!({ "maxBytes": max_bytes }));
+    audit::record(&mut tx, record).await?;
+    tx.commit().await?;
+    Ok(max_bytes)
+}
