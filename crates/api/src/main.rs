@@ -3,6 +3,11 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc keeps many small per-connection allocations compact: measured with 10,000 idle
+/// subscriptions, glibc malloc's per-thread arenas cost far more resident memory (README, Performance).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use stoa_api::{Config, Server, server};
 
 #[derive(Parser)]

@@ -80,7 +80,7 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
             .await?;
     }
     notify(&mut tx, &access, &body, MessageId(row.id), seq).await?;
-    let snapshot = store::snapshot(tx.db(), row).await?;
+    let snapshot = store::fresh_snapshot(tx.db(), row).await?;
     store::record_event(&mut tx, seq, ChatEventKind::Posted, snapshot.clone()).await?;
     tx.commit().await?;
     Ok(snapshot)
@@ -89,6 +89,11 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
 /// Stores mentions and notifications: mentioned members, everyone on `@channel`, and every other
 /// participant of a direct channel.
 async fn notify(tx: &mut Tx, access: &Access, body: &MessageBody, message: MessageId, seq: i64) -> Result<()> {
+    let direct = access.kind() == ChannelKind::Direct;
+    let named = body.mentioned_users();
+    if !direct && named.is_empty() && !body.mentions_channel() {
+        return Ok(()); // nobody to notify: a plain post costs no member query
+    }
     let members: BTreeSet<UserId> = channel_members::Entity::find()
         .filter(channel_members::Column::ChannelId.eq(access.channel.id))
         .all(tx.db())
@@ -96,9 +101,7 @@ async fn notify(tx: &mut Tx, access: &Access, body: &MessageBody, message: Messa
         .into_iter()
         .map(|m| UserId(m.user_id))
         .collect();
-    let direct = access.kind() == ChannelKind::Direct;
     let everyone = body.mentions_channel() || direct;
-    let named = body.mentioned_users();
     let kind_for = |user: &UserId| {
         if named.contains(user) {
             Some("mention")

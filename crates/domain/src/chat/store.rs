@@ -17,7 +17,6 @@ use crate::error::{DomainError, Result};
 use crate::events::Event;
 use crate::ids::{ChannelId, MessageId, UserId, WorkspaceId};
 use crate::tx::Tx;
-use crate::workspaces::store::actor_role;
 
 /// A statement written with `$1…` placeholders, rewritten to `?1…` for SQLite.
 pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<DbValue>) -> Statement {
@@ -90,12 +89,32 @@ pub(crate) async fn membership(
 /// The channel if the actor may read it: a workspace member, and a channel member unless the
 /// channel is public. Anything else is `NOT_FOUND`.
 pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: ChannelId) -> Result<Access> {
+    use sea_orm::FromQueryResult as _;
     let user = actor.user_id()?;
-    let channel = channels::Entity::find_by_id(id.0).one(db).await?.ok_or(DomainError::NotFound("channel"))?;
-    let role = actor_role(db, actor, WorkspaceId(channel.workspace_id))
-        .await
-        .map_err(|e| if matches!(e, DomainError::NotFound(_)) { DomainError::NotFound("channel") } else { e })?;
-    let member = membership(db, id, user).await?;
+    // One statement: the channel, the actor's workspace role and channel membership (hot path of
+    // every chat read and write).
+    let sql = "SELECT c.*, w.role AS ws_role, cm.id AS cm_id, cm.last_read_seq AS cm_last_read_seq, cm.joined_at AS cm_joined_at \
+               FROM channels c \
+               LEFT JOIN memberships w ON w.workspace_id = c.workspace_id AND w.user_id = $2 \
+               LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2 \
+               WHERE c.id = $1";
+    let row = db
+        .query_one_raw(stmt(db.get_database_backend(), sql, vec![id.0.into(), user.0.into()]))
+        .await?
+        .ok_or(DomainError::NotFound("channel"))?;
+    let channel = channels::Model::from_query_result(&row, "")?;
+    let role: Option<String> = row.try_get("", "ws_role")?;
+    let role = role.as_deref().and_then(Role::parse).ok_or(DomainError::NotFound("channel"))?;
+    let member = match row.try_get::<Option<uuid::Uuid>>("", "cm_id")? {
+        Some(member_id) => Some(channel_members::Model {
+            id: member_id,
+            channel_id: id.0,
+            user_id: user.0,
+            last_read_seq: row.try_get("", "cm_last_read_seq")?,
+            joined_at: row.try_get("", "cm_joined_at")?,
+        }),
+        None => None,
+    };
     if member.is_none() && channel.kind != ChannelKind::Public.as_str() {
         return Err(DomainError::NotFound("channel"));
     }
@@ -161,6 +180,16 @@ pub(crate) async fn snapshot(db: &impl ConnectionTrait, message: messages::Model
     let id = MessageId(message.id);
     let reactions = reactions_of(db, &[id]).await?.remove(&id).unwrap_or_default();
     Ok(MessageSnapshot { message: message.into(), author, reactions })
+}
+
+/// The snapshot of a message just inserted: it has no reactions yet, so only the author is read.
+pub(crate) async fn fresh_snapshot(db: &impl ConnectionTrait, message: messages::Model) -> Result<MessageSnapshot> {
+    let author = users::Entity::find_by_id(message.author_id).one(db).await?;
+    let author = AuthorCard {
+        id: UserId(message.author_id),
+        display_name: author.map_or_else(|| "deleted user".to_owned(), |u| u.display_name),
+    };
+    Ok(MessageSnapshot { message: message.into(), author, reactions: Vec::new() })
 }
 
 /// Stores the event under `seq` and queues it for publication after commit.
