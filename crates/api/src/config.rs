@@ -106,6 +106,9 @@ pub struct Config {
     pub jobs: JobMode,
     /// `STOA_WORKERS` (default true): run job workers inside `stoa serve` (queue mode).
     pub run_workers: bool,
+    /// `STOA_SCAN_SWEEP_SECS` (60) and `STOA_SCAN_STALE_SECS` (300): how often workers look for
+    /// scans lost with a dead worker, and how old a pending scan must be to count as lost.
+    pub sweep: stoa_workers::runtime::Sweep,
     /// `STOA_CORS_ORIGINS`: comma-separated allowed origins; empty allows none cross-origin.
     pub cors_origins: Vec<String>,
 }
@@ -276,6 +279,10 @@ impl Config {
                 Some(other) => return Err(err("STOA_JOBS", format!("{other:?}: expected inline or queue"))),
             },
             run_workers: src.flag("STOA_WORKERS", true)?,
+            sweep: stoa_workers::runtime::Sweep {
+                every: src.secs("STOA_SCAN_SWEEP_SECS", 60)?,
+                stale: src.secs("STOA_SCAN_STALE_SECS", 300)?,
+            },
             cors_origins: src
                 .get("STOA_CORS_ORIGINS")
                 .map(|s| s.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())

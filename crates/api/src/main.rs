@@ -89,7 +89,7 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
     let app = server::build_app(&config, &format!("http://{}", config.bind)).await?;
     let storage = stoa_api::workers::install_queue(&app).await?;
     say("Stoa worker running (ctrl-c to stop)");
-    stoa_api::workers::run(app, storage, server::shutdown_signal()).await
+    stoa_api::workers::run(app, storage, config.sweep, server::shutdown_signal()).await
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {

@@ -157,8 +157,9 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
             let storage = crate::workers::install_queue(&app).await?;
             if config.run_workers {
                 let worker_app = app.clone();
+                let sweep = config.sweep;
                 tokio::spawn(async move {
-                    if let Err(e) = crate::workers::run(worker_app, storage, std::future::pending()).await {
+                    if let Err(e) = crate::workers::run(worker_app, storage, sweep, std::future::pending()).await {
                         tracing::error!(error = %e, "in-process workers stopped");
                     }
                 });

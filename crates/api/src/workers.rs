@@ -27,7 +27,8 @@ pub async fn install_queue(app: &AppCtx) -> anyhow::Result<JobStorage> {
 pub async fn run(
     app: AppCtx,
     storage: JobStorage,
+    sweep: runtime::Sweep,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    runtime::run(app, storage, POLL, shutdown).await
+    runtime::run(app, storage, POLL, sweep, shutdown).await
 }

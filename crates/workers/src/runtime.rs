@@ -55,6 +55,39 @@ async fn handle(job: Job, app: Data<AppCtx>) -> Result<(), BoxDynError> {
     Ok(())
 }
 
+/// Re-queues scans whose job was lost with a dead worker: every `every`, files pending for longer
+/// than `stale` are queued again (scans are idempotent, so a duplicate is a no-op).
+async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match stoa_domain::files::stale_scans(&app, stale).await {
+            Ok(ids) => {
+                for id in ids {
+                    tracing::warn!(attachment = %id, "re-queueing a scan whose job was lost");
+                    if let Err(e) = app.jobs().enqueue(Job::ScanAttachment { id }).await {
+                        tracing::error!(error = %e, "re-queueing failed");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "sweeping stale scans failed"),
+        }
+    }
+}
+
+/// How often workers look for lost scan jobs, and how old a pending scan must be to count as lost.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep {
+    pub every: Duration,
+    pub stale: Duration,
+}
+
+impl Default for Sweep {
+    fn default() -> Self {
+        Self { every: Duration::from_mins(1), stale: Duration::from_mins(5) }
+    }
+}
+
 /// Runs workers until `shutdown` resolves.
 ///
 /// # Errors
@@ -63,20 +96,40 @@ pub async fn run(
     app: AppCtx,
     storage: JobStorage,
     poll: Duration,
+    sweep_config: Sweep,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let sweeper = tokio::spawn(sweep(app.clone(), sweep_config.every, sweep_config.stale));
     let work = async move {
         match storage {
             JobStorage::Sqlite(s) => {
-                WorkerBuilder::new("stoa-jobs").backend(s.poll_with_interval(poll)).data(app).build(handle).run().await
+                WorkerBuilder::new(worker_name())
+                    .backend(s.poll_with_interval(poll))
+                    .data(app)
+                    .build(handle)
+                    .run()
+                    .await
             }
             JobStorage::Postgres(s) => {
-                WorkerBuilder::new("stoa-jobs").backend(s.poll_with_interval(poll)).data(app).build(handle).run().await
+                WorkerBuilder::new(worker_name())
+                    .backend(s.poll_with_interval(poll))
+                    .data(app)
+                    .build(handle)
+                    .run()
+                    .await
             }
         }
     };
-    tokio::select! {
+    let result = tokio::select! {
         r = work => r.map_err(|e| anyhow::anyhow!("worker: {e}")),
         () = shutdown => Ok(()),
-    }
+    };
+    sweeper.abort();
+    result
+}
+
+/// A name unique to this worker: apalis refuses a second live worker under a name, and replicas
+/// on different hosts may share process ids.
+fn worker_name() -> String {
+    format!("stoa-jobs-{}", uuid::Uuid::now_v7().simple())
 }

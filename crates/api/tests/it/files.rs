@@ -296,13 +296,13 @@ async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) -> 
             return res.data().clone();
         }
         assert!(std::time::Instant::now() < deadline, "still {} after 30 s", res.data()["attachment"]["status"]);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
 
 #[tokio::test]
 async fn the_durable_queue_scans_in_the_background() {
-    let app = files_app(&[("STOA_JOBS", "queue")]).await;
+    let app = files_app(&[("STOA_JOBS", "queue"), ("STOA_RATE_LIMITS", "owner=100000,member=100000")]).await;
     let (alice, ws) = setup(&app).await;
     let (_, body) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"queued", true).await;
     let attachment = &body["data"]["uploadFile"]["attachment"];
@@ -311,32 +311,44 @@ async fn the_durable_queue_scans_in_the_background() {
 }
 
 #[tokio::test]
-async fn a_job_waits_for_a_worker_and_survives_a_killed_one() {
-    let app = files_app(&[("STOA_JOBS", "queue"), ("STOA_WORKERS", "false")]).await;
+async fn a_worker_killed_mid_scan_is_replaced_and_the_job_finishes() {
+    let app = files_app(&[
+        ("STOA_JOBS", "queue"),
+        ("STOA_WORKERS", "false"),
+        ("STOA_RATE_LIMITS", "owner=100000,member=100000"),
+    ])
+    .await;
     let (alice, ws) = setup(&app).await;
     let (_, body) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"durable", true).await;
     let id = body["data"]["uploadFile"]["attachment"]["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let still = app
         .gql_as(Some(&alice.token), "query($id: ID!) { attachment(id: $id) { status } }", json!({ "id": id }))
         .await
         .ok();
     assert_eq!(still.data()["attachment"]["status"], "PENDING_SCAN", "no worker runs yet");
 
-    let worker = || {
+    // A "clamd" that accepts and never answers: a worker scanning against it hangs mid-scan.
+    let black_hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole = black_hole.local_addr().unwrap();
+    let worker = |extra: &[(&str, String)]| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"));
         cmd.arg("worker").env_clear().env("STOA_LOG", "warn").env("STOA_DATA_DIR", &app.data_dir);
         for (k, v) in app.shared_vars() {
             cmd.env(k, v);
         }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
         cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
         cmd.spawn().expect("stoa worker starts")
     };
-    let mut first = worker();
-    std::thread::sleep(std::time::Duration::from_millis(150));
-    first.kill().expect("SIGKILL the first worker");
-    let _ = first.wait();
-    let mut second = worker();
+    let mut stuck = worker(&[("STOA_SCANNER", format!("clamd://{hole}"))]);
+    let held = tokio::time::timeout(std::time::Duration::from_secs(20), black_hole.accept()).await;
+    assert!(held.is_ok(), "the first worker started scanning");
+    stuck.kill().expect("SIGKILL the worker mid-scan");
+    let _ = stuck.wait();
+
+    let mut second = worker(&[("STOA_SCAN_SWEEP_SECS", "1".into()), ("STOA_SCAN_STALE_SECS", "1".into())]);
     wait_for_status(&app, &alice.token, &id, "CLEAN").await;
     let _ = second.kill();
     let _ = second.wait();

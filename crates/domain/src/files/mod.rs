@@ -14,7 +14,7 @@ mod upload;
 
 pub use admin::{failed_scans, retry_scan, set_upload_limit};
 pub use model::{Attachment, AttachmentStatus, FilesSettings};
-pub use scan::{mark_scan_failed, scan_attachment};
+pub use scan::{mark_scan_failed, scan_attachment, stale_scans};
 pub use thumbnail::make_thumbnail;
 pub(crate) use upload::attach_to_message;
 pub use upload::{

@@ -97,3 +97,20 @@ async fn finish(app: &AppCtx, row: attachments::Model, status: AttachmentStatus,
     tx.emit(Event::AttachmentScanned(saved));
     tx.commit().await
 }
+
+/// Files waiting for a scan for longer than `older_than`: their job was lost (a worker died while
+/// holding it). Scans are idempotent, so the runtime simply queues them again.
+///
+/// # Errors
+/// `Internal` on database failure.
+pub async fn stale_scans(app: &AppCtx, older_than: std::time::Duration) -> Result<Vec<AttachmentId>> {
+    use sea_orm::{ColumnTrait as _, QueryFilter as _, QuerySelect as _};
+    let cutoff = app.now() - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+    let rows = attachments::Entity::find()
+        .filter(attachments::Column::Status.eq(AttachmentStatus::PendingScan.as_str()))
+        .filter(attachments::Column::CreatedAt.lt(cutoff))
+        .limit(500)
+        .all(app.db())
+        .await?;
+    Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
+}
