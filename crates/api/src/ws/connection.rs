@@ -312,9 +312,12 @@ async fn run_operation(
             return;
         }
         first = false;
-        let payload =
-            serde_json::to_value(&response).unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] }));
-        if out.send(message(next, Some(&id), Some(payload))).await.is_err() {
+        // Serialised straight to text: the hot path of fan-out builds no intermediate JSON tree.
+        let payload = serde_json::to_string(&response).unwrap_or_else(|_| {
+            r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_owned()
+        });
+        let frame = format!(r#"{{"id":{},"type":"{next}","payload":{payload}}}"#, json!(id));
+        if out.send(Message::Text(frame.into())).await.is_err() {
             return;
         }
     }
