@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -17,6 +17,37 @@ const SUB: &str = "subscription($id: ID!) { channelEvents(channelId: $id) { seq 
 
 fn now_us() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or_default()
+}
+
+#[derive(serde::Deserialize)]
+struct Frame<'a> {
+    #[serde(borrow)]
+    payload: Option<FramePayload<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FramePayload<'a> {
+    #[serde(borrow)]
+    data: Option<FrameData<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FrameData<'a> {
+    #[serde(borrow, rename = "channelEvents")]
+    channel_events: Option<FrameEvent<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FrameEvent<'a> {
+    seq: i64,
+    #[serde(borrow)]
+    message: FrameMessage<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct FrameMessage<'a> {
+    #[serde(borrow)]
+    body: std::borrow::Cow<'a, str>,
 }
 
 struct Seen {
@@ -62,9 +93,10 @@ pub async fn run(api: &Api, api2: Option<&Api>, subscribers: usize, posts: usize
                     break;
                 };
                 let received = now_us();
-                let v: Value = serde_json::from_str(text.as_str())?;
-                let event = &v["payload"]["data"]["channelEvents"];
-                let body = event["message"]["body"].as_str().unwrap_or_default();
+                // Typed, borrowing parse: the load generator shares the CPU with the server.
+                let Ok(msg) = serde_json::from_str::<Frame<'_>>(text.as_str()) else { continue };
+                let Some(event) = msg.payload.and_then(|p| p.data).and_then(|d| d.channel_events) else { continue };
+                let body: &str = &event.message.body;
                 if body == "warmup" {
                     if !warmed {
                         warmed = true;
@@ -74,7 +106,7 @@ pub async fn run(api: &Api, api2: Option<&Api>, subscribers: usize, posts: usize
                 }
                 if let Some(sent) = body.strip_prefix("t=").and_then(|t| t.parse::<u128>().ok()) {
                     seen.latencies_ms.push(received.saturating_sub(sent) as f64 / 1000.0);
-                    seen.seqs.push(event["seq"].as_i64().unwrap_or(-1));
+                    seen.seqs.push(event.seq);
                 }
             }
             anyhow::Ok(seen)
