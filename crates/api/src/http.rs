@@ -104,7 +104,7 @@ fn counted(state: &AppState, res: axum::response::Response) -> axum::response::R
 }
 
 /// Counts the error codes of executed responses.
-fn count(state: &AppState, _res: &axum::response::Response, responses: &[&Response]) {
+fn count(state: &AppState, responses: &[&Response]) {
     for r in responses {
         state.metrics.errors(&r.errors);
     }
@@ -221,7 +221,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
         BatchRequest::Single(request) => match run_one(&state, request, false, actor, &ip).await {
             Ok(response) => {
                 let res = reply(media, status_for(media, &response), &response);
-                count(&state, &res, &[&response]);
+                count(&state, &[&response]);
                 return with_budget(res, budget.as_ref());
             }
             Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, &refusal.errors),
@@ -238,11 +238,9 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
                 state.metrics.errors(&response.errors);
             }
             let res = reply(media, StatusCode::OK, &BatchResponse::Batch(responses));
-            count(&state, &res, &[]);
             return with_budget(res, budget.as_ref());
         }
     };
-    count(&state, &res, &[]);
     if let Some(budget) = &budget {
         budget_headers(&mut res, budget);
     }
@@ -317,6 +315,6 @@ async fn get_inner(
         }
         Err(refusal) => (refuse(media, StatusCode::BAD_REQUEST, &refusal.errors), None),
     };
-    count(&state, &res, &response.iter().collect::<Vec<_>>());
+    count(&state, &response.iter().collect::<Vec<_>>());
     with_budget(res, budget.as_ref())
 }
