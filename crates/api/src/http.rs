@@ -217,7 +217,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
         Ok(budget) => budget,
         Err(res) => return res,
     };
-    let mut res = match batch {
+    let res = match batch {
         BatchRequest::Single(request) => match run_one(&state, request, false, actor, &ip).await {
             Ok(response) => {
                 let res = reply(media, status_for(media, &response), &response);
@@ -241,10 +241,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
             return with_budget(res, budget.as_ref());
         }
     };
-    if let Some(budget) = &budget {
-        budget_headers(&mut res, budget);
-    }
-    res
+    with_budget(res, budget.as_ref())
 }
 
 fn with_budget(

@@ -58,3 +58,13 @@ impl ContextExt for Context<'_> {
 pub fn parse_id<T: From<uuid::Uuid>>(id: &async_graphql::ID, field: &'static str) -> Result<T> {
     uuid::Uuid::parse_str(id.as_str()).map(T::from).map_err(|_| GqlError::invalid(field, "not a valid ID"))
 }
+
+/// The request's `DataLoader<T>`, attached by the transport for every request.
+///
+/// # Errors
+/// `INTERNAL` when the transport did not attach it (a wiring bug).
+pub fn loader<'a, T: Send + Sync + 'static>(ctx: &Context<'a>) -> Result<&'a async_graphql::dataloader::DataLoader<T>> {
+    ctx.data_opt::<async_graphql::dataloader::DataLoader<T>>().ok_or_else(|| {
+        GqlError::from(DomainError::Internal(anyhow::anyhow!("DataLoader<{}> missing", std::any::type_name::<T>())))
+    })
+}

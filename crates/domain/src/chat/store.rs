@@ -172,14 +172,10 @@ pub(crate) async fn reactions_of(
 
 /// The message with its author card and reactions, as event payloads carry it.
 pub(crate) async fn snapshot(db: &impl ConnectionTrait, message: messages::Model) -> Result<MessageSnapshot> {
-    let author = users::Entity::find_by_id(message.author_id).one(db).await?;
-    let author = AuthorCard {
-        id: UserId(message.author_id),
-        display_name: author.map_or_else(|| "deleted user".to_owned(), |u| u.display_name),
-    };
     let id = MessageId(message.id);
-    let reactions = reactions_of(db, &[id]).await?.remove(&id).unwrap_or_default();
-    Ok(MessageSnapshot { message: message.into(), author, reactions })
+    let mut snapshot = fresh_snapshot(db, message).await?;
+    snapshot.reactions = reactions_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    Ok(snapshot)
 }
 
 /// The snapshot of a message just inserted: it has no reactions yet, so only the author is read.

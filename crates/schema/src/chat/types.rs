@@ -1,7 +1,6 @@
 //! Chat types; each wraps a domain read model.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use stoa_domain::chat::{self, AuthorCard, ReactionSummary};
@@ -9,15 +8,10 @@ use stoa_domain::identity::UserCard;
 use stoa_domain::ids::UserId;
 
 use crate::chat::loaders::{ReactionsLoader, ThreadParticipantsLoader, UnreadLoader};
-use crate::context::ContextExt as _;
+use crate::context::{ContextExt as _, loader};
 use crate::error::{GqlError, Result};
 use crate::identity::User;
 use crate::workspaces::load_user;
-
-fn loader<'a, T: Send + Sync + 'static>(ctx: &Context<'a>) -> Result<&'a DataLoader<T>> {
-    ctx.data_opt::<DataLoader<T>>()
-        .ok_or_else(|| GqlError::from(stoa_domain::DomainError::Internal(anyhow::anyhow!("loader missing"))))
-}
 
 /// What a channel is for.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

@@ -1,6 +1,5 @@
 //! Workspace types; each wraps a domain read model.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use stoa_domain::authz;
@@ -8,7 +7,7 @@ use stoa_domain::ids::UserId;
 use stoa_domain::workspaces as ws;
 
 use crate::context::ContextExt as _;
-use crate::error::{GqlError, Result};
+use crate::error::Result;
 use crate::identity::{User, UserCards};
 
 /// A member's role, most powerful first.
@@ -51,10 +50,7 @@ impl From<Role> for authz::Role {
 }
 
 pub(crate) async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>> {
-    let loader = ctx.data_opt::<DataLoader<UserCards>>().ok_or_else(|| {
-        GqlError::from(stoa_domain::DomainError::Internal(anyhow::anyhow!("UserCards loader missing")))
-    })?;
-    Ok(loader.load_one(id).await?.map(User))
+    Ok(crate::context::loader::<UserCards>(ctx)?.load_one(id).await?.map(User))
 }
 
 /// A workspace (tenant): an estate, a community, a company.
