@@ -2,7 +2,10 @@
 //! the raw text, parse once, check aliases/directives, and attach per-request data. HTTP and both
 //! WebSocket subprotocols go through here, so a limit holds everywhere or nowhere.
 
-use async_graphql::parser::types::OperationType;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, ServerError};
 use stoa_domain::{AppCtx, identity};
 use stoa_schema::error::{codes, transport_error};
@@ -19,6 +22,33 @@ pub struct Refusal {
 impl Refusal {
     fn one(err: ServerError) -> Self {
         Self { errors: vec![err], method_not_allowed: false }
+    }
+}
+
+/// Documents already parsed and checked, by query text. Clients send the same few operations over
+/// and over, and parsing is the costliest step before execution; a cached document is cloned
+/// instead. Bounded: cleared when full.
+#[derive(Default)]
+pub struct DocCache(Mutex<HashMap<String, ExecutableDocument>>);
+
+/// Distinct documents kept.
+const DOC_CACHE_ENTRIES: usize = 512;
+
+impl DocCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        self.lock().get(query).cloned()
+    }
+
+    fn put(&self, query: &str, doc: &ExecutableDocument) {
+        let mut docs = self.lock();
+        if docs.len() >= DOC_CACHE_ENTRIES {
+            docs.clear();
+        }
+        docs.insert(query.to_owned(), doc.clone());
     }
 }
 
@@ -40,6 +70,7 @@ pub fn authenticate(app: &AppCtx, token: Option<&str>) -> Option<RequestActor> {
 /// A [`Refusal`] with coded errors.
 pub fn prepare(
     mut request: Request,
+    docs: &DocCache,
     limits: &Limits,
     queries_only: bool,
     app: &AppCtx,
@@ -51,11 +82,22 @@ pub fn prepare(
     }
     limits::prescan(&request.query, limits).map_err(Refusal::one)?;
     let operation_name = request.operation_name.clone();
+    // The text to cache the document under, when it is not cached yet.
+    let uncached = match docs.get(&request.query) {
+        Some(doc) => {
+            request.set_parsed_query(doc);
+            None
+        }
+        None => Some(request.query.clone()),
+    };
     let doc = request.parsed_query().map_err(|mut e| {
         e.extensions.get_or_insert_with(Default::default).set("code", codes::GRAPHQL_PARSE_FAILED);
         Refusal::one(e)
     })?;
     limits::check_document(doc, limits).map_err(Refusal::one)?;
+    if let Some(query) = uncached {
+        docs.put(&query, doc);
+    }
     if queries_only && limits::operation_type(doc, operation_name.as_deref()) != Some(OperationType::Query) {
         let err = transport_error(codes::METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST");
         return Err(Refusal { errors: vec![err], method_not_allowed: true });

@@ -126,7 +126,7 @@ async fn run_one(
     actor: stoa_schema::RequestActor,
     ip: &str,
 ) -> Result<Response, Refusal> {
-    let request = gql::prepare(request, &state.limits, queries_only, &state.app, actor, ip)?;
+    let request = gql::prepare(request, &state.docs, &state.limits, queries_only, &state.app, actor, ip)?;
     let mut response = state.schema.execute(request).await;
     classify_errors(&mut response.errors);
     Ok(response)

@@ -113,24 +113,17 @@ impl OpLimiter {
             let per_minute = self.budgets.for_role(self.role(app, user).await);
             keys.push((format!("ops:user:{user}"), per_minute));
         }
-        let mut tightest: Option<Budget> = None;
-        for (key, per_minute) in keys {
-            for _ in 0..cost.max(1) {
-                match app.limiter().take(&key, per_minute).await {
-                    Ok(budget) if budget.retry_after_s.is_some() => return Err(budget),
-                    Ok(budget) => {
-                        if tightest.is_none_or(|t| budget.remaining < t.remaining) {
-                            tightest = Some(budget);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "rate limiter unreachable; letting the operation through");
-                        return Ok(None);
-                    }
-                }
+        let budgets = match app.limiter().take_all(&keys, cost).await {
+            Ok(budgets) => budgets,
+            Err(e) => {
+                tracing::warn!(error = %e, "rate limiter unreachable; letting the operation through");
+                return Ok(None);
             }
+        };
+        if let Some(refused) = budgets.iter().find(|b| b.retry_after_s.is_some()) {
+            return Err(*refused);
         }
-        Ok(tightest)
+        Ok(budgets.into_iter().min_by_key(|b| b.remaining))
     }
 }
 

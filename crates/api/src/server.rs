@@ -31,6 +31,8 @@ pub struct AppState {
     pub app: AppCtx,
     pub schema: StoaSchema,
     pub limits: Arc<Limits>,
+    /// Parsed documents by query text.
+    pub docs: Arc<crate::gql::DocCache>,
     pub ws: Arc<WsConfig>,
     pub max_body_bytes: usize,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -50,7 +52,12 @@ pub struct Server {
 /// When the database is unreachable.
 pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+    // sqlx pings a connection when it goes back to the pool; pinging again on every checkout
+    // doubles the round trips of a short read. Only a connection idle for 30 s is tested first.
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = std::path::Path::new(path.split('?').next().unwrap_or_default());
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -150,6 +157,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         files,
         scanner,
         jobs: std::sync::OnceLock::new(),
+        post_groups: stoa_domain::chat::PostGroups::default(),
     });
     match config.jobs {
         JobMode::Inline => stoa_workers::jobs::InlineQueue::install(&app),
@@ -184,6 +192,7 @@ impl Server {
             app: app.clone(),
             schema,
             limits: Arc::new(config.limits.clone()),
+            docs: Arc::default(),
             ws: Arc::new(config.ws.clone()),
             max_body_bytes: config.max_body_bytes,
             metrics: Arc::new(crate::metrics::Metrics::default()),

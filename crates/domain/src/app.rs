@@ -63,6 +63,8 @@ pub struct AppDeps {
     pub scanner: Arc<dyn crate::files::scanner::Scanner>,
     /// Set once after start-up (the inline queue needs the context it lives in).
     pub jobs: std::sync::OnceLock<Arc<dyn crate::jobs::JobQueue>>,
+    /// Plain posts waiting for their channel's next group commit.
+    pub post_groups: crate::chat::PostGroups,
 }
 
 /// Cheap to clone; shared by resolvers, workers and the CLI.
@@ -83,6 +85,12 @@ impl AppCtx {
         #[expect(clippy::disallowed_methods, reason = "the one place a transaction is opened")]
         let txn = self.0.db.begin().await?;
         Ok(Tx::new(txn, Arc::clone(&self.0.bus)))
+    }
+
+    /// Plain posts waiting for their channel's next group commit.
+    #[must_use]
+    pub(crate) fn post_groups(&self) -> &crate::chat::PostGroups {
+        &self.0.post_groups
     }
 
     /// The connection for reads outside a transaction.

@@ -24,8 +24,25 @@ pub trait EventBus: Send + Sync + 'static {
     /// When the backend cannot accept the event (e.g. Redis unreachable).
     async fn publish(&self, event: Event) -> anyhow::Result<()>;
 
+    /// Publishes `events` in order. A networked bus sends them in one round trip.
+    ///
+    /// # Errors
+    /// As [`EventBus::publish`]; events before the failing one may have been delivered.
+    async fn publish_all(&self, events: Vec<Event>) -> anyhow::Result<()> {
+        for event in events {
+            #[expect(clippy::disallowed_methods, reason = "the default batch is a loop of publishes")]
+            self.publish(event).await?;
+        }
+        Ok(())
+    }
+
     /// Subscribes to one topic. The stream ends when the bus shuts down.
     fn subscribe(&self, topic: &Topic) -> EventStream;
+
+    /// Resolves once a subscription to `topic` made before this call receives everything published
+    /// from now on (a networked bus waits for its upstream subscription). A reader that subscribes,
+    /// awaits this, then reads the database misses nothing between the two.
+    async fn subscribed(&self, _topic: &Topic) {}
 }
 
 /// Capacity of each topic's ring buffer; a subscriber that falls this far behind skips ahead.

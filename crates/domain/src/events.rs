@@ -41,8 +41,9 @@ pub enum Event {
     MemberRemoved { workspace_id: WorkspaceId, user_id: UserId },
     /// A member's role changed.
     RoleChanged { workspace_id: WorkspaceId, user_id: UserId, role: Role },
-    /// Something happened to a message; carries the channel's sequence number.
-    Chat(ChatEvent),
+    /// Something happened to a message; carries the channel's sequence number. Shared, not
+    /// copied, by every subscriber it reaches.
+    Chat(std::sync::Arc<ChatEvent>),
     /// A user joined or was added to a channel.
     ChannelMemberAdded { channel_id: ChannelId, user_id: UserId },
     /// A user left or was removed from a channel: their channel streams end at once.

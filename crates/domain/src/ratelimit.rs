@@ -67,6 +67,28 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// # Errors
     /// When the backend is unreachable.
     async fn take(&self, key: &str, per_minute: u32) -> anyhow::Result<Budget>;
+
+    /// Takes `cost` tokens from each bucket `(key, per_minute)`: the budgets in the same order. A
+    /// networked limiter does it in one round trip, and takes nothing when any bucket refuses.
+    ///
+    /// # Errors
+    /// When the backend is unreachable.
+    async fn take_all(&self, buckets: &[(String, u32)], cost: u32) -> anyhow::Result<Vec<Budget>> {
+        let mut out = Vec::with_capacity(buckets.len());
+        for (key, per_minute) in buckets {
+            let mut last = None;
+            for _ in 0..cost.max(1) {
+                let budget = self.take(key, *per_minute).await?;
+                let refused = budget.retry_after_s.is_some();
+                last = Some(budget);
+                if refused {
+                    break;
+                }
+            }
+            out.extend(last);
+        }
+        Ok(out)
+    }
 }
 
 /// Single-node limiter: maps of windows and buckets, swept as they grow.

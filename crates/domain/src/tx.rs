@@ -38,11 +38,13 @@ impl Tx {
     /// `Internal` when the commit fails (nothing is published then).
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
-        for event in self.events {
-            #[expect(clippy::disallowed_methods, reason = "publishing after commit is this type's job")]
-            if let Err(err) = self.bus.publish(event).await {
-                tracing::warn!(error = ?err, "event publish failed after commit");
-            }
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        #[expect(clippy::disallowed_methods, reason = "publishing after commit is this type's job")]
+        let published = self.bus.publish_all(self.events).await;
+        if let Err(err) = published {
+            tracing::warn!(error = ?err, "event publish failed after commit");
         }
         Ok(())
     }

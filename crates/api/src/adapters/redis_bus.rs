@@ -16,7 +16,12 @@ use tokio::sync::mpsc;
 /// A subscription change for the connection task.
 enum Command {
     Subscribe(String),
+    /// Answered once every earlier `Subscribe` is acknowledged by Redis.
+    Confirm(tokio::sync::oneshot::Sender<()>),
 }
+
+/// How long a new subscription waits for Redis to acknowledge it before going on (reconnecting).
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Redis-backed [`EventBus`].
 pub struct RedisBus {
@@ -53,6 +58,28 @@ impl EventBus for RedisBus {
             let () = redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(&mut conn).await.map(|_: i64| ())?;
         }
         Ok(())
+    }
+
+    async fn publish_all(&self, events: Vec<Event>) -> anyhow::Result<()> {
+        let mut pipe = redis::pipe();
+        for event in &events {
+            let payload = serde_json::to_string(event)?;
+            for topic in event.topics() {
+                pipe.cmd("PUBLISH").arg(format!("{}{}", self.prefix, topic.key())).arg(&payload).ignore();
+            }
+        }
+        let mut conn = self.publisher.clone();
+        let () = pipe.query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    async fn subscribed(&self, _topic: &Topic) {
+        let (done, confirmed) = tokio::sync::oneshot::channel();
+        if self.commands.send(Command::Confirm(done)).is_ok()
+            && tokio::time::timeout(CONFIRM_TIMEOUT, confirmed).await.is_err()
+        {
+            tracing::warn!("redis bus: subscription not confirmed in time; events may arrive late");
+        }
     }
 
     fn subscribe(&self, topic: &Topic) -> EventStream {
@@ -104,12 +131,16 @@ async fn subscriber_loop(
                         Err(e) => tracing::warn!(error = %e, channel = %channel, "redis bus: undecodable event"),
                     }
                 }
-                cmd = commands.recv() => {
-                    let Some(Command::Subscribe(key)) = cmd else { return };
-                    if subscribed.insert(key.clone()) && sink.subscribe(format!("{prefix}{key}")).await.is_err() {
-                        healthy = false;
+                cmd = commands.recv() => match cmd {
+                    None => return,
+                    Some(Command::Subscribe(key)) => {
+                        if subscribed.insert(key.clone()) && sink.subscribe(format!("{prefix}{key}")).await.is_err() {
+                            healthy = false;
+                        }
                     }
-                }
+                    // Commands run in order: every earlier SUBSCRIBE has been acknowledged.
+                    Some(Command::Confirm(done)) => { let _ = done.send(()); }
+                },
                 _ = sweep.tick() => {
                     for key in fanout.idle_keys() {
                         subscribed.remove(&key);

@@ -27,7 +27,8 @@ pub fn upgrade(state: AppState, addr: Option<SocketAddr>, headers: &HeaderMap, w
     let protocol = Protocol::choose(&offered);
     let ws = ws
         .protocols([protocol::TRANSPORT_WS, protocol::LEGACY_WS])
-        .read_buffer_size(4096)
+        // Client messages are small; a large one grows the buffer as it arrives.
+        .read_buffer_size(1024)
         .max_message_size(state.ws.max_message_bytes)
         .max_frame_size(state.ws.max_message_bytes);
     let ip = addr.map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());

@@ -124,20 +124,45 @@ async fn a_burst_of_posts_arrives_in_order_with_no_gap_or_duplicate() {
     let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
     subscribe(&mut b, "s", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
+    // A fresh stream (no `after`) starts live, and the protocol has no "subscribed" message: post
+    // until it shows one, then it must see the whole burst.
+    let mut fresh = WsClient::init(&app, Some(&bob.token)).await;
+    subscribe(&mut fresh, "live", CHANNEL_EVENTS, json!({ "id": general })).await;
+    let mut ready = None;
+    for _ in 0..50 {
+        post(&app, &alice, &general, "ready").await;
+        if let Ok(event) = tokio::time::timeout(Duration::from_millis(200), next_data(&mut fresh, "live")).await {
+            ready = event["channelEvents"]["seq"].as_i64();
+            break;
+        }
+    }
+    let ready = ready.expect("the fresh stream went live");
 
-    let posts: Vec<_> = (0..20)
+    // Plain posts share group commits; every fifth mentions Bob and takes its own transaction.
+    let posts: Vec<_> = (0..30)
         .map(|i| {
             let (app, alice, general) = (&app, &alice, general.clone());
-            async move { post(app, alice, &general, &format!("m{i}")).await }
+            let body = if i % 5 == 0 { format!("m{i} <@{}>", bob.id) } else { format!("m{i}") };
+            async move { post(app, alice, &general, &body).await["seq"].as_i64().unwrap() }
         })
         .collect();
-    futures::future::join_all(posts).await;
+    let mut answered = futures::future::join_all(posts).await;
+    answered.sort_unstable();
+    let last = answered.last().copied().unwrap();
+    assert_eq!(answered, (last - 29..=last).collect::<Vec<_>>(), "each post answers its own sequence number");
 
-    let mut seqs = Vec::new();
-    for _ in 0..20 {
-        seqs.push(next_data(&mut b, "s").await["channelEvents"]["seq"].as_i64().unwrap());
+    for (socket, id, want) in
+        [(&mut b, "s", (1..=last).collect::<Vec<i64>>()), (&mut fresh, "live", (ready + 1..=last).collect())]
+    {
+        let mut seqs = Vec::new();
+        while seqs.len() < want.len() {
+            seqs.push(next_data(socket, id).await["channelEvents"]["seq"].as_i64().unwrap());
+        }
+        assert_eq!(seqs, want, "stream {id}");
     }
-    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+    let page = app.gql_as(Some(&bob.token), HISTORY, json!({ "id": general, "last": 50 })).await.ok();
+    let bodies = page.data()["channel"]["messages"]["edges"].as_array().unwrap().len();
+    assert_eq!(bodies, usize::try_from(last).unwrap(), "every answered post is stored");
 }
 
 #[tokio::test]
@@ -454,9 +479,14 @@ async fn history_pages_both_ways_with_a_constant_number_of_statements() {
     let (ten, _) = statements(10).await;
     let (fifty, page) = statements(50).await;
     assert_eq!(ten, fifty, "statements must not grow with the page size");
-    // channel(id): visibility (1); messages: visibility again (1), the page (1), and its relations
-    // (reactions, thread participants, attachments, user cards: 4).
-    assert!(fifty <= 7, "{fifty} statements for one page");
+    // channel(id): visibility (1); messages: the page (1) and the relations the selection reads
+    // (reactions, thread participants, user cards: 3; attachments are not selected).
+    assert_eq!(fifty, 5, "{fifty} statements for one page");
+    let bare = "query($id: ID!) { channel(id: $id) { messages(last: 50) { edges { node { seq body } } } } }";
+    let before = app.app.sql_statements();
+    let plain = app.gql_as(Some(&alice.token), bare, json!({ "id": general })).await.ok();
+    assert_eq!(app.app.sql_statements() - before, 2, "a page without relations reads none");
+    assert_eq!(plain.data()["channel"]["messages"]["edges"].as_array().map(Vec::len), Some(50));
 
     let conn = &page.data()["channel"]["messages"];
     let edges = conn["edges"].as_array().unwrap();

@@ -340,18 +340,26 @@ async fn a_worker_killed_mid_scan_is_replaced_and_the_job_finishes() {
             cmd.env(k, v);
         }
         cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        cmd.spawn().expect("stoa worker starts")
+        KillOnDrop(cmd.spawn().expect("stoa worker starts"))
     };
     let mut stuck = worker(&[("STOA_SCANNER", format!("clamd://{hole}"))]);
     let held = tokio::time::timeout(std::time::Duration::from_secs(20), black_hole.accept()).await;
     assert!(held.is_ok(), "the first worker started scanning");
-    stuck.kill().expect("SIGKILL the worker mid-scan");
-    let _ = stuck.wait();
+    stuck.0.kill().expect("SIGKILL the worker mid-scan");
+    let _ = stuck.0.wait();
 
-    let mut second = worker(&[("STOA_SCAN_SWEEP_SECS", "1".into()), ("STOA_SCAN_STALE_SECS", "1".into())]);
+    let _second = worker(&[("STOA_SCAN_SWEEP_SECS", "1".into()), ("STOA_SCAN_STALE_SECS", "1".into())]);
     wait_for_status(&app, &alice.token, &id, "CLEAN").await;
-    let _ = second.kill();
-    let _ = second.wait();
+}
+
+/// A child process killed when the test ends, failed assertions included.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn real_png() -> Vec<u8> {

@@ -10,6 +10,7 @@ mod body;
 mod create_channel;
 mod delete_message;
 mod edit_message;
+mod group_commit;
 mod mark_read;
 mod membership;
 mod model;
@@ -28,6 +29,7 @@ pub use body::MessageBody;
 pub use create_channel::{CreateChannel, create_channel};
 pub use delete_message::delete_message;
 pub use edit_message::edit_message;
+pub use group_commit::PostGroups;
 pub use mark_read::mark_read;
 pub use membership::{add_channel_member, archive_channel, join_channel, remove_channel_member};
 pub use model::{
@@ -39,8 +41,8 @@ pub use open_direct::open_direct;
 pub use pin_message::pin_message;
 pub use post_message::{PostMessage, post_message};
 pub use queries::{
-    Related, SearchPage, SeqPage, SeqWindow, channel, channels, history, message, reactions_by_messages, search,
-    thread, thread_participants, unread_counts,
+    Related, SearchPage, SeqPage, SeqWindow, Wanted, channel, channel_history, channels, history, message,
+    reactions_by_messages, search, thread, thread_participants, unread_counts,
 };
 pub use stream::channel_events;
 pub use toggle_reaction::toggle_reaction;

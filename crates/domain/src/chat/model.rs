@@ -39,8 +39,10 @@ impl ChannelKind {
     }
 }
 
-/// A channel as one viewer sees it.
+/// A channel as one viewer sees it. Only this crate builds one, and only after checking that the
+/// viewer may read it: holding one is proof of that check (see [`crate::chat::channel_history`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Channel {
     pub id: ChannelId,
     pub workspace_id: WorkspaceId,

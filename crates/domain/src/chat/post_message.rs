@@ -11,7 +11,8 @@ use stoa_entities::{channel_members, mentions, messages, notifications};
 use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::chat::body::MessageBody;
-use crate::chat::model::{ChannelKind, ChatEventKind, MessageSnapshot, Notification};
+use crate::chat::group_commit;
+use crate::chat::model::{AuthorCard, ChannelKind, ChatEventKind, MessageSnapshot, Notification};
 use crate::chat::store::{self, Access};
 use crate::error::{DomainError, Result};
 use crate::events::Event;
@@ -37,9 +38,15 @@ pub struct PostMessage {
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), channel = %input.channel_id))]
 pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Result<MessageSnapshot> {
     let body = MessageBody::parse(&input.body, app.chat().max_message_bytes)?;
-    let mut tx = app.begin().await?;
-    let access = store::readable(tx.db(), actor, input.channel_id).await?;
+    let access = store::readable(app.db(), actor, input.channel_id).await?;
     access.require_writable()?;
+    let author = AuthorCard { id: access.user, display_name: access.display_name.clone() };
+    let plain = input.thread_root_id.is_none() && input.attachment_ids.is_empty() && !notifies_anyone(&access, &body);
+    if plain {
+        let post = group_commit::PlainPost { author, body: body.as_str().to_owned() };
+        return group_commit::submit(app, input.channel_id, post).await;
+    }
+    let mut tx = app.begin().await?;
     let now = app.now();
     if let Some(root) = input.thread_root_id {
         let root = messages::Entity::find_by_id(root.0).one(tx.db()).await?;
@@ -49,23 +56,9 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
         }
     }
     let seq = store::next_seq(tx.db(), input.channel_id).await?;
-    let row = messages::Entity::insert(messages::ActiveModel {
-        id: Set(MessageId::new().0),
-        channel_id: Set(input.channel_id.0),
-        seq: Set(seq),
-        author_id: Set(access.user.0),
-        body: Set(body.as_str().to_owned()),
-        thread_root_id: Set(input.thread_root_id.map(|r| r.0)),
-        reply_count: Set(0),
-        last_reply_at: Set(None),
-        created_at: Set(now),
-        edited_at: Set(None),
-        deleted_at: Set(None),
-        pinned_at: Set(None),
-        pinned_by: Set(None),
-    })
-    .exec_with_returning(tx.db())
-    .await?;
+    let mut message = store::new_message(input.channel_id, seq, access.user, body.as_str().to_owned(), now);
+    message.thread_root_id = input.thread_root_id;
+    messages::Entity::insert(store::message_row(&message)).exec_without_returning(tx.db()).await?;
     if let Some(root) = input.thread_root_id {
         messages::Entity::update_many()
             .col_expr(messages::Column::ReplyCount, Expr::col(messages::Column::ReplyCount).add(1))
@@ -76,24 +69,28 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
     }
     if !input.attachment_ids.is_empty() {
         let workspace = access.workspace();
-        crate::files::attach_to_message(tx.db(), access.user, workspace, MessageId(row.id), &input.attachment_ids)
-            .await?;
+        crate::files::attach_to_message(tx.db(), access.user, workspace, message.id, &input.attachment_ids).await?;
     }
-    notify(&mut tx, &access, &body, MessageId(row.id), seq).await?;
-    let snapshot = store::fresh_snapshot(tx.db(), row).await?;
+    notify(&mut tx, &access, &body, message.id, seq).await?;
+    let snapshot = MessageSnapshot { message, author, reactions: Vec::new() };
     store::record_event(&mut tx, seq, ChatEventKind::Posted, snapshot.clone()).await?;
     tx.commit().await?;
     Ok(snapshot)
 }
 
+/// Whether the post notifies anyone: a direct message always does, elsewhere a mention does.
+fn notifies_anyone(access: &Access, body: &MessageBody) -> bool {
+    access.kind() == ChannelKind::Direct || body.mentions_channel() || !body.mentioned_users().is_empty()
+}
+
 /// Stores mentions and notifications: mentioned members, everyone on `@channel`, and every other
 /// participant of a direct channel.
 async fn notify(tx: &mut Tx, access: &Access, body: &MessageBody, message: MessageId, seq: i64) -> Result<()> {
-    let direct = access.kind() == ChannelKind::Direct;
-    let named = body.mentioned_users();
-    if !direct && named.is_empty() && !body.mentions_channel() {
+    if !notifies_anyone(access, body) {
         return Ok(()); // nobody to notify: a plain post costs no member query
     }
+    let direct = access.kind() == ChannelKind::Direct;
+    let named = body.mentioned_users();
     let members: BTreeSet<UserId> = channel_members::Entity::find()
         .filter(channel_members::Column::ChannelId.eq(access.channel.id))
         .all(tx.db())

@@ -119,12 +119,19 @@ pub struct Related {
     pub attachments: HashMap<MessageId, Vec<crate::files::Attachment>>,
 }
 
-/// Loads the relations of `items` in four statements.
-async fn related(app: &AppCtx, items: &[Message]) -> Result<Related> {
+/// Loads the wanted relations of `items`: at most four statements, whatever the page size.
+async fn related(app: &AppCtx, items: &[Message], wanted: Wanted) -> Result<Related> {
     let ids: Vec<MessageId> = items.iter().map(|m| m.id).collect();
-    let reactions = store::reactions_of(app.db(), &ids).await?;
-    let participants = thread_participants(app, &ids).await?;
-    let attachments = crate::files::attachments_of_messages(app, &ids).await?;
+    if ids.is_empty() {
+        return Ok(Related::default());
+    }
+    let reactions = if wanted.reactions { store::reactions_of(app.db(), &ids).await? } else { HashMap::new() };
+    let participants = if wanted.participants { thread_participants(app, &ids).await? } else { HashMap::new() };
+    let attachments =
+        if wanted.attachments { crate::files::attachments_of_messages(app, &ids).await? } else { HashMap::new() };
+    if !wanted.users {
+        return Ok(Related { users: HashMap::new(), reactions, participants, attachments });
+    }
     let mut people: Vec<UserId> = items.iter().map(|m| m.author_id).collect();
     people.extend(reactions.values().flatten().flat_map(|r| r.user_ids.iter().copied()));
     people.extend(participants.values().flatten().copied());
@@ -146,7 +153,30 @@ pub struct SeqWindow {
 
 const DEFAULT_PAGE: u64 = 50;
 
-async fn window(app: &AppCtx, base: sea_orm::Select<messages::Entity>, w: SeqWindow) -> Result<SeqPage> {
+/// Which relations of a page the caller will read; the others are not queried. Every field is
+/// read by default.
+#[derive(Debug, Clone, Copy)]
+#[expect(clippy::struct_excessive_bools, reason = "independent yes/no choices, one per relation")]
+pub struct Wanted {
+    pub reactions: bool,
+    pub participants: bool,
+    pub attachments: bool,
+    /// Authors, reactors and participants as user cards.
+    pub users: bool,
+}
+
+impl Default for Wanted {
+    fn default() -> Self {
+        Self { reactions: true, participants: true, attachments: true, users: true }
+    }
+}
+
+async fn window(
+    app: &AppCtx,
+    base: sea_orm::Select<messages::Entity>,
+    w: SeqWindow,
+    wanted: Wanted,
+) -> Result<SeqPage> {
     let forward = w.first.is_some() || (w.after.is_some() && w.last.is_none());
     let limit = if forward { w.first } else { w.last }.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let mut query = base;
@@ -165,7 +195,7 @@ async fn window(app: &AppCtx, base: sea_orm::Select<messages::Entity>, w: SeqWin
         rows.reverse();
     }
     let items: Vec<Message> = rows.into_iter().map(Message::from).collect();
-    let related = related(app, &items).await?;
+    let related = related(app, &items, wanted).await?;
     Ok(if forward {
         SeqPage { items, has_previous_page: w.after.is_some(), has_next_page: more, related }
     } else {
@@ -177,21 +207,34 @@ async fn window(app: &AppCtx, base: sea_orm::Select<messages::Entity>, w: SeqWin
 ///
 /// # Errors
 /// `NOT_FOUND`.
-pub async fn history(app: &AppCtx, actor: &Actor, id: ChannelId, w: SeqWindow) -> Result<SeqPage> {
+pub async fn history(app: &AppCtx, actor: &Actor, id: ChannelId, w: SeqWindow, wanted: Wanted) -> Result<SeqPage> {
     store::readable(app.db(), actor, id).await?;
+    top_level_page(app, id, w, wanted).await
+}
+
+/// A page of a channel already read for this viewer: the [`Channel`] is the proof of the
+/// visibility check (only this crate builds one, after that check), so none is repeated.
+///
+/// # Errors
+/// `Internal` on database failure.
+pub async fn channel_history(app: &AppCtx, channel: &Channel, w: SeqWindow, wanted: Wanted) -> Result<SeqPage> {
+    top_level_page(app, channel.id, w, wanted).await
+}
+
+async fn top_level_page(app: &AppCtx, id: ChannelId, w: SeqWindow, wanted: Wanted) -> Result<SeqPage> {
     let base = messages::Entity::find()
         .filter(messages::Column::ChannelId.eq(id.0))
         .filter(messages::Column::ThreadRootId.is_null());
-    window(app, base, w).await
+    window(app, base, w, wanted).await
 }
 
 /// A page of a thread's replies.
 ///
 /// # Errors
 /// `NOT_FOUND`.
-pub async fn thread(app: &AppCtx, actor: &Actor, root: MessageId, w: SeqWindow) -> Result<SeqPage> {
+pub async fn thread(app: &AppCtx, actor: &Actor, root: MessageId, w: SeqWindow, wanted: Wanted) -> Result<SeqPage> {
     store::readable_message(app.db(), actor, root).await?;
-    window(app, messages::Entity::find().filter(messages::Column::ThreadRootId.eq(root.0)), w).await
+    window(app, messages::Entity::find().filter(messages::Column::ThreadRootId.eq(root.0)), w, wanted).await
 }
 
 /// One message the actor can read.
@@ -218,18 +261,23 @@ pub async fn reactions_by_messages(
 /// # Errors
 /// `Internal` on database failure.
 pub async fn thread_participants(app: &AppCtx, roots: &[MessageId]) -> Result<HashMap<MessageId, Vec<UserId>>> {
-    let rows = messages::Entity::find()
-        .filter(messages::Column::ThreadRootId.is_in(roots.iter().map(|r| r.0)))
-        .order_by_asc(messages::Column::Seq)
-        .all(app.db())
-        .await?;
     let mut out: HashMap<MessageId, Vec<UserId>> = HashMap::new();
-    for row in rows {
-        let Some(root) = row.thread_root_id else { continue };
-        let list = out.entry(MessageId(root)).or_default();
-        if !list.contains(&UserId(row.author_id)) {
-            list.push(UserId(row.author_id));
-        }
+    if roots.is_empty() {
+        return Ok(out);
+    }
+    // One row per (thread, participant), not per reply: a long thread costs no more than its people.
+    let backend = app.db().get_database_backend();
+    let placeholders: Vec<String> = (1..=roots.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT thread_root_id, author_id, MIN(seq) AS first_seq FROM messages WHERE thread_root_id IN ({}) \
+         GROUP BY thread_root_id, author_id ORDER BY first_seq",
+        placeholders.join(", ")
+    );
+    let values: Vec<sea_orm::Value> = roots.iter().map(|r| sea_orm::Value::from(r.0)).collect();
+    for row in app.db().query_all_raw(stmt(backend, &sql, values)).await? {
+        let root: uuid::Uuid = row.try_get_by_index(0)?;
+        let author: uuid::Uuid = row.try_get_by_index(1)?;
+        out.entry(MessageId(root)).or_default().push(UserId(author));
     }
     Ok(out)
 }

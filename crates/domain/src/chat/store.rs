@@ -11,7 +11,7 @@ use stoa_entities::{channel_events, channel_members, channels, messages, reactio
 use crate::actor::Actor;
 use crate::authz::{Permission, Role};
 use crate::chat::model::{
-    AuthorCard, Channel, ChannelKind, ChatEvent, ChatEventKind, MessageSnapshot, ReactionSummary,
+    AuthorCard, Channel, ChannelKind, ChatEvent, ChatEventKind, Message, MessageSnapshot, ReactionSummary,
 };
 use crate::error::{DomainError, Result};
 use crate::events::Event;
@@ -30,6 +30,8 @@ pub(crate) struct Access {
     pub member: Option<channel_members::Model>,
     pub role: Role,
     pub user: UserId,
+    /// The actor's display name, read with the rest (what a post's snapshot shows as author).
+    pub display_name: String,
 }
 
 impl Access {
@@ -93,10 +95,12 @@ pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: Chann
     let user = actor.user_id()?;
     // One statement: the channel, the actor's workspace role and channel membership (hot path of
     // every chat read and write).
-    let sql = "SELECT c.*, w.role AS ws_role, cm.id AS cm_id, cm.last_read_seq AS cm_last_read_seq, cm.joined_at AS cm_joined_at \
+    let sql = "SELECT c.*, w.role AS ws_role, cm.id AS cm_id, cm.last_read_seq AS cm_last_read_seq, cm.joined_at AS cm_joined_at, \
+               u.display_name AS u_display_name \
                FROM channels c \
                LEFT JOIN memberships w ON w.workspace_id = c.workspace_id AND w.user_id = $2 \
                LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2 \
+               LEFT JOIN users u ON u.id = $2 \
                WHERE c.id = $1";
     let row = db
         .query_one_raw(stmt(db.get_database_backend(), sql, vec![id.0.into(), user.0.into()]))
@@ -118,7 +122,9 @@ pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: Chann
     if member.is_none() && channel.kind != ChannelKind::Public.as_str() {
         return Err(DomainError::NotFound("channel"));
     }
-    Ok(Access { channel, member, role, user })
+    let display_name: Option<String> = row.try_get("", "u_display_name")?;
+    let display_name = display_name.unwrap_or_else(|| "deleted user".to_owned());
+    Ok(Access { channel, member, role, user, display_name })
 }
 
 /// The message and the channel it is in, if the actor may read that channel.
@@ -134,15 +140,63 @@ pub(crate) async fn readable_message(
     Ok((message, access))
 }
 
+/// A top-level message posted `now`: no replies, edits or pin yet.
+pub(crate) fn new_message(
+    channel: ChannelId,
+    seq: i64,
+    author: UserId,
+    body: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Message {
+    Message {
+        id: MessageId::new(),
+        channel_id: channel,
+        seq,
+        author_id: author,
+        body,
+        thread_root_id: None,
+        reply_count: 0,
+        last_reply_at: None,
+        created_at: now,
+        edited_at: None,
+        deleted_at: None,
+        pinned_at: None,
+    }
+}
+
+/// The row that stores `m`.
+pub(crate) fn message_row(m: &Message) -> messages::ActiveModel {
+    messages::ActiveModel {
+        id: Set(m.id.0),
+        channel_id: Set(m.channel_id.0),
+        seq: Set(m.seq),
+        author_id: Set(m.author_id.0),
+        body: Set(m.body.clone()),
+        thread_root_id: Set(m.thread_root_id.map(|r| r.0)),
+        reply_count: Set(m.reply_count),
+        last_reply_at: Set(m.last_reply_at),
+        created_at: Set(m.created_at),
+        edited_at: Set(m.edited_at),
+        deleted_at: Set(m.deleted_at),
+        pinned_at: Set(m.pinned_at),
+        pinned_by: Set(None),
+    }
+}
+
 /// Hands out the channel's next sequence number. The row update serializes writers per channel,
 /// so commit order follows sequence order.
 pub(crate) async fn next_seq(db: &impl ConnectionTrait, channel: ChannelId) -> Result<i64> {
+    next_seqs(db, channel, 1).await
+}
+
+/// Hands out `count` consecutive sequence numbers; returns the last (the first is `last - count + 1`).
+pub(crate) async fn next_seqs(db: &impl ConnectionTrait, channel: ChannelId, count: i64) -> Result<i64> {
     let backend = db.get_database_backend();
     let row = db
         .query_one_raw(stmt(
             backend,
-            "UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
-            vec![channel.0.into()],
+            "UPDATE channels SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq",
+            vec![channel.0.into(), count.into()],
         ))
         .await?
         .ok_or(DomainError::NotFound("channel"))?;
@@ -173,19 +227,13 @@ pub(crate) async fn reactions_of(
 /// The message with its author card and reactions, as event payloads carry it.
 pub(crate) async fn snapshot(db: &impl ConnectionTrait, message: messages::Model) -> Result<MessageSnapshot> {
     let id = MessageId(message.id);
-    let mut snapshot = fresh_snapshot(db, message).await?;
-    snapshot.reactions = reactions_of(db, &[id]).await?.remove(&id).unwrap_or_default();
-    Ok(snapshot)
-}
-
-/// The snapshot of a message just inserted: it has no reactions yet, so only the author is read.
-pub(crate) async fn fresh_snapshot(db: &impl ConnectionTrait, message: messages::Model) -> Result<MessageSnapshot> {
     let author = users::Entity::find_by_id(message.author_id).one(db).await?;
     let author = AuthorCard {
         id: UserId(message.author_id),
         display_name: author.map_or_else(|| "deleted user".to_owned(), |u| u.display_name),
     };
-    Ok(MessageSnapshot { message: message.into(), author, reactions: Vec::new() })
+    let reactions = reactions_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    Ok(MessageSnapshot { message: message.into(), author, reactions })
 }
 
 /// Stores the event under `seq` and queues it for publication after commit.
@@ -196,18 +244,30 @@ pub(crate) async fn record_event(
     snapshot: MessageSnapshot,
 ) -> Result<ChatEvent> {
     let event = ChatEvent { channel_id: snapshot.message.channel_id, seq, kind, snapshot };
-    let payload = serde_json::to_value(&event).map_err(anyhow::Error::from)?;
-    channel_events::Entity::insert(channel_events::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        channel_id: Set(event.channel_id.0),
-        seq: Set(seq),
-        payload: Set(payload),
-        created_at: Set(chrono::Utc::now()),
-    })
-    .exec_without_returning(tx.db())
-    .await?;
-    tx.emit(Event::Chat(event.clone()));
+    record_events(tx, vec![event.clone()]).await?;
     Ok(event)
+}
+
+/// Stores numbered events in one statement and queues them, in order, for publication after commit.
+pub(crate) async fn record_events(tx: &mut Tx, events: Vec<ChatEvent>) -> Result<()> {
+    let now = chrono::Utc::now();
+    let rows = events
+        .iter()
+        .map(|event| {
+            Ok(channel_events::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                channel_id: Set(event.channel_id.0),
+                seq: Set(event.seq),
+                payload: Set(serde_json::to_value(event).map_err(anyhow::Error::from)?),
+                created_at: Set(now),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    channel_events::Entity::insert_many(rows).exec_without_returning(tx.db()).await?;
+    for event in events {
+        tx.emit(Event::Chat(std::sync::Arc::new(event)));
+    }
+    Ok(())
 }
 
 /// Stored events of a channel with `after < seq <= up_to`, oldest first, at most `limit`.
@@ -217,7 +277,7 @@ pub(crate) async fn events_between(
     after: i64,
     up_to: Option<i64>,
     limit: u64,
-) -> Result<Vec<ChatEvent>> {
+) -> Result<Vec<std::sync::Arc<ChatEvent>>> {
     use sea_orm::QuerySelect as _;
     let mut query = channel_events::Entity::find()
         .filter(channel_events::Column::ChannelId.eq(channel.0))
@@ -231,6 +291,10 @@ pub(crate) async fn events_between(
         .all(db)
         .await?
         .into_iter()
-        .map(|row| serde_json::from_value::<ChatEvent>(row.payload).map_err(|e| DomainError::Internal(e.into())))
+        .map(|row| {
+            serde_json::from_value::<ChatEvent>(row.payload)
+                .map(std::sync::Arc::new)
+                .map_err(|e| DomainError::Internal(e.into()))
+        })
         .collect()
 }

@@ -4,6 +4,7 @@
 //! The stream ends when the viewer leaves or is removed from the channel or its workspace.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
@@ -25,8 +26,8 @@ struct State {
     /// The highest sequence number delivered so far.
     delivered: i64,
     live: BoxStream<'static, Event>,
-    pending: VecDeque<ChatEvent>,
-    /// Whether the database may hold events newer than `delivered` (at start, and after a gap).
+    pending: VecDeque<Arc<ChatEvent>>,
+    /// Whether the database may hold events newer than `delivered` (when resuming, and after a gap).
     behind: bool,
     me: crate::ids::UserId,
     workspace: crate::ids::WorkspaceId,
@@ -43,10 +44,11 @@ pub async fn channel_events(
     actor: &Actor,
     id: ChannelId,
     after: Option<i64>,
-) -> Result<BoxStream<'static, Result<ChatEvent>>> {
+) -> Result<BoxStream<'static, Result<Arc<ChatEvent>>>> {
     let me = actor.user_id()?;
     let channel_events = app.bus().subscribe(&Topic::Channel(id));
     let user_events = app.bus().subscribe(&Topic::User(me));
+    app.bus().subscribed(&Topic::Channel(id)).await;
     let access = store::readable(app.db(), actor, id).await?;
     let delivered = after.unwrap_or(access.channel.last_seq).max(0);
     let state = State {
@@ -55,7 +57,9 @@ pub async fn channel_events(
         delivered,
         live: futures::stream::select(channel_events, user_events).boxed(),
         pending: VecDeque::new(),
-        behind: true,
+        // Resuming reads the database first. A fresh stream starts at the `last_seq` read after the
+        // bus subscription, so everything newer arrives live: no query until a gap shows.
+        behind: after.is_some(),
         me,
         workspace: access.workspace(),
         done: false,
@@ -63,7 +67,7 @@ pub async fn channel_events(
     Ok(futures::stream::unfold(state, next).boxed())
 }
 
-async fn next(mut s: State) -> Option<(Result<ChatEvent>, State)> {
+async fn next(mut s: State) -> Option<(Result<Arc<ChatEvent>>, State)> {
     loop {
         if s.done {
             return None;

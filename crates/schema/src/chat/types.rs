@@ -61,6 +61,20 @@ pub fn window(
     })
 }
 
+/// The relations a page's selection reads (under `edges.node` or `nodes`): only those are queried.
+fn wanted(ctx: &Context<'_>) -> chat::Wanted {
+    let look = ctx.look_ahead();
+    let (edge, node) = (look.field("edges").field("node"), look.field("nodes"));
+    let any = |name: &str| edge.field(name).exists() || node.field(name).exists();
+    let reactors = edge.field("reactions").field("users").exists() || node.field("reactions").field("users").exists();
+    chat::Wanted {
+        reactions: any("reactions"),
+        participants: any("threadParticipants"),
+        attachments: any("attachments"),
+        users: any("author") || any("threadParticipants") || reactors,
+    }
+}
+
 /// A page of messages as a Relay connection; cursors are sequence numbers.
 pub type MessageConnection = Connection<String, Message, EmptyFields, EmptyFields>;
 
@@ -142,7 +156,7 @@ impl Channel {
         before: Option<String>,
     ) -> Result<MessageConnection> {
         let w = window(first, after, last, before)?;
-        Ok(connection(chat::history(ctx.app()?, ctx.actor()?, self.0.id, w).await?))
+        Ok(connection(chat::channel_history(ctx.app()?, &self.0, w, wanted(ctx)).await?))
     }
 }
 
@@ -268,7 +282,7 @@ impl Message {
     #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity")]
     async fn replies(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<MessageConnection> {
         let w = window(Some(first.unwrap_or(50)), after, None, None)?;
-        Ok(connection(chat::thread(ctx.app()?, ctx.actor()?, self.inner.id, w).await?))
+        Ok(connection(chat::thread(ctx.app()?, ctx.actor()?, self.inner.id, w, wanted(ctx)).await?))
     }
     /// When it was posted.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -338,7 +352,7 @@ impl From<chat::ChatEventKind> for ChannelEventKind {
 }
 
 /// One numbered event of a channel.
-pub struct ChannelEvent(pub chat::ChatEvent);
+pub struct ChannelEvent(pub std::sync::Arc<chat::ChatEvent>);
 
 /// One numbered event of a channel.
 #[Object]

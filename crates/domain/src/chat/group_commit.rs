@@ -1,0 +1,143 @@
+//! Group commit for plain posts. A channel's events are ordered by the row lock on its
+//! `last_seq`, held from the sequence update to the commit, so a busy channel takes one commit at
+//! a time. Posts that arrive while a commit is running wait together and go in the next one: one
+//! transaction, one sequence update, one multi-row insert of messages and of events, one commit.
+//! Each waiting post gets its own result; a failed group fails every post in it and stores none.
+//!
+//! Only plain posts take this path (no thread, attachment or notification): those steps can fail
+//! for one post alone, so such posts keep their own transaction. Both paths take the same row
+//! lock, so sequence order still equals commit order.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use futures::FutureExt as _;
+use sea_orm::EntityTrait as _;
+use stoa_entities::messages;
+use tokio::sync::oneshot;
+
+use crate::app::AppCtx;
+use crate::chat::model::{AuthorCard, ChatEvent, ChatEventKind, MessageSnapshot};
+use crate::chat::store;
+use crate::error::{DomainError, Result};
+use crate::ids::ChannelId;
+
+/// The most posts one commit takes (bounded so a group's statements stay small).
+const MAX_GROUP: usize = 128;
+
+/// A validated post waiting for its group.
+pub(crate) struct PlainPost {
+    pub author: AuthorCard,
+    pub body: String,
+}
+
+struct Waiting {
+    post: PlainPost,
+    reply: oneshot::Sender<Result<MessageSnapshot>>,
+}
+
+/// Channels with a commit running, and the posts waiting for the next one. A channel is present
+/// exactly while its runner task lives.
+#[derive(Default)]
+pub struct PostGroups {
+    queues: Mutex<HashMap<ChannelId, Vec<Waiting>>>,
+}
+
+impl PostGroups {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ChannelId, Vec<Waiting>>> {
+        self.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Queues `post` for `channel`'s next commit and waits for it.
+///
+/// # Errors
+/// `Internal` when the group's transaction fails (nothing of the group is stored).
+pub(crate) async fn submit(app: &AppCtx, channel: ChannelId, post: PlainPost) -> Result<MessageSnapshot> {
+    let (reply, result) = oneshot::channel();
+    let start = {
+        let mut queues = app.post_groups().lock();
+        // A channel in the map has a runner (it may have drained the list already).
+        if let Some(waiting) = queues.get_mut(&channel) {
+            waiting.push(Waiting { post, reply });
+            false
+        } else {
+            queues.insert(channel, vec![Waiting { post, reply }]);
+            true
+        }
+    };
+    if start {
+        // Its own task: a client that disconnects must not cancel other posts' commit.
+        tokio::spawn(run(app.clone(), channel));
+    }
+    result.await.map_err(|_| DomainError::Internal(anyhow::anyhow!("post group ended without an answer")))?
+}
+
+/// Commits groups for `channel` until nobody waits.
+async fn run(app: AppCtx, channel: ChannelId) {
+    loop {
+        let group: Vec<Waiting> = {
+            let mut queues = app.post_groups().lock();
+            match queues.get_mut(&channel) {
+                Some(waiting) if !waiting.is_empty() => {
+                    let n = waiting.len().min(MAX_GROUP);
+                    waiting.drain(..n).collect()
+                }
+                _ => {
+                    queues.remove(&channel);
+                    return;
+                }
+            }
+        };
+        let (posts, replies): (Vec<PlainPost>, Vec<_>) = group.into_iter().map(|w| (w.post, w.reply)).unzip();
+        let outcome = std::panic::AssertUnwindSafe(commit(&app, channel, posts))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(DomainError::Internal(anyhow::anyhow!("panicked"))));
+        match outcome {
+            Ok(snapshots) => {
+                for (reply, snapshot) in replies.into_iter().zip(snapshots) {
+                    let _ = reply.send(Ok(snapshot));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, channel = %channel, "post group failed");
+                for reply in replies {
+                    let _ = reply.send(Err(DomainError::Internal(anyhow::anyhow!("post group failed: {e}"))));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for the whole group: five statements whatever its size.
+async fn commit(app: &AppCtx, channel: ChannelId, posts: Vec<PlainPost>) -> Result<Vec<MessageSnapshot>> {
+    let count = i64::try_from(posts.len()).map_err(anyhow::Error::from)?;
+    let mut tx = app.begin().await?;
+    let last = store::next_seqs(tx.db(), channel, count).await?;
+    let now = app.now();
+    let snapshots: Vec<MessageSnapshot> = posts
+        .into_iter()
+        .zip(last - count + 1..)
+        .map(|(post, seq)| MessageSnapshot {
+            message: store::new_message(channel, seq, post.author.id, post.body, now),
+            author: post.author,
+            reactions: Vec::new(),
+        })
+        .collect();
+    messages::Entity::insert_many(snapshots.iter().map(|s| store::message_row(&s.message)))
+        .exec_without_returning(tx.db())
+        .await?;
+    let events = snapshots
+        .iter()
+        .map(|s| ChatEvent {
+            channel_id: channel,
+            seq: s.message.seq,
+            kind: ChatEventKind::Posted,
+            snapshot: s.clone(),
+        })
+        .collect();
+    store::record_events(&mut tx, events).await?;
+    tx.commit().await?;
+    Ok(snapshots)
+}
