@@ -104,7 +104,7 @@ pub async fn run(
         match storage {
             JobStorage::Sqlite(s) => {
                 WorkerBuilder::new(worker_name())
-                    .backend(s.poll_with_interval(poll))
+                    .backend(s.poll_with_strategy(Every::new(poll)))
                     .data(app)
                     .build(handle)
                     .run()
@@ -112,7 +112,7 @@ pub async fn run(
             }
             JobStorage::Postgres(s) => {
                 WorkerBuilder::new(worker_name())
-                    .backend(s.poll_with_interval(poll))
+                    .backend(s.poll_with_strategy(Every::new(poll)))
                     .data(app)
                     .build(handle)
                     .run()
@@ -126,6 +126,42 @@ pub async fn run(
     };
     sweeper.abort();
     result
+}
+
+/// Wakes an idle worker every `period` to look for jobs.
+///
+/// apalis' own `IntervalStrategy` re-arms its timer without polling it: when the fetch that follows
+/// a tick completes without yielding, no timer is left to wake the worker and it sleeps until its
+/// next heartbeat (30 s), which left queued scans waiting that long. This one polls the re-armed
+/// timer at once, so a waker is always registered.
+struct Every {
+    period: Duration,
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Every {
+    fn new(period: Duration) -> Self {
+        Self { period, sleep: None }
+    }
+}
+
+impl Clone for Every {
+    fn clone(&self) -> Self {
+        Self::new(self.period)
+    }
+}
+
+impl PollStrategy for Every {
+    fn poll_drive(&mut self, cx: &mut std::task::Context<'_>, _: &PollSnapshot) -> std::task::Poll<Option<()>> {
+        let period = self.period;
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(period)));
+        let mut fired = false;
+        while sleep.as_mut().poll(cx).is_ready() {
+            fired = true;
+            sleep.as_mut().reset(tokio::time::Instant::now() + period);
+        }
+        if fired { std::task::Poll::Ready(Some(())) } else { std::task::Poll::Pending }
+    }
 }
 
 /// A name unique to this worker: apalis refuses a second live worker under a name, and replicas

@@ -286,7 +286,11 @@ async fn clamd_catches_eicar_when_it_runs() {
 }
 
 async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    wait_for_status_within(app, token, id, status, 30).await
+}
+
+async fn wait_for_status_within(app: &TestApp, token: &str, id: &str, status: &str, secs: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         let res = app
             .gql_as(Some(token), "query($id: ID!) { attachment(id: $id) { status } }", json!({ "id": id }))
@@ -295,7 +299,7 @@ async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) -> 
         if res.data()["attachment"]["status"] == status {
             return res.data().clone();
         }
-        assert!(std::time::Instant::now() < deadline, "still {} after 30 s", res.data()["attachment"]["status"]);
+        assert!(std::time::Instant::now() < deadline, "still {} after {secs} s", res.data()["attachment"]["status"]);
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
@@ -330,35 +334,44 @@ async fn a_worker_killed_mid_scan_is_replaced_and_the_job_finishes() {
     // A "clamd" that accepts and never answers: a worker scanning against it hangs mid-scan.
     let black_hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hole = black_hole.local_addr().unwrap();
-    let worker = |extra: &[(&str, String)]| {
+    let worker = |name: &str, extra: &[(&str, String)]| {
+        let log = app.data_dir.join(format!("{name}.log"));
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"));
-        cmd.arg("worker").env_clear().env("STOA_LOG", "warn").env("STOA_DATA_DIR", &app.data_dir);
+        cmd.arg("worker").env_clear().env("STOA_LOG", "info").env("STOA_DATA_DIR", &app.data_dir);
         for (k, v) in app.shared_vars() {
             cmd.env(k, v);
         }
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        KillOnDrop(cmd.spawn().expect("stoa worker starts"))
+        let out = std::fs::File::create(&log).expect("worker log file");
+        cmd.stdout(out.try_clone().expect("worker log file")).stderr(out);
+        KillOnDrop(cmd.spawn().expect("stoa worker starts"), log)
     };
-    let mut stuck = worker(&[("STOA_SCANNER", format!("clamd://{hole}"))]);
+    let mut stuck = worker("stuck", &[("STOA_SCANNER", format!("clamd://{hole}"))]);
     let held = tokio::time::timeout(std::time::Duration::from_secs(20), black_hole.accept()).await;
     assert!(held.is_ok(), "the first worker started scanning");
     stuck.0.kill().expect("SIGKILL the worker mid-scan");
     let _ = stuck.0.wait();
 
-    let _second = worker(&[("STOA_SCAN_SWEEP_SECS", "1".into()), ("STOA_SCAN_STALE_SECS", "1".into())]);
-    wait_for_status(&app, &alice.token, &id, "CLEAN").await;
+    let _second = worker("second", &[("STOA_SCAN_SWEEP_SECS", "1".into()), ("STOA_SCAN_STALE_SECS", "1".into())]);
+    // The replacement starts idle and the job is queued again a second later: an idle worker must
+    // notice it well before its 30 s heartbeat (apalis' interval poll once slept until then).
+    wait_for_status_within(&app, &alice.token, &id, "CLEAN", 15).await;
 }
 
-/// A child process killed when the test ends, failed assertions included.
-struct KillOnDrop(std::process::Child);
+/// A child process killed when the test ends, failed assertions included; when the test failed,
+/// the child's output is printed with the failure.
+struct KillOnDrop(std::process::Child, std::path::PathBuf);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        if std::thread::panicking() {
+            let output = std::fs::read_to_string(&self.1).unwrap_or_default();
+            eprintln!("--- {} ---\n{output}", self.1.display());
+        }
     }
 }
 
