@@ -3,7 +3,7 @@
 //! WebSocket subprotocols go through here, so a limit holds everywhere or nowhere.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, ServerError};
@@ -27,28 +27,40 @@ impl Refusal {
 
 /// Documents already parsed and checked, by query text. Clients send the same few operations over
 /// and over, and parsing is the costliest step before execution; a cached document is cloned
-/// instead. Bounded: cleared when full.
+/// instead. Bounded: at most `DOC_CACHE_ENTRIES` documents of at most `DOC_CACHE_MAX_QUERY` bytes
+/// of text each (a client cannot fill it with huge one-off queries), cleared when full.
 #[derive(Default)]
-pub struct DocCache(Mutex<HashMap<String, ExecutableDocument>>);
+pub struct DocCache(Mutex<HashMap<String, Arc<ExecutableDocument>>>);
 
 /// Distinct documents kept.
 const DOC_CACHE_ENTRIES: usize = 512;
+/// Longer query texts are parsed every time (operations clients repeat are short; literals that
+/// carry data, such as a message body written into the query, make texts long and one-off).
+const DOC_CACHE_MAX_QUERY: usize = 8 * 1024;
 
 impl DocCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ExecutableDocument>>> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn get(&self, query: &str) -> Option<ExecutableDocument> {
-        self.lock().get(query).cloned()
+        if query.len() > DOC_CACHE_MAX_QUERY {
+            return None;
+        }
+        let doc = self.lock().get(query).cloned()?;
+        Some(ExecutableDocument::clone(&doc)) // the deep copy happens outside the lock
     }
 
     fn put(&self, query: &str, doc: &ExecutableDocument) {
+        if query.len() > DOC_CACHE_MAX_QUERY {
+            return;
+        }
+        let doc = Arc::new(doc.clone());
         let mut docs = self.lock();
         if docs.len() >= DOC_CACHE_ENTRIES {
             docs.clear();
         }
-        docs.insert(query.to_owned(), doc.clone());
+        docs.insert(query.to_owned(), doc);
     }
 }
 

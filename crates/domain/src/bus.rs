@@ -70,15 +70,25 @@ impl LocalFanout {
     /// Subscribes locally; `true` in the second field when this is the topic's first live subscriber
     /// (a networked bus then subscribes upstream).
     pub fn subscribe(&self, key: &str) -> (EventStream, bool) {
+        self.subscribe_then(key, |_| {})
+    }
+
+    /// [`subscribe`](Self::subscribe), calling `first` with the key while the topic table is still
+    /// locked when this is the topic's first live subscriber: a networked bus queues its upstream
+    /// SUBSCRIBE there, so no later subscriber of the topic can ask for a confirmation that
+    /// overtakes it.
+    pub fn subscribe_then(&self, key: &str, first: impl FnOnce(&str)) -> (EventStream, bool) {
         let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (receiver, first) = match topics.get(key) {
+        let (receiver, is_first) = match topics.get(key) {
             Some(sender) if sender.receiver_count() > 0 => (sender.subscribe(), false),
             _ => {
                 let (sender, receiver) = broadcast::channel(TOPIC_CAPACITY);
                 topics.insert(key.to_owned(), sender);
+                first(key);
                 (receiver, true)
             }
         };
+        drop(topics);
         let key = key.to_owned();
         let stream = BroadcastStream::new(receiver).filter_map(move |item| {
             let out = match item {
@@ -90,7 +100,7 @@ impl LocalFanout {
             };
             futures::future::ready(out)
         });
-        (stream.boxed(), first)
+        (stream.boxed(), is_first)
     }
 
     /// Topic keys that currently have no subscriber (a networked bus unsubscribes them upstream).

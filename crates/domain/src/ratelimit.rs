@@ -68,8 +68,9 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// When the backend is unreachable.
     async fn take(&self, key: &str, per_minute: u32) -> anyhow::Result<Budget>;
 
-    /// Takes `cost` tokens from each bucket `(key, per_minute)`: the budgets in the same order. A
-    /// networked limiter does it in one round trip, and takes nothing when any bucket refuses.
+    /// Takes `cost` tokens from each bucket `(key, per_minute)`: the budgets in the same order, up to
+    /// and including the first that refuses (later buckets are not charged). A networked limiter
+    /// does it in one round trip, and takes nothing when any bucket refuses.
     ///
     /// # Errors
     /// When the backend is unreachable.
@@ -85,7 +86,11 @@ pub trait RateLimiter: Send + Sync + 'static {
                     break;
                 }
             }
+            let refused = last.as_ref().is_some_and(|b| b.retry_after_s.is_some());
             out.extend(last);
+            if refused {
+                break;
+            }
         }
         Ok(out)
     }

@@ -84,10 +84,9 @@ impl EventBus for RedisBus {
 
     fn subscribe(&self, topic: &Topic) -> EventStream {
         let key = topic.key();
-        let (stream, first) = self.fanout.subscribe(&key);
-        if first {
-            let _ = self.commands.send(Command::Subscribe(key));
-        }
+        let (stream, _) = self.fanout.subscribe_then(&key, |key| {
+            let _ = self.commands.send(Command::Subscribe(key.to_owned()));
+        });
         stream
     }
 }

@@ -73,8 +73,26 @@ pub(crate) async fn submit(app: &AppCtx, channel: ChannelId, post: PlainPost) ->
     result.await.map_err(|_| DomainError::Internal(anyhow::anyhow!("post group ended without an answer")))?
 }
 
+/// Removes a runner's channel entry if the runner dies without doing so itself (its task aborted
+/// at shutdown): the waiters left in it are answered with an error (their senders drop) and the
+/// next post starts a new runner instead of queueing behind a dead one.
+struct Vacate<'a> {
+    app: &'a AppCtx,
+    channel: ChannelId,
+    armed: bool,
+}
+
+impl Drop for Vacate<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.app.post_groups().lock().remove(&self.channel);
+        }
+    }
+}
+
 /// Commits groups for `channel` until nobody waits.
 async fn run(app: AppCtx, channel: ChannelId) {
+    let mut vacate = Vacate { app: &app, channel, armed: true };
     loop {
         let group: Vec<Waiting> = {
             let mut queues = app.post_groups().lock();
@@ -85,6 +103,7 @@ async fn run(app: AppCtx, channel: ChannelId) {
                 }
                 _ => {
                     queues.remove(&channel);
+                    vacate.armed = false; // removed under the lock; a new runner may own the key next
                     return;
                 }
             }
