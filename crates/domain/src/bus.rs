@@ -69,6 +69,7 @@ impl LocalFanout {
 
     /// Subscribes locally; `true` in the second field when this is the topic's first live subscriber
     /// (a networked bus then subscribes upstream).
+    #[must_use]
     pub fn subscribe(&self, key: &str) -> (EventStream, bool) {
         self.subscribe_then(key, |_| {})
     }

@@ -1,15 +1,23 @@
 //! One WebSocket connection: the init handshake, operations by id, keep-alive and close codes.
 //!
 //! A connection is one task. Its operations are streams polled by that task (no task, channel or
-//! writer task per operation), and frames are written straight to the socket: an idle
-//! subscription costs a few hundred bytes beside the socket's own buffers, and a delivery wakes
-//! one task.
+//! writer task per operation): an idle subscription costs a few hundred bytes beside the socket's
+//! own buffers, and a delivery wakes one task.
+//!
+//! The task never waits for the peer while operations are mid-flight. Frames go to an outbox that
+//! the loop writes out as the socket accepts them, beside reading and running operations; an
+//! operation that has produced a frame is parked (not polled) until that frame is in the socket,
+//! so a result in the middle of a transaction is never held up by a slow reader, and a slow
+//! reader costs at most one frame per operation. While the outbox is long the loop stops reading
+//! (TCP pushes back on the peer); a peer that takes nothing for 3x keep-alive is dropped.
 
+use std::collections::{HashMap, VecDeque};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures::stream::{BoxStream, SplitSink};
-use futures::{SinkExt as _, StreamExt as _};
+use futures::{Sink as _, SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use stoa_schema::RequestActor;
 use stoa_schema::error::{codes, transport_error};
@@ -38,6 +46,12 @@ enum Flow {
     Gone,
 }
 
+/// Frames waiting in the outbox beyond which the loop stops reading from the peer.
+const READ_PAUSE: usize = 64;
+
+/// Frames on their way to the socket, each with the operation to resume once it is written.
+type Outbox = VecDeque<(Message, Option<String>)>;
+
 struct Conn {
     state: AppState,
     ip: String,
@@ -45,14 +59,23 @@ struct Conn {
     sink: SplitSink<WebSocket, Message>,
     /// Running operations by id; removing one cancels it.
     ops: StreamMap<String, BoxStream<'static, OpItem>>,
+    /// Operations whose last frame is still in the outbox.
+    parked: HashMap<String, BoxStream<'static, OpItem>>,
+    outbox: Outbox,
+    /// Operations whose frame reached the socket since the loop last resumed them.
+    sent: Vec<String>,
+    /// Frames were handed to the socket and not yet flushed.
+    unflushed: bool,
+    /// The socket took something since the loop last looked.
+    progressed: bool,
+    /// When the peer counts as gone if the socket takes nothing more.
+    write_deadline: Option<tokio::time::Instant>,
     init_seen: bool,
     actor: Option<RequestActor>,
     /// The signed-in user, counted in presence while the socket lives.
     user: Option<stoa_domain::ids::UserId>,
-    /// How long one frame may take to reach the peer's socket before the peer counts as gone.
+    /// How long the socket may take nothing while frames wait before the peer counts as gone.
     write_timeout: Duration,
-    /// A write failed: the peer is gone.
-    gone: bool,
 }
 
 /// Serves `socket` until either side closes.
@@ -65,14 +88,20 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         protocol,
         sink,
         ops: StreamMap::new(),
+        parked: HashMap::new(),
+        outbox: VecDeque::new(),
+        sent: Vec::new(),
+        unflushed: false,
+        progressed: false,
+        write_deadline: None,
         init_seen: false,
         actor: None,
         user: None,
         write_timeout: ws.keepalive * 3,
-        gone: false,
     };
     if protocol == Protocol::Unsupported {
-        conn.write(protocol::close_frame(close::SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")).await;
+        conn.send(protocol::close_frame(close::SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable"));
+        conn.drain().await;
         let _ = conn.sink.close().await;
         return;
     }
@@ -82,6 +111,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     tokio::pin!(init_deadline);
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + ws.keepalive, ws.keepalive);
     let mut last_seen = Instant::now();
+    let far = tokio::time::Instant::now() + Duration::from_hours(24 * 365);
     let flow = loop {
         let flow = tokio::select! {
             () = &mut init_deadline, if !conn.init_seen => {
@@ -94,80 +124,160 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
                 }
                 Box::pin(conn.on_keepalive()).await
             }
-            Some((id, item)) = conn.ops.next() => conn.on_op_item(id, item).await,
-            msg = stream.next() => {
+            written = write_out(
+                &mut conn.sink, &mut conn.outbox, &mut conn.sent, &mut conn.unflushed, &mut conn.progressed,
+            ), if !conn.outbox.is_empty() || conn.unflushed => {
+                if written.is_ok() { Flow::Continue } else { Flow::Gone }
+            }
+            () = tokio::time::sleep_until(conn.write_deadline.unwrap_or(far)), if conn.write_deadline.is_some() => {
+                tracing::debug!("websocket peer stopped reading; dropping it");
+                Flow::Gone
+            }
+            Some((id, item)) = conn.ops.next() => conn.on_op_item(id, item),
+            msg = stream.next(), if conn.outbox.len() < READ_PAUSE => {
                 let Some(Ok(msg)) = msg else { break Flow::Gone };
                 last_seen = Instant::now();
                 match msg {
                     // Handlers run boxed: an idle connection's task holds only what it waits on.
                     Message::Text(text) => Box::pin(conn.on_text(text.as_str())).await,
-                    Message::Binary(_) => Box::pin(conn.invalid()).await,
+                    Message::Binary(_) => conn.invalid(),
                     Message::Ping(_) | Message::Pong(_) => Flow::Continue,
                     Message::Close(_) => break Flow::Gone,
                 }
             }
         };
-        // A failed write leaves nothing to say to the peer, whatever the handler decided.
-        if conn.gone {
-            break Flow::Gone;
-        }
         if !matches!(flow, Flow::Continue) {
             break flow;
         }
+        conn.after_turn();
     };
     conn.ops.clear();
+    conn.parked.clear();
     if let Some(user) = conn.user
         && let Err(e) = presence::disconnected(&conn.state.app, user).await
     {
         tracing::warn!(error = %e, "presence disconnect failed");
     }
-    if let Flow::Close(code, reason) = flow {
-        metrics.close(code);
-        conn.write(protocol::close_frame(code, &reason)).await;
+    if let Flow::Close(code, reason) = &flow {
+        metrics.close(*code);
+        // What was already said goes out first, then the close frame.
+        conn.send(protocol::close_frame(*code, reason));
+        conn.drain().await;
     }
-    let _ = tokio::time::timeout(conn.write_timeout, conn.sink.close()).await;
+    // Also answers a peer's close frame; a peer that stopped reading gets a few seconds at most.
+    let _ = tokio::time::timeout(conn.write_timeout.min(Duration::from_secs(5)), conn.sink.close()).await;
     metrics.socket_closed();
 }
 
-impl Conn {
-    /// Writes one frame; a failure or a peer that stops reading for `write_timeout` marks it gone.
-    async fn write(&mut self, msg: Message) {
-        if self.gone {
-            return;
+/// Hands queued frames to the socket while it accepts them, then flushes. Ready once everything
+/// queued is flushed, or on a write error. Cancel-safe: a frame leaves the outbox only when the
+/// socket has taken it.
+fn write_out<'a>(
+    sink: &'a mut SplitSink<WebSocket, Message>,
+    outbox: &'a mut Outbox,
+    sent: &'a mut Vec<String>,
+    unflushed: &'a mut bool,
+    progressed: &'a mut bool,
+) -> impl Future<Output = Result<(), axum::Error>> + 'a {
+    futures::future::poll_fn(move |cx| {
+        while !outbox.is_empty() {
+            match std::pin::Pin::new(&mut *sink).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            let Some((frame, op)) = outbox.pop_front() else { break };
+            if let Err(e) = std::pin::Pin::new(&mut *sink).start_send(frame) {
+                return Poll::Ready(Err(e));
+            }
+            *unflushed = true;
+            *progressed = true;
+            sent.extend(op);
         }
-        // A frame that fits the socket buffer is written at once; only a stalled peer arms a timer.
-        let writing = self.sink.send(msg);
-        tokio::pin!(writing);
-        let ok = match futures::poll!(&mut writing) {
-            std::task::Poll::Ready(result) => result.is_ok(),
-            std::task::Poll::Pending => matches!(tokio::time::timeout(self.write_timeout, writing).await, Ok(Ok(()))),
-        };
-        self.gone = !ok;
+        match std::pin::Pin::new(&mut *sink).poll_flush(cx) {
+            Poll::Ready(Ok(())) => {
+                *unflushed = false;
+                *progressed = true;
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+}
+
+impl Conn {
+    /// Queues one frame for the peer.
+    fn send(&mut self, msg: Message) {
+        self.outbox.push_back((msg, None));
+    }
+
+    /// Writes out everything queued, for at most `write_timeout` (the connection is ending).
+    async fn drain(&mut self) {
+        let writing =
+            write_out(&mut self.sink, &mut self.outbox, &mut self.sent, &mut self.unflushed, &mut self.progressed);
+        let _ = tokio::time::timeout(self.write_timeout, writing).await;
+    }
+
+    /// Book-keeping between turns of the loop: resumes operations whose frame reached the socket
+    /// and moves the deadline by which a stalled peer counts as gone.
+    fn after_turn(&mut self) {
+        for id in self.sent.drain(..) {
+            if let Some(op) = self.parked.remove(&id) {
+                self.ops.insert(id, op);
+            }
+        }
+        if self.outbox.is_empty() && !self.unflushed {
+            self.write_deadline = None;
+        } else if self.progressed || self.write_deadline.is_none() {
+            self.write_deadline = Some(tokio::time::Instant::now() + self.write_timeout);
+        }
+        self.progressed = false;
+    }
+
+    /// Whether an operation runs (or waits to resume) under `id`.
+    fn has_op(&self, id: &str) -> bool {
+        self.ops.contains_key(id) || self.parked.contains_key(id)
+    }
+
+    /// Stops the operation `id`, dropping its frames not yet written; whether one ran.
+    fn stop_op(&mut self, id: &str) -> bool {
+        let ran = self.ops.remove(id).is_some() | self.parked.remove(id).is_some();
+        if ran {
+            self.outbox.retain(|(_, op)| op.as_deref() != Some(id));
+        }
+        ran
     }
 
     async fn on_keepalive(&mut self) -> Flow {
-        self.write(Message::Ping(Vec::new().into())).await;
+        self.send(Message::Ping(Vec::new().into()));
         if let Some(user) = self.user
             && let Err(e) = presence::heartbeat(&self.state.app, user).await
         {
             tracing::warn!(error = %e, "presence heartbeat failed");
         }
         if self.protocol == Protocol::Legacy && self.actor.is_some() {
-            self.write(message("ka", None, None)).await;
+            self.send(message("ka", None, None));
         }
         Flow::Continue
     }
 
-    async fn on_op_item(&mut self, id: String, item: OpItem) -> Flow {
+    fn on_op_item(&mut self, id: String, item: OpItem) -> Flow {
         match item {
-            OpItem::Frame(frame) => self.write(frame).await,
+            OpItem::Frame(frame) => {
+                // Not polled again until this frame is in the socket.
+                if let Some(op) = self.ops.remove(&id) {
+                    self.parked.insert(id.clone(), op);
+                }
+                self.outbox.push_back((frame, Some(id)));
+            }
             OpItem::End { frame, complete } => {
                 self.ops.remove(&id);
                 if let Some(frame) = frame {
-                    self.write(frame).await;
+                    self.send(frame);
                 }
                 if complete {
-                    self.write(message("complete", Some(&id), None)).await;
+                    self.send(message("complete", Some(&id), None));
                 }
             }
         }
@@ -175,10 +285,10 @@ impl Conn {
     }
 
     /// An unparsable or unknown message: 4400 on graphql-transport-ws; an `error` on the legacy protocol.
-    async fn invalid(&mut self) -> Flow {
+    fn invalid(&mut self) -> Flow {
         match self.protocol {
             Protocol::Legacy => {
-                self.write(message("error", None, Some(json!({ "message": "Invalid message received" })))).await;
+                self.send(message("error", None, Some(json!({ "message": "Invalid message received" }))));
                 Flow::Continue
             }
             _ => Flow::Close(close::BAD_REQUEST, "Invalid message received".into()),
@@ -187,30 +297,30 @@ impl Conn {
 
     async fn on_text(&mut self, text: &str) -> Flow {
         let Ok(msg) = serde_json::from_str::<Value>(text) else {
-            return self.invalid().await;
+            return self.invalid();
         };
         let Some(ty) = msg.get("type").and_then(Value::as_str) else {
-            return self.invalid().await;
+            return self.invalid();
         };
         match (self.protocol, ty) {
             (_, "connection_init") => self.on_init(msg.get("payload")).await,
             (Protocol::Transport, "ping") => {
-                self.write(message("pong", None, None)).await;
+                self.send(message("pong", None, None));
                 Flow::Continue
             }
             (Protocol::Transport, "pong") => Flow::Continue,
-            (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => self.on_subscribe(&msg).await,
+            (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => self.on_subscribe(&msg),
             (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
                 let Some(id) = msg.get("id").and_then(Value::as_str) else {
-                    return self.invalid().await;
+                    return self.invalid();
                 };
-                if self.ops.remove(id).is_some() && self.protocol == Protocol::Legacy {
-                    self.write(message("complete", Some(id), None)).await;
+                if self.stop_op(id) && self.protocol == Protocol::Legacy {
+                    self.send(message("complete", Some(id), None));
                 }
                 Flow::Continue
             }
             (Protocol::Legacy, "connection_terminate") => Flow::Close(close::NORMAL, "terminated".into()),
-            _ => self.invalid().await,
+            _ => self.invalid(),
         }
     }
 
@@ -228,85 +338,95 @@ impl Conn {
         let token = protocol::token(payload);
         let Some(actor) = gql::authenticate(&self.state.app, token.as_deref()) else {
             if self.protocol == Protocol::Legacy {
-                self.write(message("connection_error", None, Some(json!({ "message": "Forbidden" })))).await;
+                self.send(message("connection_error", None, Some(json!({ "message": "Forbidden" }))));
             }
             return Flow::Close(close::FORBIDDEN, "Forbidden".into());
         };
         self.user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
         self.actor = Some(actor);
-        self.write(message("connection_ack", None, None)).await;
+        self.send(message("connection_ack", None, None));
         if let Some(user) = self.user
             && let Err(e) = presence::connected(&self.state.app, user).await
         {
             tracing::warn!(error = %e, "presence connect failed");
         }
         if self.protocol == Protocol::Legacy {
-            self.write(message("ka", None, None)).await;
+            self.send(message("ka", None, None));
         }
         Flow::Continue
     }
 
     /// Sends an `error` for `id` (graphql-transport-ws: an array of errors; legacy: the same).
-    async fn error(&mut self, id: &str, errors: &[async_graphql::ServerError]) {
+    fn error(&mut self, id: &str, errors: &[async_graphql::ServerError]) {
         self.state.metrics.errors(errors);
-        self.write(error_frame(id, errors)).await;
+        self.send(error_frame(id, errors));
     }
 
-    async fn on_subscribe(&mut self, msg: &Value) -> Flow {
+    /// Starts an operation. Everything that waits (the operation budget, which may ask Redis or the
+    /// database, and the execution) runs inside the operation's stream, polled beside the others.
+    fn on_subscribe(&mut self, msg: &Value) -> Flow {
         let Some(id) = msg.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) else {
-            return self.invalid().await;
+            return self.invalid();
         };
         let Some(payload) = msg.get("payload").filter(|p| p.get("query").is_some_and(Value::is_string)) else {
-            return self.invalid().await;
+            return self.invalid();
         };
         let Ok(request) = serde_json::from_value::<async_graphql::Request>(payload.clone()) else {
-            return self.invalid().await;
+            return self.invalid();
         };
         let Some(actor) = self.actor.clone() else {
             if self.protocol == Protocol::Legacy {
                 let err = transport_error(codes::UNAUTHENTICATED, "send connection_init first");
-                self.error(id, &[err]).await;
+                self.error(id, &[err]);
                 return Flow::Continue;
             }
             return Flow::Close(close::UNAUTHORIZED, "Unauthorized".into());
         };
-        if self.ops.contains_key(id) {
+        if self.has_op(id) {
             if self.protocol == Protocol::Transport {
                 return Flow::Close(close::SUBSCRIBER_EXISTS, format!("Subscriber for {id} already exists"));
             }
-            self.ops.remove(id); // the legacy protocol replaces an operation started again under its id
+            self.stop_op(id); // the legacy protocol replaces an operation started again under its id
         }
-        if self.ops.len() >= self.state.ws.max_operations {
+        if self.ops.len() + self.parked.len() >= self.state.ws.max_operations {
             let err = transport_error(codes::RATE_LIMITED, "too many operations running on this connection");
-            self.error(id, &[err]).await;
+            self.error(id, &[err]);
             return Flow::Continue;
         }
-        if let Err(budget) = self.state.ops.check(&self.state.app, &self.ip, &actor, 1).await {
-            let retry = budget.retry_after_s.unwrap_or(1);
-            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
-            err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
-            self.error(id, &[err]).await;
-            return Flow::Continue;
-        }
-        let request = match gql::prepare(
-            request,
-            &self.state.docs,
-            &self.state.limits,
-            false,
-            &self.state.app,
-            actor,
-            &self.ip,
-        ) {
-            Ok(request) => request,
-            Err(refusal) => {
-                self.error(id, &refusal.errors).await;
-                return Flow::Continue;
-            }
-        };
-        let stream = operation(&self.state.schema, request, id, self.protocol);
+        let stream = start(self.state.clone(), self.ip.clone(), actor, request, id.to_owned(), self.protocol);
         self.ops.insert(id.to_owned(), stream);
         Flow::Continue
     }
+}
+
+/// An operation from its budget check to its last result.
+fn start(
+    state: AppState,
+    ip: String,
+    actor: RequestActor,
+    request: async_graphql::Request,
+    id: String,
+    protocol: Protocol,
+) -> BoxStream<'static, OpItem> {
+    let refuse = move |state: &AppState, id: &str, errors: &[async_graphql::ServerError]| {
+        state.metrics.errors(errors);
+        let end = OpItem::End { frame: Some(error_frame(id, errors)), complete: protocol == Protocol::Legacy };
+        futures::stream::once(futures::future::ready(end)).boxed()
+    };
+    futures::stream::once(async move {
+        if let Err(budget) = state.ops.check(&state.app, &ip, &actor, 1).await {
+            let retry = budget.retry_after_s.unwrap_or(1);
+            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
+            err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
+            return refuse(&state, &id, &[err]);
+        }
+        match gql::prepare(request, &state.docs, &state.limits, false, &state.app, actor, &ip) {
+            Ok(request) => operation(&state.schema, request, &id, protocol),
+            Err(refusal) => refuse(&state, &id, &refusal.errors),
+        }
+    })
+    .flatten()
+    .boxed()
 }
 
 /// An `error` message for `id` carrying `errors`.

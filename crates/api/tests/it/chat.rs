@@ -10,6 +10,8 @@ use crate::helpers::{TestApp, TestUser, WsClient, WsEvent, spawn_app, spawn_app_
 const CREATE_CHANNEL: &str = "mutation($input: CreateChannelInput!) { createChannel(input: $input) { channel { id name kind isMember lastSeq } } }";
 const POST: &str = "mutation($input: PostMessageInput!) { postMessage(input: $input) { message { id seq body author { id displayName } threadRootId } } }";
 const HISTORY: &str = "query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) { channel(id: $id) { messages(first: $first, after: $after, last: $last, before: $before) { edges { cursor node { seq body replyCount author { displayName } reactions { emoji count reactedByMe users { id } } threadParticipants { id } } } pageInfo { hasNextPage hasPreviousPage } } } }";
+/// A page of 50 message bodies: with `big_channel`, ~400 KB.
+const BIG_PAGE: &str = "query($id: ID!) { channel(id: $id) { messages(last: 50) { edges { node { body } } } } }";
 const CHANNEL_EVENTS: &str = "subscription($id: ID!, $after: Int) { channelEvents(channelId: $id, after: $after) { seq kind message { id seq body deleted pinned author { id displayName } reactions { emoji count reactedByMe } } } }";
 
 fn code(res: &crate::helpers::Gql) -> String {
@@ -652,4 +654,90 @@ async fn cross_instance_delivery_over_redis_needs_postgres_and_redis() {
     let msg = delivered.expect("a message posted on A reaches a subscriber on B");
     assert_eq!(msg["type"], "next");
     assert!(msg["payload"]["data"]["channelEvents"]["message"]["body"].as_str().unwrap().starts_with("from A"));
+}
+
+/// Alice and bob in a channel holding 50 messages of 8 KiB.
+async fn big_channel(app: &TestApp) -> (TestUser, TestUser, String) {
+    let (alice, bob, ws) = setup(app).await;
+    let general = channel(app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
+    let big = "x".repeat(8 * 1024);
+    for _ in 0..50 {
+        post(app, &alice, &general, &big).await;
+    }
+    (alice, bob, general)
+}
+
+#[tokio::test]
+async fn a_socket_that_stops_reading_holds_up_neither_its_own_operations_nor_the_server() {
+    let app = spawn_app_with(&[("STOA_RATE_LIMITS", "owner=100000,member=100000")]).await;
+    let (alice, bob, general) = big_channel(&app).await;
+    // Bob asks for 40 pages of 50 large messages (~16 MB, far beyond the socket buffers) over one
+    // socket and reads none of it, then, on the same socket, posts.
+    let mut slow = WsClient::init(&app, Some(&bob.token)).await;
+    for i in 0..40 {
+        subscribe(&mut slow, &format!("page{i}"), BIG_PAGE, json!({ "id": general })).await;
+    }
+    let input = json!({ "input": { "channelId": general, "body": "still here" } });
+    subscribe(&mut slow, "post", POST, input).await;
+
+    // The post lands while his socket is backed up, and the server keeps answering everyone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let last = app.gql_as(Some(&alice.token), HISTORY, json!({ "id": general, "last": 1 })).await.ok();
+        if last.data()["channel"]["messages"]["edges"][0]["node"]["body"] == "still here" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "bob's post did not land while his socket was full");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // When he reads again, every answer is there, whole, each operation completed once.
+    let mut pages = std::collections::HashSet::new();
+    let mut completed = std::collections::HashSet::new();
+    while completed.len() < 41 {
+        let msg = slow.next_json().await;
+        let id = msg["id"].as_str().unwrap_or_default().to_owned();
+        match msg["type"].as_str() {
+            Some("next") if id == "post" => {
+                assert_eq!(msg["payload"]["data"]["postMessage"]["message"]["body"], "still here");
+            }
+            Some("next") => {
+                let edges = msg["payload"]["data"]["channel"]["messages"]["edges"].as_array().map(Vec::len);
+                assert_eq!(edges, Some(50), "{id}");
+                assert!(pages.insert(id.clone()), "{id} answered twice");
+            }
+            Some("complete") => assert!(completed.insert(id.clone()), "{id} completed twice"),
+            other => panic!("unexpected {other:?}: {msg}"),
+        }
+    }
+    assert_eq!(pages.len(), 40);
+}
+
+#[tokio::test]
+async fn a_peer_that_keeps_talking_but_never_reads_is_dropped() {
+    let app =
+        spawn_app_with(&[("STOA_RATE_LIMITS", "owner=100000,member=100000"), ("STOA_WS_KEEPALIVE_SECS", "1")]).await;
+    let (alice, bob, general) = big_channel(&app).await;
+    let connections = || async {
+        let metrics = app.http.get(format!("http://{}/metrics", app.addr)).send().await.unwrap().text().await.unwrap();
+        metrics.lines().find_map(|l| l.strip_prefix("stoa_ws_connections ")).and_then(|n| n.parse::<u64>().ok())
+    };
+    let mut slow = WsClient::init(&app, Some(&bob.token)).await;
+    assert_eq!(connections().await, Some(1));
+    for i in 0..40 {
+        subscribe(&mut slow, &format!("page{i}"), BIG_PAGE, json!({ "id": general })).await;
+    }
+    // It keeps sending (so it is not silent) but takes nothing: after 3 keep-alives without the
+    // socket accepting a byte, the server lets it go.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let _ = slow.try_send_raw(r#"{"type":"pong"}"#).await;
+        if connections().await == Some(0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "a peer that never reads is still connected");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The server is fine.
+    assert_eq!(app.gql_as(Some(&alice.token), "{ me { id } }", json!({})).await.ok().data()["me"]["id"], alice.id);
 }

@@ -250,6 +250,11 @@ impl WsClient {
         self.stream.send(Message::Text(value.to_string().into())).await.expect("ws send");
     }
 
+    /// Sends `text`; `false` when the connection is gone.
+    pub async fn try_send_raw(&mut self, text: &str) -> bool {
+        self.stream.send(Message::Text(text.to_owned().into())).await.is_ok()
+    }
+
     pub async fn send_raw(&mut self, text: &str) {
         self.stream.send(Message::Text(text.to_owned().into())).await.expect("ws send");
     }
