@@ -46,7 +46,8 @@ enum Flow {
     Gone,
 }
 
-/// Frames waiting in the outbox beyond which the loop stops reading from the peer.
+/// Frames waiting in the outbox, beside one per parked operation, beyond which the loop stops
+/// reading from the peer (what it reads only adds answers it is not taking).
 const READ_PAUSE: usize = 64;
 
 /// Frames on their way to the socket, each with the operation to resume once it is written.
@@ -134,7 +135,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
                 Flow::Gone
             }
             Some((id, item)) = conn.ops.next() => conn.on_op_item(id, item),
-            msg = stream.next(), if conn.outbox.len() < READ_PAUSE => {
+            msg = stream.next(), if conn.outbox.len() < READ_PAUSE + conn.parked.len() => {
                 let Some(Ok(msg)) = msg else { break Flow::Gone };
                 last_seen = Instant::now();
                 match msg {
