@@ -414,7 +414,8 @@ fn start(
         let end = OpItem::End { frame: Some(error_frame(id, errors)), complete: protocol == Protocol::Legacy };
         futures::stream::once(futures::future::ready(end)).boxed()
     };
-    futures::stream::once(async move {
+    // Boxed: the start's state (the request, the budget check) is freed once the operation runs.
+    futures::stream::once(Box::pin(async move {
         if let Err(budget) = state.ops.check(&state.app, &ip, &actor, 1).await {
             let retry = budget.retry_after_s.unwrap_or(1);
             let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
@@ -425,7 +426,7 @@ fn start(
             Ok(request) => operation(&state.schema, request, &id, protocol),
             Err(refusal) => refuse(&state, &id, &refusal.errors),
         }
-    })
+    }))
     .flatten()
     .boxed()
 }
