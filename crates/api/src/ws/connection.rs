@@ -50,25 +50,28 @@ enum Flow {
 /// reading from the peer (what it reads only adds answers it is not taking).
 const READ_PAUSE: usize = 64;
 
-/// Frames on their way to the socket, each with the operation to resume once it is written.
-type Outbox = VecDeque<(Message, Option<String>)>;
-
-struct Conn {
-    state: AppState,
-    ip: String,
-    protocol: Protocol,
+/// The socket's sending half and what waits to go through it.
+struct Writer {
     sink: SplitSink<WebSocket, Message>,
-    /// Running operations by id; removing one cancels it.
-    ops: StreamMap<String, BoxStream<'static, OpItem>>,
-    /// Operations whose last frame is still in the outbox.
-    parked: HashMap<String, BoxStream<'static, OpItem>>,
-    outbox: Outbox,
+    /// Frames on their way to the socket, each with the operation to resume once it is written.
+    outbox: VecDeque<(Message, Option<String>)>,
     /// Operations whose frame reached the socket since the loop last resumed them.
     sent: Vec<String>,
     /// Frames were handed to the socket and not yet flushed.
     unflushed: bool,
     /// The socket took something since the loop last looked.
     progressed: bool,
+}
+
+struct Conn {
+    state: AppState,
+    ip: String,
+    protocol: Protocol,
+    writer: Writer,
+    /// Running operations by id; removing one cancels it.
+    ops: StreamMap<String, BoxStream<'static, OpItem>>,
+    /// Operations whose last frame is still in the outbox.
+    parked: HashMap<String, BoxStream<'static, OpItem>>,
     /// When the peer counts as gone if the socket takes nothing more.
     write_deadline: Option<tokio::time::Instant>,
     init_seen: bool,
@@ -87,13 +90,9 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         state,
         ip,
         protocol,
-        sink,
+        writer: Writer { sink, outbox: VecDeque::new(), sent: Vec::new(), unflushed: false, progressed: false },
         ops: StreamMap::new(),
         parked: HashMap::new(),
-        outbox: VecDeque::new(),
-        sent: Vec::new(),
-        unflushed: false,
-        progressed: false,
         write_deadline: None,
         init_seen: false,
         actor: None,
@@ -103,7 +102,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     if protocol == Protocol::Unsupported {
         conn.send(protocol::close_frame(close::SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable"));
         conn.drain().await;
-        let _ = conn.sink.close().await;
+        let _ = conn.writer.sink.close().await;
         return;
     }
     conn.state.metrics.socket_opened();
@@ -125,9 +124,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
                 }
                 Box::pin(conn.on_keepalive()).await
             }
-            written = write_out(
-                &mut conn.sink, &mut conn.outbox, &mut conn.sent, &mut conn.unflushed, &mut conn.progressed,
-            ), if !conn.outbox.is_empty() || conn.unflushed => {
+            written = conn.writer.write_out(), if conn.writer.pending() => {
                 if written.is_ok() { Flow::Continue } else { Flow::Gone }
             }
             () = tokio::time::sleep_until(conn.write_deadline.unwrap_or(far)), if conn.write_deadline.is_some() => {
@@ -135,7 +132,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
                 Flow::Gone
             }
             Some((id, item)) = conn.ops.next() => conn.on_op_item(id, item),
-            msg = stream.next(), if conn.outbox.len() < READ_PAUSE + conn.parked.len() => {
+            msg = stream.next(), if conn.writer.outbox.len() < READ_PAUSE + conn.parked.len() => {
                 let Some(Ok(msg)) = msg else { break Flow::Gone };
                 last_seen = Instant::now();
                 match msg {
@@ -166,74 +163,73 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         conn.drain().await;
     }
     // Also answers a peer's close frame; a peer that stopped reading gets a few seconds at most.
-    let _ = tokio::time::timeout(conn.write_timeout.min(Duration::from_secs(5)), conn.sink.close()).await;
+    let _ = tokio::time::timeout(conn.write_timeout.min(Duration::from_secs(5)), conn.writer.sink.close()).await;
     metrics.socket_closed();
 }
 
-/// Hands queued frames to the socket while it accepts them, then flushes. Ready once everything
-/// queued is flushed, or on a write error. Cancel-safe: a frame leaves the outbox only when the
-/// socket has taken it.
-fn write_out<'a>(
-    sink: &'a mut SplitSink<WebSocket, Message>,
-    outbox: &'a mut Outbox,
-    sent: &'a mut Vec<String>,
-    unflushed: &'a mut bool,
-    progressed: &'a mut bool,
-) -> impl Future<Output = Result<(), axum::Error>> + 'a {
-    futures::future::poll_fn(move |cx| {
-        while !outbox.is_empty() {
-            match std::pin::Pin::new(&mut *sink).poll_ready(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
+impl Writer {
+    /// Whether frames wait to be handed to the socket or flushed.
+    fn pending(&self) -> bool {
+        !self.outbox.is_empty() || self.unflushed
+    }
+
+    /// Hands queued frames to the socket while it accepts them, then flushes. Ready once everything
+    /// queued is flushed, or on a write error. Cancel-safe: a frame leaves the outbox only when the
+    /// socket has taken it.
+    fn write_out(&mut self) -> impl Future<Output = Result<(), axum::Error>> + '_ {
+        futures::future::poll_fn(move |cx| {
+            while !self.outbox.is_empty() {
+                match std::pin::Pin::new(&mut self.sink).poll_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+                let Some((frame, op)) = self.outbox.pop_front() else { break };
+                if let Err(e) = std::pin::Pin::new(&mut self.sink).start_send(frame) {
+                    return Poll::Ready(Err(e));
+                }
+                self.unflushed = true;
+                self.progressed = true;
+                self.sent.extend(op);
             }
-            let Some((frame, op)) = outbox.pop_front() else { break };
-            if let Err(e) = std::pin::Pin::new(&mut *sink).start_send(frame) {
-                return Poll::Ready(Err(e));
+            match std::pin::Pin::new(&mut self.sink).poll_flush(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.unflushed = false;
+                    self.progressed = true;
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
             }
-            *unflushed = true;
-            *progressed = true;
-            sent.extend(op);
-        }
-        match std::pin::Pin::new(&mut *sink).poll_flush(cx) {
-            Poll::Ready(Ok(())) => {
-                *unflushed = false;
-                *progressed = true;
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    })
+        })
+    }
 }
 
 impl Conn {
     /// Queues one frame for the peer.
     fn send(&mut self, msg: Message) {
-        self.outbox.push_back((msg, None));
+        self.writer.outbox.push_back((msg, None));
     }
 
     /// Writes out everything queued, for at most `write_timeout` (the connection is ending).
     async fn drain(&mut self) {
-        let writing =
-            write_out(&mut self.sink, &mut self.outbox, &mut self.sent, &mut self.unflushed, &mut self.progressed);
-        let _ = tokio::time::timeout(self.write_timeout, writing).await;
+        let _ = tokio::time::timeout(self.write_timeout, self.writer.write_out()).await;
     }
 
     /// Book-keeping between turns of the loop: resumes operations whose frame reached the socket
     /// and moves the deadline by which a stalled peer counts as gone.
     fn after_turn(&mut self) {
-        for id in self.sent.drain(..) {
+        for id in self.writer.sent.drain(..) {
             if let Some(op) = self.parked.remove(&id) {
                 self.ops.insert(id, op);
             }
         }
-        if self.outbox.is_empty() && !self.unflushed {
+        if !self.writer.pending() {
             self.write_deadline = None;
-        } else if self.progressed || self.write_deadline.is_none() {
+        } else if self.writer.progressed || self.write_deadline.is_none() {
             self.write_deadline = Some(tokio::time::Instant::now() + self.write_timeout);
         }
-        self.progressed = false;
+        self.writer.progressed = false;
     }
 
     /// Whether an operation runs (or waits to resume) under `id`.
@@ -245,7 +241,7 @@ impl Conn {
     fn stop_op(&mut self, id: &str) -> bool {
         let ran = self.ops.remove(id).is_some() | self.parked.remove(id).is_some();
         if ran {
-            self.outbox.retain(|(_, op)| op.as_deref() != Some(id));
+            self.writer.outbox.retain(|(_, op)| op.as_deref() != Some(id));
         }
         ran
     }
@@ -270,7 +266,7 @@ impl Conn {
                 if let Some(op) = self.ops.remove(&id) {
                     self.parked.insert(id.clone(), op);
                 }
-                self.outbox.push_back((frame, Some(id)));
+                self.writer.outbox.push_back((frame, Some(id)));
             }
             OpItem::End { frame, complete } => {
                 self.ops.remove(&id);
