@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn every_code_is_documented_in_docs_errors_md() {
-        let doc = include_str!("../../../docs/errors.md");
+        let doc = include_str!("../../docs/errors.md");
         for code in codes::ALL {
             assert!(doc.contains(&format!("`{code}`")), "{code} missing from docs/errors.md");
         }
