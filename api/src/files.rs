@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use stoa_storage::SignedMethod;
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The signature part of a signed URL.
 #[derive(Deserialize)]

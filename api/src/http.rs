@@ -14,7 +14,7 @@ use stoa_schema::error::{codes, transport_error};
 use stoa_schema::limits::classify_errors;
 
 use crate::gql::{self, Refusal};
-use crate::server::AppState;
+use crate::state::AppState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -63,7 +63,7 @@ fn has_preflight(headers: &HeaderMap) -> bool {
 struct Refused(Vec<ServerError>);
 
 /// Adds `RateLimit-*` headers (and `Retry-After` when refused).
-fn budget_headers(res: &mut axum::response::Response, budget: &stoa_domain::ratelimit::Budget) {
+fn budget_headers(res: &mut axum::response::Response, budget: &stoa_domain::ports::ratelimit::Budget) {
     let headers = res.headers_mut();
     headers.insert("ratelimit-limit", HeaderValue::from(budget.limit));
     headers.insert("ratelimit-remaining", HeaderValue::from(budget.remaining));
@@ -80,7 +80,7 @@ async fn limit(
     ip: &str,
     actor: &stoa_schema::RequestActor,
     cost: usize,
-) -> Result<Option<stoa_domain::ratelimit::Budget>, axum::response::Response> {
+) -> Result<Option<stoa_domain::ports::ratelimit::Budget>, axum::response::Response> {
     match state.ops.check(&state.app, ip, actor, u32::try_from(cost).unwrap_or(u32::MAX)).await {
         Ok(budget) => Ok(budget),
         Err(budget) => {
@@ -246,7 +246,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
 
 fn with_budget(
     mut res: axum::response::Response,
-    budget: Option<&stoa_domain::ratelimit::Budget>,
+    budget: Option<&stoa_domain::ports::ratelimit::Budget>,
 ) -> axum::response::Response {
     if let Some(budget) = budget {
         budget_headers(&mut res, budget);

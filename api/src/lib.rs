@@ -8,9 +8,11 @@ pub mod gql;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;
+pub mod router;
 pub mod secret;
 pub mod seed;
 pub mod server;
+pub mod state;
 pub mod workers;
 pub mod ws;
 

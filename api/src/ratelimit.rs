@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use stoa_domain::authz::Role;
 use stoa_domain::ids::UserId;
-use stoa_domain::ratelimit::Budget;
+use stoa_domain::ports::ratelimit::Budget;
 use stoa_domain::{AppCtx, workspaces};
 use stoa_schema::RequestActor;
 

@@ -6,38 +6,19 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts as _, Query, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait as _;
-use stoa_domain::bus::{EventBus, InProcessBus};
-use stoa_domain::chat::presence::{InProcessPresence, PresenceStore};
-use stoa_domain::ratelimit::{InProcessLimiter, RateLimiter};
+use stoa_domain::ports::bus::{EventBus, InProcessBus};
+use stoa_domain::ports::presence::{InProcessPresence, PresenceStore};
+use stoa_domain::ports::ratelimit::{InProcessLimiter, RateLimiter};
 use stoa_domain::{AppCtx, AppDeps, AuthSettings, ChatSettings};
-use stoa_schema::{Limits, StoaSchema};
 use tokio::net::TcpListener;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::config::{BusConfig, Config, JobMode, ScannerConfig, WsConfig};
-use crate::{adapters, http, secret, ws};
+use crate::config::{BusConfig, Config, JobMode, ScannerConfig};
+use crate::state::AppState;
+use crate::{adapters, secret};
 use stoa_domain::files::FilesSettings;
-use stoa_domain::files::scanner::{BuiltinScanner, Scanner};
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub app: AppCtx,
-    pub schema: StoaSchema,
-    pub limits: Arc<Limits>,
-    /// Parsed documents by query text.
-    pub docs: Arc<crate::gql::DocCache>,
-    pub ws: Arc<WsConfig>,
-    pub max_body_bytes: usize,
-    pub metrics: Arc<crate::metrics::Metrics>,
-    pub ops: Arc<crate::ratelimit::OpLimiter>,
-}
+use stoa_domain::ports::scanner::{BuiltinScanner, Scanner};
 
 /// A bound, not yet serving, server.
 pub struct Server {
@@ -158,6 +139,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         scanner,
         jobs: std::sync::OnceLock::new(),
         post_groups: stoa_domain::chat::PostGroups::default(),
+        clock: Arc::new(stoa_domain::ports::clock::SystemClock),
     });
     match config.jobs {
         JobMode::Inline => stoa_workers::jobs::InlineQueue::install(&app),
@@ -198,7 +180,7 @@ impl Server {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             ops: Arc::new(crate::ratelimit::OpLimiter::new(config.op_budgets.clone())),
         };
-        let router = router(state, &config.cors_origins);
+        let router = crate::router::router(state, &config.cors_origins);
         Ok(Self { listener, router, app })
     }
 
@@ -255,73 +237,4 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
-}
-
-fn router(state: AppState, cors_origins: &[String]) -> Router {
-    let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT]);
-    Router::new()
-        .route("/", get(playground))
-        .route("/graphql", get(graphql_get).post(http::post))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/files/{*key}", get(crate::files::get).put(crate::files::put))
-        .layer(cors)
-        // A bug in one request answers 500 and leaves the process and every other client alone.
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
-        .with_state(state)
-}
-
-async fn graphql_get(
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    request: Request,
-) -> Response {
-    let (mut parts, _body) = request.into_parts();
-    let is_upgrade = parts
-        .headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    if is_upgrade {
-        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-            Ok(upgrade) => ws::upgrade(state, Some(addr), &parts.headers, upgrade),
-            Err(rejection) => rejection.into_response(),
-        };
-    }
-    let params = Query::<http::GetParams>::from_request_parts(&mut parts, &state).await;
-    http::get(state, addr, parts.headers, params).await
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
-    let body = r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
-    (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(state.app.sql_statements());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    if state.app.ping().await {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-    }
-}
-
-async fn playground() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("Stoa")
-            .finish(),
-    )
 }

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use secrecy::SecretSlice;
 
-use crate::bus::EventBus;
 use crate::error::Result;
-use crate::ratelimit::RateLimiter;
+use crate::ports::bus::EventBus;
+use crate::ports::ratelimit::RateLimiter;
 use crate::tx::Tx;
 
 /// Token lifetimes and the signing key.
@@ -56,15 +56,23 @@ pub struct AppDeps {
     pub storage: stoa_storage::Storage,
     pub auth: AuthSettings,
     pub chat: ChatSettings,
-    pub presence: Arc<dyn crate::chat::presence::PresenceStore>,
+    pub presence: Arc<dyn crate::ports::presence::PresenceStore>,
     /// SQL statements run since start (a sea-orm metric callback feeds it).
     pub sql_statements: Arc<std::sync::atomic::AtomicU64>,
     pub files: crate::files::FilesSettings,
-    pub scanner: Arc<dyn crate::files::scanner::Scanner>,
+    pub scanner: Arc<dyn crate::ports::scanner::Scanner>,
     /// Set once after start-up (the inline queue needs the context it lives in).
-    pub jobs: std::sync::OnceLock<Arc<dyn crate::jobs::JobQueue>>,
+    pub jobs: std::sync::OnceLock<Arc<dyn crate::ports::jobs::JobQueue>>,
     /// Plain posts waiting for their channel's next group commit.
     pub post_groups: crate::chat::PostGroups,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn crate::ports::clock::Clock>,
+}
+
+/// The database pool of [`AppCtx::job_pool`].
+pub enum JobPool {
+    Sqlite(sea_orm::sqlx::SqlitePool),
+    Postgres(sea_orm::sqlx::PgPool),
 }
 
 /// Cheap to clone; shared by resolvers, workers and the CLI.
@@ -93,10 +101,29 @@ impl AppCtx {
         &self.0.post_groups
     }
 
-    /// The connection for reads outside a transaction.
+    /// The connection for reads outside a transaction. Sealed inside `domain`: no other layer
+    /// writes around the rules.
     #[must_use]
-    pub fn db(&self) -> &DatabaseConnection {
+    pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.0.db
+    }
+
+    /// The connection itself, for tests that break the database on purpose.
+    #[cfg(feature = "test-support")]
+    #[must_use]
+    pub fn db_for_tests(&self) -> &DatabaseConnection {
+        &self.0.db
+    }
+
+    /// The pool a job queue keeps its jobs in: apalis shares sea-orm's sqlx pool, so jobs live in
+    /// the application's own database.
+    #[must_use]
+    pub fn job_pool(&self) -> JobPool {
+        if self.is_sqlite() {
+            JobPool::Sqlite(self.0.db.get_sqlite_connection_pool().clone())
+        } else {
+            JobPool::Postgres(self.0.db.get_postgres_connection_pool().clone())
+        }
     }
 
     /// The event bus, for subscriptions.
@@ -120,10 +147,10 @@ impl AppCtx {
         &self.0.auth
     }
 
-    /// The current time; one place to swap for a test clock later.
+    /// The current time, from the configured [`Clock`](crate::ports::clock::Clock).
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        self.0.clock.now()
     }
 
     /// Publishes an ephemeral event that nothing stores (typing, presence, voice signals). Durable
@@ -143,27 +170,27 @@ impl AppCtx {
 
     /// The virus scanner.
     #[must_use]
-    pub fn scanner(&self) -> &Arc<dyn crate::files::scanner::Scanner> {
+    pub fn scanner(&self) -> &Arc<dyn crate::ports::scanner::Scanner> {
         &self.0.scanner
     }
 
     /// Installs the job queue; the first call wins.
-    pub fn set_jobs(&self, jobs: Arc<dyn crate::jobs::JobQueue>) {
+    pub fn set_jobs(&self, jobs: Arc<dyn crate::ports::jobs::JobQueue>) {
         let _ = self.0.jobs.set(jobs);
     }
 
     /// The job queue.
     #[must_use]
-    pub fn jobs(&self) -> &dyn crate::jobs::JobQueue {
+    pub fn jobs(&self) -> &dyn crate::ports::jobs::JobQueue {
         match self.0.jobs.get() {
             Some(jobs) => jobs.as_ref(),
-            None => &crate::jobs::NoQueue,
+            None => &crate::ports::jobs::NoQueue,
         }
     }
 
     /// Presence counts.
     #[must_use]
-    pub fn presence(&self) -> &Arc<dyn crate::chat::presence::PresenceStore> {
+    pub fn presence(&self) -> &Arc<dyn crate::ports::presence::PresenceStore> {
         &self.0.presence
     }
 

@@ -2,14 +2,12 @@
 //!
 //! Every use case takes the acting [`Actor`] explicitly, opens at most one transaction through
 //! [`AppCtx::begin`], and publishes its events only after that transaction commits. Nothing here knows
-//! about GraphQL, HTTP, Redis or apalis: those adapters plug in through the traits in [`bus`] and
-//! [`ratelimit`].
+//! about GraphQL, HTTP, Redis or apalis: those adapters plug in through the traits in [`ports`].
 
 pub mod actor;
 pub mod app;
 pub mod audit;
 pub mod authz;
-pub mod bus;
 pub mod chat;
 pub mod error;
 pub mod events;
@@ -18,10 +16,10 @@ pub mod identity;
 pub mod ids;
 pub mod jobs;
 pub mod pagination;
-pub mod ratelimit;
+pub mod ports;
 pub mod tx;
 pub mod workspaces;
 
 pub use actor::Actor;
-pub use app::{AppCtx, AppDeps, AuthSettings, ChatSettings};
+pub use app::{AppCtx, AppDeps, AuthSettings, ChatSettings, JobPool};
 pub use error::{DomainError, Result};

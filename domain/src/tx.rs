@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseTransaction;
 
-use crate::bus::EventBus;
 use crate::error::Result;
 use crate::events::Event;
+use crate::ports::bus::EventBus;
 
 /// A transaction that buffers events; dropping it rolls back and discards them.
 pub struct Tx {
@@ -22,7 +22,7 @@ impl Tx {
 
     /// The connection to run statements on.
     #[must_use]
-    pub fn db(&self) -> &DatabaseTransaction {
+    pub(crate) fn db(&self) -> &DatabaseTransaction {
         &self.txn
     }
 

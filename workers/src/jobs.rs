@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use stoa_domain::AppCtx;
 use stoa_domain::files;
-use stoa_domain::jobs::{Job, JobQueue};
+use stoa_domain::jobs::Job;
+use stoa_domain::ports::jobs::JobQueue;
 
 /// Attempts before a job is given up (dead-lettered).
 pub const MAX_ATTEMPTS: u32 = 5;

@@ -7,8 +7,9 @@ use std::time::Duration;
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
-use stoa_domain::AppCtx;
-use stoa_domain::jobs::{Job, JobQueue};
+use stoa_domain::jobs::Job;
+use stoa_domain::ports::jobs::JobQueue;
+use stoa_domain::{AppCtx, JobPool};
 
 use crate::jobs;
 
@@ -25,17 +26,18 @@ impl JobStorage {
     /// # Errors
     /// When the tables cannot be created.
     pub async fn setup(app: &AppCtx) -> anyhow::Result<Self> {
-        if app.is_sqlite() {
-            let pool = app.db().get_sqlite_connection_pool().clone();
-            SqliteStorage::setup(&pool).await?;
-            // apalis' setup switches the connection to synchronous=OFF; Stoa keeps NORMAL (WAL),
-            // so a power cut cannot lose committed rows.
-            app.restore_sqlite_durability().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(Self::Sqlite(SqliteStorage::new(&pool)))
-        } else {
-            let pool = app.db().get_postgres_connection_pool().clone();
-            PostgresStorage::setup(&pool).await?;
-            Ok(Self::Postgres(PostgresStorage::new(&pool)))
+        match app.job_pool() {
+            JobPool::Sqlite(pool) => {
+                SqliteStorage::setup(&pool).await?;
+                // apalis' setup switches the connection to synchronous=OFF; Stoa keeps NORMAL (WAL),
+                // so a power cut cannot lose committed rows.
+                app.restore_sqlite_durability().await.map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                Ok(Self::Sqlite(SqliteStorage::new(&pool)))
+            }
+            JobPool::Postgres(pool) => {
+                PostgresStorage::setup(&pool).await?;
+                Ok(Self::Postgres(PostgresStorage::new(&pool)))
+            }
         }
     }
 }

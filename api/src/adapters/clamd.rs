@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use stoa_domain::files::scanner::{ScanVerdict, Scanner};
+use stoa_domain::ports::scanner::{ScanVerdict, Scanner};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 /// Where clamd listens.

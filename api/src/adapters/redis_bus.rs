@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use redis::aio::ConnectionManager;
-use stoa_domain::bus::{EventBus, EventStream, LocalFanout};
 use stoa_domain::events::{Event, Topic};
+use stoa_domain::ports::bus::{EventBus, EventStream, LocalFanout};
 use tokio::sync::mpsc;
 
 /// A subscription change for the connection task.

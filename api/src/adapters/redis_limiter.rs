@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use stoa_domain::ratelimit::{Budget, RateLimiter, Verdict};
+use stoa_domain::ports::ratelimit::{Budget, RateLimiter, Verdict};
 
 /// INCR + PEXPIRE (set on the first hit of a window) in one atomic script.
 const SCRIPT: &str = r"
@@ -13,7 +13,7 @@ local ttl = redis.call('PTTL', KEYS[1])
 return {n, ttl}
 ";
 
-/// GCRA (see `stoa_domain::ratelimit::gcra`, which it mirrors) over one or several buckets at once
+/// GCRA (see `stoa_domain::ports::ratelimit::gcra`, which it mirrors) over one or several buckets at once
 /// (an operation's per-IP and per-user budgets): `cost` tokens from each, all or nothing, in one
 /// round trip. Each bucket is its theoretical arrival time in µs, on Redis' clock so replicas agree. ARGV: each bucket's tokens per minute, then cost.
 /// Returns `{remaining, reset_us, retry_us}` per bucket.

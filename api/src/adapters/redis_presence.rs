@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use redis::aio::ConnectionManager;
 use stoa_domain::chat::PresenceStatus;
-use stoa_domain::chat::presence::PresenceStore;
 use stoa_domain::ids::UserId;
+use stoa_domain::ports::presence::PresenceStore;
 
 /// Seconds a presence key lives without a heartbeat (keep-alive runs every 15 s by default).
 const TTL_SECS: i64 = 60;

@@ -1,4 +1,6 @@
-//! One WebSocket connection: the init handshake, operations by id, keep-alive and close codes.
+//! One WebSocket connection: the init handshake, the protocol's messages dispatched by type,
+//! operations by id, keep-alive and close codes. Frames go out through [`Writer`]; each operation is
+//! a stream built in [`super::operation`].
 //!
 //! A connection is one task. Its operations are streams polled by that task (no task, channel or
 //! writer task per operation): an idle subscription costs a few hundred bytes beside the socket's
@@ -11,32 +13,23 @@
 //! reader costs at most one frame per operation. While the outbox is long the loop stops reading
 //! (TCP pushes back on the peer); a peer that takes nothing for 3x keep-alive is dropped.
 
-use std::collections::{HashMap, VecDeque};
-use std::task::Poll;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket};
-use futures::stream::{BoxStream, SplitSink};
-use futures::{Sink as _, SinkExt as _, StreamExt as _};
+use futures::stream::BoxStream;
+use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
+use stoa_domain::chat::presence;
 use stoa_schema::RequestActor;
 use stoa_schema::error::{codes, transport_error};
-use stoa_schema::limits::classify_errors;
 use tokio_stream::StreamMap;
 
-use stoa_domain::chat::presence;
-
 use crate::gql;
-use crate::server::AppState;
+use crate::state::AppState;
+use crate::ws::operation::{OpItem, error_frame, start};
 use crate::ws::protocol::{self, Protocol, close, message};
-
-/// What an operation's stream yields to the connection.
-enum OpItem {
-    /// A `next`/`data` frame.
-    Frame(Message),
-    /// The operation is over: an optional last frame (an `error`), then `complete` when set.
-    End { frame: Option<Message>, complete: bool },
-}
+use crate::ws::writer::Writer;
 
 /// What the main loop does after a message.
 enum Flow {
@@ -49,19 +42,6 @@ enum Flow {
 /// Frames waiting in the outbox, beside one per parked operation, beyond which the loop stops
 /// reading from the peer (what it reads only adds answers it is not taking).
 const READ_PAUSE: usize = 64;
-
-/// The socket's sending half and what waits to go through it.
-struct Writer {
-    sink: SplitSink<WebSocket, Message>,
-    /// Frames on their way to the socket, each with the operation to resume once it is written.
-    outbox: VecDeque<(Message, Option<String>)>,
-    /// Operations whose frame reached the socket since the loop last resumed them.
-    sent: Vec<String>,
-    /// Frames were handed to the socket and not yet flushed.
-    unflushed: bool,
-    /// The socket took something since the loop last looked.
-    progressed: bool,
-}
 
 struct Conn {
     state: AppState,
@@ -90,7 +70,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         state,
         ip,
         protocol,
-        writer: Writer { sink, outbox: VecDeque::new(), sent: Vec::new(), unflushed: false, progressed: false },
+        writer: Writer::new(sink),
         ops: StreamMap::new(),
         parked: HashMap::new(),
         write_deadline: None,
@@ -165,44 +145,6 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     // Also answers a peer's close frame; a peer that stopped reading gets a few seconds at most.
     let _ = tokio::time::timeout(conn.write_timeout.min(Duration::from_secs(5)), conn.writer.sink.close()).await;
     metrics.socket_closed();
-}
-
-impl Writer {
-    /// Whether frames wait to be handed to the socket or flushed.
-    fn pending(&self) -> bool {
-        !self.outbox.is_empty() || self.unflushed
-    }
-
-    /// Hands queued frames to the socket while it accepts them, then flushes. Ready once everything
-    /// queued is flushed, or on a write error. Cancel-safe: a frame leaves the outbox only when the
-    /// socket has taken it.
-    fn write_out(&mut self) -> impl Future<Output = Result<(), axum::Error>> + '_ {
-        futures::future::poll_fn(move |cx| {
-            while !self.outbox.is_empty() {
-                match std::pin::Pin::new(&mut self.sink).poll_ready(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => return Poll::Pending,
-                }
-                let Some((frame, op)) = self.outbox.pop_front() else { break };
-                if let Err(e) = std::pin::Pin::new(&mut self.sink).start_send(frame) {
-                    return Poll::Ready(Err(e));
-                }
-                self.unflushed = true;
-                self.progressed = true;
-                self.sent.extend(op);
-            }
-            match std::pin::Pin::new(&mut self.sink).poll_flush(cx) {
-                Poll::Ready(Ok(())) => {
-                    self.unflushed = false;
-                    self.progressed = true;
-                    Poll::Ready(Ok(()))
-                }
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-    }
 }
 
 impl Conn {
@@ -394,87 +336,4 @@ impl Conn {
         self.ops.insert(id.to_owned(), stream);
         Flow::Continue
     }
-}
-
-/// An operation from its budget check to its last result.
-fn start(
-    state: AppState,
-    ip: String,
-    actor: RequestActor,
-    request: async_graphql::Request,
-    id: String,
-    protocol: Protocol,
-) -> BoxStream<'static, OpItem> {
-    let refuse = move |state: &AppState, id: &str, errors: &[async_graphql::ServerError]| {
-        state.metrics.errors(errors);
-        let end = OpItem::End { frame: Some(error_frame(id, errors)), complete: protocol == Protocol::Legacy };
-        futures::stream::once(futures::future::ready(end)).boxed()
-    };
-    // Boxed: the start's state (the request, the budget check) is freed once the operation runs.
-    futures::stream::once(Box::pin(async move {
-        if let Err(budget) = state.ops.check(&state.app, &ip, &actor, 1).await {
-            let retry = budget.retry_after_s.unwrap_or(1);
-            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
-            err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
-            return refuse(&state, &id, &[err]);
-        }
-        match gql::prepare(request, &state.docs, &state.limits, false, &state.app, actor, &ip) {
-            Ok(request) => operation(&state.schema, request, &id, protocol),
-            Err(refusal) => refuse(&state, &id, &refusal.errors),
-        }
-    }))
-    .flatten()
-    .boxed()
-}
-
-/// An `error` message for `id` carrying `errors`.
-fn error_frame(id: &str, errors: &[async_graphql::ServerError]) -> Message {
-    let payload = serde_json::to_value(errors).unwrap_or_else(|_| json!([{ "message": "internal error" }]));
-    message("error", Some(id), Some(payload))
-}
-
-/// One operation's results as frames. A first result without data is an `error` (validation, or
-/// the subscription refused at start) and ends the operation; later ones are `next`/`data`.
-fn operation(
-    schema: &stoa_schema::StoaSchema,
-    request: async_graphql::Request,
-    id: &str,
-    protocol: Protocol,
-) -> BoxStream<'static, OpItem> {
-    let next = if protocol == Protocol::Legacy { "data" } else { "next" };
-    // The frame's head is built once per operation, not once per result.
-    let head = format!(r#"{{"id":{},"type":"{next}","payload":"#, json!(id));
-    let state = Op { responses: schema.execute_stream(request), first: true, head, id: id.to_owned() };
-    futures::stream::unfold(Some(state), move |state| async move {
-        let mut op = state?;
-        let Some(mut response) = op.responses.next().await else {
-            return Some((OpItem::End { frame: None, complete: true }, None));
-        };
-        classify_errors(&mut response.errors);
-        if op.first && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
-            let frame = error_frame(&op.id, &response.errors);
-            return Some((OpItem::End { frame: Some(frame), complete: protocol == Protocol::Legacy }, None));
-        }
-        op.first = false;
-        // Serialised straight into the frame: the hot path of fan-out builds no JSON tree.
-        let mut buf = Vec::with_capacity(op.head.len() + 128);
-        buf.extend_from_slice(op.head.as_bytes());
-        if serde_json::to_writer(&mut buf, &response).is_err() {
-            buf.truncate(op.head.len());
-            buf.extend_from_slice(br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#);
-        }
-        buf.push(b'}');
-        let text = String::from_utf8(buf).unwrap_or_default();
-        Some((OpItem::Frame(Message::Text(text.into())), Some(op)))
-    })
-    .boxed()
-}
-
-/// A running operation's state between results.
-struct Op {
-    responses: BoxStream<'static, async_graphql::Response>,
-    first: bool,
-    /// `{"id":…,"type":"next","payload":`
-    head: String,
-    id: String,
 }

@@ -5,7 +5,9 @@
 //! before Stoa's pre-scan could refuse a hostile one.
 
 mod connection;
+mod operation;
 mod protocol;
+mod writer;
 
 use std::net::SocketAddr;
 
@@ -13,7 +15,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use crate::server::AppState;
+use crate::state::AppState;
 pub use protocol::Protocol;
 
 /// Upgrades and serves one connection.

@@ -634,7 +634,7 @@ async fn cross_instance_delivery_over_redis_needs_postgres_and_redis() {
         return;
     }
     let a = spawn_app().await;
-    assert_eq!(a.app.db().get_database_backend(), sea_orm::DatabaseBackend::Postgres);
+    assert_eq!(a.app.db_for_tests().get_database_backend(), sea_orm::DatabaseBackend::Postgres);
     assert!(a.vars.contains_key("REDIS_URL"), "the Postgres pass runs on Redis");
     let shared = a.shared_vars();
     let b = spawn_app_with(&shared.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await;

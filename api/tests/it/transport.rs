@@ -176,7 +176,7 @@ async fn an_internal_failure_is_masked_with_a_trace_id() {
     use sea_orm::ConnectionTrait as _;
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
-    app.app.db().execute_unprepared("DROP TABLE audit_log").await.unwrap();
+    app.app.db_for_tests().execute_unprepared("DROP TABLE audit_log").await.unwrap();
 
     let res =
         app.gql_as(Some(&alice.token), crate::helpers::CREATE_WORKSPACE, json!({ "input": { "name": "x" } })).await;

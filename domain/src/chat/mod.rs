@@ -46,4 +46,4 @@ pub use queries::{
 };
 pub use stream::channel_events;
 pub use toggle_reaction::toggle_reaction;
-pub use typing::{TYPING_TTL, set_typing};
+pub use typing::{TYPING_TTL, TypingChange, set_typing, typing_events};

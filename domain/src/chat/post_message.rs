@@ -3,20 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, ExprTrait as _, QueryFilter};
-use stoa_entities::{channel_members, mentions, messages, notifications};
-
 use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::chat::body::MessageBody;
 use crate::chat::group_commit;
-use crate::chat::model::{AuthorCard, ChannelKind, ChatEventKind, MessageSnapshot, Notification};
+use crate::chat::model::{AuthorCard, ChannelKind, ChatEventKind, MessageSnapshot};
 use crate::chat::store::{self, Access};
 use crate::error::{DomainError, Result};
 use crate::events::Event;
-use crate::ids::{ChannelId, MessageId, NotificationId, UserId};
+use crate::ids::{ChannelId, MessageId, UserId};
 use crate::tx::Tx;
 
 /// Input of [`post_message`].
@@ -48,30 +43,23 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
     }
     let mut tx = app.begin().await?;
     let now = app.now();
-    if let Some(root) = input.thread_root_id {
-        let root = messages::Entity::find_by_id(root.0).one(tx.db()).await?;
-        let valid = root.is_some_and(|r| r.channel_id == input.channel_id.0 && r.thread_root_id.is_none());
-        if !valid {
-            return Err(DomainError::invalid("threadRootId", "must be a top-level message of this channel"));
-        }
+    if let Some(root) = input.thread_root_id
+        && !store::is_thread_root(tx.db(), input.channel_id, root).await?
+    {
+        return Err(DomainError::invalid("threadRootId", "must be a top-level message of this channel"));
     }
     let seq = store::next_seq(tx.db(), input.channel_id).await?;
     let mut message = store::new_message(input.channel_id, seq, access.user, body.as_str().to_owned(), now);
     message.thread_root_id = input.thread_root_id;
-    messages::Entity::insert(store::message_row(&message)).exec_without_returning(tx.db()).await?;
+    store::insert_message(tx.db(), &message).await?;
     if let Some(root) = input.thread_root_id {
-        messages::Entity::update_many()
-            .col_expr(messages::Column::ReplyCount, Expr::col(messages::Column::ReplyCount).add(1))
-            .col_expr(messages::Column::LastReplyAt, Expr::value(now))
-            .filter(messages::Column::Id.eq(root.0))
-            .exec(tx.db())
-            .await?;
+        store::count_reply(tx.db(), root, now).await?;
     }
     if !input.attachment_ids.is_empty() {
         let workspace = access.workspace();
         crate::files::attach_to_message(tx.db(), access.user, workspace, message.id, &input.attachment_ids).await?;
     }
-    notify(&mut tx, &access, &body, message.id, seq).await?;
+    notify(&mut tx, &access, &body, message.id, seq, now).await?;
     let snapshot = MessageSnapshot { message, author, reactions: Vec::new() };
     store::record_event(&mut tx, seq, ChatEventKind::Posted, snapshot.clone()).await?;
     tx.commit().await?;
@@ -85,19 +73,20 @@ fn notifies_anyone(access: &Access, body: &MessageBody) -> bool {
 
 /// Stores mentions and notifications: mentioned members, everyone on `@channel`, and every other
 /// participant of a direct channel.
-async fn notify(tx: &mut Tx, access: &Access, body: &MessageBody, message: MessageId, seq: i64) -> Result<()> {
+async fn notify(
+    tx: &mut Tx,
+    access: &Access,
+    body: &MessageBody,
+    message: MessageId,
+    seq: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     if !notifies_anyone(access, body) {
         return Ok(()); // nobody to notify: a plain post costs no member query
     }
     let direct = access.kind() == ChannelKind::Direct;
     let named = body.mentioned_users();
-    let members: BTreeSet<UserId> = channel_members::Entity::find()
-        .filter(channel_members::Column::ChannelId.eq(access.channel.id))
-        .all(tx.db())
-        .await?
-        .into_iter()
-        .map(|m| UserId(m.user_id))
-        .collect();
+    let members: BTreeSet<UserId> = store::member_ids(tx.db(), access.id()).await?;
     let everyone = body.mentions_channel() || direct;
     let kind_for = |user: &UserId| {
         if named.contains(user) {
@@ -113,31 +102,20 @@ async fn notify(tx: &mut Tx, access: &Access, body: &MessageBody, message: Messa
     for user in members.iter().filter(|u| **u != access.user) {
         let Some(kind) = kind_for(user) else { continue };
         if kind != "direct_message" {
-            mentions::Entity::insert(mentions::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
-                message_id: Set(message.0),
-                channel_id: Set(access.channel.id),
-                seq: Set(seq),
-                user_id: Set(user.0),
-            })
-            .exec_without_returning(tx.db())
-            .await?;
+            store::insert_mention(tx.db(), message, access.id(), seq, *user).await?;
         }
-        let row = notifications::Entity::insert(notifications::ActiveModel {
-            id: Set(NotificationId::new().0),
-            user_id: Set(user.0),
-            workspace_id: Set(access.channel.workspace_id),
-            kind: Set(kind.to_owned()),
-            channel_id: Set(Some(access.channel.id)),
-            message_id: Set(Some(message.0)),
-            actor_id: Set(Some(access.user.0)),
-            preview: Set(body.preview()),
-            created_at: Set(chrono::Utc::now()),
-            read_at: Set(None),
-        })
-        .exec_with_returning(tx.db())
-        .await?;
-        tx.emit(Event::NotificationCreated(Notification::from(row)));
+        let note = store::NewNotification {
+            user: *user,
+            workspace: access.workspace(),
+            kind,
+            channel: access.id(),
+            message,
+            actor: access.user,
+            preview: body.preview(),
+            at: now,
+        };
+        let row = store::insert_notification(tx.db(), note).await?;
+        tx.emit(Event::NotificationCreated(row));
     }
     Ok(())
 }

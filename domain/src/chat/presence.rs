@@ -1,12 +1,9 @@
 //! Presence: online while a user holds at least one authenticated socket, away when they say so,
-//! offline otherwise. The counts live behind [`PresenceStore`] (in-process here, Redis with TTL keys
+//! offline otherwise. The counts live behind [`PresenceStore`](crate::ports::presence::PresenceStore) (in-process here, Redis with TTL keys
 //! in `api`), and changes are ephemeral `PresenceChanged` events on each of the user's workspaces.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use stoa_entities::{memberships, users};
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
 
 use crate::actor::Actor;
 use crate::app::AppCtx;
@@ -15,78 +12,7 @@ use crate::chat::model::PresenceStatus;
 use crate::error::Result;
 use crate::events::Event;
 use crate::ids::{UserId, WorkspaceId};
-use crate::workspaces::store::require_permission;
-
-/// Where connection counts live.
-#[async_trait::async_trait]
-pub trait PresenceStore: Send + Sync + 'static {
-    /// A socket of `user` opened; `true` when the user was offline before.
-    async fn connect(&self, user: UserId) -> anyhow::Result<bool>;
-    /// A socket closed; `true` when it was the user's last.
-    async fn disconnect(&self, user: UserId) -> anyhow::Result<bool>;
-    /// The socket is still alive (keeps TTL-based stores from expiring the user).
-    async fn heartbeat(&self, user: UserId) -> anyhow::Result<()>;
-    /// Sets or clears "away".
-    async fn set_away(&self, user: UserId, away: bool) -> anyhow::Result<()>;
-    /// Current status of each user.
-    async fn statuses(&self, users: &[UserId]) -> anyhow::Result<HashMap<UserId, PresenceStatus>>;
-}
-
-/// Single-node presence.
-#[derive(Default)]
-pub struct InProcessPresence {
-    users: Mutex<HashMap<UserId, (u32, bool)>>,
-}
-
-#[async_trait::async_trait]
-impl PresenceStore for InProcessPresence {
-    async fn connect(&self, user: UserId) -> anyhow::Result<bool> {
-        let mut users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = users.entry(user).or_insert((0, false));
-        entry.0 += 1;
-        Ok(entry.0 == 1)
-    }
-
-    async fn disconnect(&self, user: UserId) -> anyhow::Result<bool> {
-        let mut users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(entry) = users.get_mut(&user) else {
-            return Ok(false);
-        };
-        entry.0 = entry.0.saturating_sub(1);
-        if entry.0 == 0 {
-            users.remove(&user);
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    async fn heartbeat(&self, _user: UserId) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    async fn set_away(&self, user: UserId, away: bool) -> anyhow::Result<()> {
-        let mut users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(entry) = users.get_mut(&user) {
-            entry.1 = away;
-        }
-        Ok(())
-    }
-
-    async fn statuses(&self, ids: &[UserId]) -> anyhow::Result<HashMap<UserId, PresenceStatus>> {
-        let users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(ids
-            .iter()
-            .map(|id| {
-                let status = match users.get(id) {
-                    Some((n, true)) if *n > 0 => PresenceStatus::Away,
-                    Some((n, false)) if *n > 0 => PresenceStatus::Online,
-                    _ => PresenceStatus::Offline,
-                };
-                (*id, status)
-            })
-            .collect())
-    }
-}
+use crate::{identity, workspaces};
 
 /// A user's presence in one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,12 +24,11 @@ pub struct Presence {
 }
 
 async fn announce(app: &AppCtx, user: UserId, status: PresenceStatus) -> Result<()> {
-    let workspaces = memberships::Entity::find().filter(memberships::Column::UserId.eq(user.0)).all(app.db()).await?;
-    let profile = users::Entity::find_by_id(user.0).one(app.db()).await?;
-    let (text, emoji) = profile.map_or((None, None), |u| (u.status_text, u.status_emoji));
-    for m in workspaces {
+    let workspaces = workspaces::store::workspaces_of(app.db(), user).await?;
+    let (text, emoji) = identity::store::statuses(app.db(), &[user]).await?.remove(&user).unwrap_or_default();
+    for workspace_id in workspaces {
         app.signal(Event::PresenceChanged {
-            workspace_id: WorkspaceId(m.workspace_id),
+            workspace_id,
             user_id: user,
             status,
             status_text: text.clone(),
@@ -156,32 +81,47 @@ pub async fn set_away(app: &AppCtx, actor: &Actor, away: bool) -> Result<Presenc
     Ok(status)
 }
 
+/// Presence changes (online, away, offline, custom status) in a workspace the actor belongs to.
+/// Ends when the actor is removed from it.
+///
+/// # Errors
+/// `NOT_FOUND` when the actor is not a member.
+pub async fn presence_events(
+    app: &AppCtx,
+    actor: &Actor,
+    workspace: WorkspaceId,
+) -> Result<BoxStream<'static, Presence>> {
+    let events = crate::workspaces::workspace_stream(app, actor, workspace).await?;
+    Ok(events
+        .filter_map(|event| {
+            futures::future::ready(match event {
+                Event::PresenceChanged { user_id, status, status_text, status_emoji, .. } => {
+                    Some(Presence { user_id, status, status_text, status_emoji })
+                }
+                _ => None,
+            })
+        })
+        .boxed())
+}
+
 /// Presence of every member of a workspace.
 ///
 /// # Errors
 /// `NOT_FOUND` (not a member).
 pub async fn workspace_presence(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -> Result<Vec<Presence>> {
-    require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
-    let members =
-        memberships::Entity::find().filter(memberships::Column::WorkspaceId.eq(workspace.0)).all(app.db()).await?;
-    let ids: Vec<UserId> = members.iter().map(|m| UserId(m.user_id)).collect();
+    workspaces::store::require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
+    let ids = workspaces::store::member_ids(app.db(), workspace).await?;
     let statuses = app.presence().statuses(&ids).await?;
-    let profiles: HashMap<uuid::Uuid, users::Model> = users::Entity::find()
-        .filter(users::Column::Id.is_in(ids.iter().map(|u| u.0)))
-        .all(app.db())
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let mut profiles = identity::store::statuses(app.db(), &ids).await?;
     Ok(ids
         .into_iter()
         .map(|id| {
-            let profile = profiles.get(&id.0);
+            let (status_text, status_emoji) = profiles.remove(&id).unwrap_or_default();
             Presence {
                 user_id: id,
                 status: statuses.get(&id).copied().unwrap_or(PresenceStatus::Offline),
-                status_text: profile.and_then(|p| p.status_text.clone()),
-                status_emoji: profile.and_then(|p| p.status_emoji.clone()),
+                status_text,
+                status_emoji,
             }
         })
         .collect())

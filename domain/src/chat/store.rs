@@ -1,21 +1,25 @@
 //! Chat queries shared by the use cases: visibility, sequence numbers, the event log, snapshots.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
 
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement, Value as DbValue,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait as _, QueryFilter, QueryOrder, Statement,
+    Value as DbValue,
 };
-use stoa_entities::{channel_events, channel_members, channels, messages, reactions, users};
+use stoa_entities::{channel_events, channel_members, channels, mentions, messages, notifications, reactions, users};
 
 use crate::actor::Actor;
 use crate::authz::{Permission, Role};
 use crate::chat::model::{
-    AuthorCard, Channel, ChannelKind, ChatEvent, ChatEventKind, Message, MessageSnapshot, ReactionSummary,
+    AuthorCard, Channel, ChannelKind, ChatEvent, ChatEventKind, Message, MessageSnapshot, Notification, ReactionSummary,
 };
 use crate::error::{DomainError, Result};
 use crate::events::Event;
-use crate::ids::{ChannelId, MessageId, UserId, WorkspaceId};
+use crate::ids::{ChannelId, MessageId, NotificationId, UserId, WorkspaceId};
 use crate::tx::Tx;
 
 /// A statement written with `$1…` placeholders, rewritten to `?1…` for SQLite.
@@ -297,4 +301,90 @@ pub(crate) async fn events_between(
                 .map_err(|e| DomainError::Internal(e.into()))
         })
         .collect()
+}
+
+/// Whether `root` is a top-level message of `channel` (a thread can hang off it).
+pub(crate) async fn is_thread_root(db: &impl ConnectionTrait, channel: ChannelId, root: MessageId) -> Result<bool> {
+    let root = messages::Entity::find_by_id(root.0).one(db).await?;
+    Ok(root.is_some_and(|r| r.channel_id == channel.0 && r.thread_root_id.is_none()))
+}
+
+/// Inserts one message.
+pub(crate) async fn insert_message(db: &impl ConnectionTrait, message: &Message) -> Result<()> {
+    messages::Entity::insert(message_row(message)).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Counts one more reply in the thread of `root`, replied to at `at`.
+pub(crate) async fn count_reply(db: &impl ConnectionTrait, root: MessageId, at: DateTime<Utc>) -> Result<()> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::ReplyCount, Expr::col(messages::Column::ReplyCount).add(1))
+        .col_expr(messages::Column::LastReplyAt, Expr::value(at))
+        .filter(messages::Column::Id.eq(root.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Every member of a channel.
+pub(crate) async fn member_ids(db: &impl ConnectionTrait, channel: ChannelId) -> Result<BTreeSet<UserId>> {
+    Ok(channel_members::Entity::find()
+        .filter(channel_members::Column::ChannelId.eq(channel.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| UserId(m.user_id))
+        .collect())
+}
+
+/// Records that `message` (number `seq` in `channel`) mentions `user`.
+pub(crate) async fn insert_mention(
+    db: &impl ConnectionTrait,
+    message: MessageId,
+    channel: ChannelId,
+    seq: i64,
+    user: UserId,
+) -> Result<()> {
+    mentions::Entity::insert(mentions::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        message_id: Set(message.0),
+        channel_id: Set(channel.0),
+        seq: Set(seq),
+        user_id: Set(user.0),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// A notification about to be stored.
+pub(crate) struct NewNotification {
+    pub user: UserId,
+    pub workspace: WorkspaceId,
+    /// `mention`, `channel_mention` or `direct_message`.
+    pub kind: &'static str,
+    pub channel: ChannelId,
+    pub message: MessageId,
+    pub actor: UserId,
+    pub preview: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Stores a notification and returns it as its recipient sees it.
+pub(crate) async fn insert_notification(db: &impl ConnectionTrait, n: NewNotification) -> Result<Notification> {
+    let row = notifications::Entity::insert(notifications::ActiveModel {
+        id: Set(NotificationId::new().0),
+        user_id: Set(n.user.0),
+        workspace_id: Set(n.workspace.0),
+        kind: Set(n.kind.to_owned()),
+        channel_id: Set(Some(n.channel.0)),
+        message_id: Set(Some(n.message.0)),
+        actor_id: Set(Some(n.actor.0)),
+        preview: Set(n.preview),
+        created_at: Set(n.at),
+        read_at: Set(None),
+    })
+    .exec_with_returning(db)
+    .await?;
+    Ok(Notification::from(row))
 }

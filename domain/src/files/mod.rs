@@ -8,7 +8,6 @@ mod admin;
 mod model;
 pub mod policy;
 mod scan;
-pub mod scanner;
 mod thumbnail;
 mod upload;
 

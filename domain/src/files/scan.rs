@@ -11,8 +11,8 @@ use crate::chat::Notification;
 use crate::error::{DomainError, Result};
 use crate::events::Event;
 use crate::files::model::{Attachment, AttachmentStatus, clean_key, quarantine_key};
-use crate::files::scanner::ScanVerdict;
 use crate::ids::{AttachmentId, NotificationId, WorkspaceId};
+use crate::ports::scanner::ScanVerdict;
 
 /// Scans one attachment. Idempotent: anything but `pending_scan` is left alone. A scanner failure
 /// is returned as an error so the job is retried; it never marks a file clean.

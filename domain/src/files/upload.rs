@@ -15,9 +15,9 @@ use crate::chat::store::readable_message;
 use crate::error::{DomainError, Result};
 use crate::files::model::{Attachment, AttachmentStatus, clean_key, quarantine_key};
 use crate::files::policy::{self, FileType};
-use crate::files::scanner::sha256_hex;
 use crate::ids::{AttachmentId, MessageId, UserId, WorkspaceId};
 use crate::jobs::Job;
+use crate::ports::scanner::sha256_hex;
 use crate::workspaces::store::require_permission;
 
 /// Input of [`upload_file`].

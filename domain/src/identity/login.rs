@@ -9,7 +9,7 @@ use crate::identity::model::{AuthSession, User};
 use crate::identity::password::{self, Email};
 use crate::identity::refresh_session::start_session;
 use crate::identity::store;
-use crate::ratelimit::Verdict;
+use crate::ports::ratelimit::Verdict;
 
 /// Input of [`login`].
 #[derive(Debug, Clone)]

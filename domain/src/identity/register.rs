@@ -11,7 +11,7 @@ use crate::identity::model::{AuthSession, User};
 use crate::identity::password::{self, DisplayName, Email};
 use crate::identity::refresh_session::start_session;
 use crate::ids::UserId;
-use crate::ratelimit::Verdict;
+use crate::ports::ratelimit::Verdict;
 
 /// Input of [`register`].
 #[derive(Debug, Clone)]

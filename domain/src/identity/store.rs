@@ -96,3 +96,12 @@ pub(crate) async fn revoke_family(
         .await?;
     Ok(res.rows_affected)
 }
+
+/// The custom status (text, emoji) of each user in `ids` that exists.
+pub(crate) async fn statuses(
+    db: &impl ConnectionTrait,
+    ids: &[UserId],
+) -> Result<HashMap<UserId, (Option<String>, Option<String>)>> {
+    let rows = users::Entity::find().filter(users::Column::Id.is_in(ids.iter().map(|u| u.0))).all(db).await?;
+    Ok(rows.into_iter().map(|u| (UserId(u.id), (u.status_text, u.status_emoji))).collect())
+}

@@ -53,3 +53,15 @@ pub(crate) async fn owner_count(db: &impl ConnectionTrait, workspace: WorkspaceI
         .count(db)
         .await?)
 }
+
+/// The workspaces `user` belongs to.
+pub(crate) async fn workspaces_of(db: &impl ConnectionTrait, user: UserId) -> Result<Vec<WorkspaceId>> {
+    let rows = memberships::Entity::find().filter(memberships::Column::UserId.eq(user.0)).all(db).await?;
+    Ok(rows.into_iter().map(|m| WorkspaceId(m.workspace_id)).collect())
+}
+
+/// The members of `workspace`, in no particular order.
+pub(crate) async fn member_ids(db: &impl ConnectionTrait, workspace: WorkspaceId) -> Result<Vec<UserId>> {
+    let rows = memberships::Entity::find().filter(memberships::Column::WorkspaceId.eq(workspace.0)).all(db).await?;
+    Ok(rows.into_iter().map(|m| UserId(m.user_id)).collect())
+}

@@ -86,14 +86,6 @@ impl ChatQuery {
     async fn presence(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<Vec<Presence>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         let list = chat::presence::workspace_presence(ctx.app()?, ctx.actor()?, workspace).await?;
-        Ok(list
-            .into_iter()
-            .map(|p| Presence {
-                user_id: ID(p.user_id.to_string()),
-                status: p.status.into(),
-                status_text: p.status_text,
-                status_emoji: p.status_emoji,
-            })
-            .collect())
+        Ok(list.into_iter().map(Presence::from).collect())
     }
 }

@@ -452,6 +452,17 @@ pub struct Presence {
     pub status_emoji: Option<String>,
 }
 
+impl From<chat::presence::Presence> for Presence {
+    fn from(p: chat::presence::Presence) -> Self {
+        Self {
+            user_id: ID(p.user_id.to_string()),
+            status: p.status.into(),
+            status_text: p.status_text,
+            status_emoji: p.status_emoji,
+        }
+    }
+}
+
 /// Someone started or stopped typing.
 #[derive(SimpleObject)]
 pub struct TypingEvent {
@@ -461,4 +472,10 @@ pub struct TypingEvent {
     pub display_name: String,
     /// True while typing; false when they stopped or ~5 s passed without a refresh.
     pub typing: bool,
+}
+
+impl From<chat::TypingChange> for TypingEvent {
+    fn from(t: chat::TypingChange) -> Self {
+        Self { user_id: ID(t.user_id.to_string()), display_name: t.display_name, typing: t.typing }
+    }
 }

@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures::{Stream, StreamExt as _};
-use stoa_domain::events::{Event, Topic};
 use stoa_domain::workspaces as ws;
 
 use crate::context::{ContextExt as _, parse_id};
@@ -37,23 +36,20 @@ pub struct MembershipChanged {
     pub role: Option<Role>,
 }
 
-fn to_change(event: &Event) -> Option<MembershipChanged> {
-    let (change, workspace_id, user_id, role) = match event {
-        Event::MemberAdded { workspace_id, user_id, role } => {
-            (MembershipChange::Added, *workspace_id, *user_id, Some(*role))
+impl From<ws::MembershipChange> for MembershipChanged {
+    fn from(c: ws::MembershipChange) -> Self {
+        let change = match c.kind {
+            ws::MembershipChangeKind::Added => MembershipChange::Added,
+            ws::MembershipChangeKind::Removed => MembershipChange::Removed,
+            ws::MembershipChangeKind::RoleChanged => MembershipChange::RoleChanged,
+        };
+        Self {
+            change,
+            workspace_id: ID(c.workspace_id.to_string()),
+            user_id: ID(c.user_id.to_string()),
+            role: c.role.map(Role::from),
         }
-        Event::MemberRemoved { workspace_id, user_id } => (MembershipChange::Removed, *workspace_id, *user_id, None),
-        Event::RoleChanged { workspace_id, user_id, role } => {
-            (MembershipChange::RoleChanged, *workspace_id, *user_id, Some(*role))
-        }
-        _ => return None,
-    };
-    Some(MembershipChanged {
-        change,
-        workspace_id: ID(workspace_id.to_string()),
-        user_id: ID(user_id.to_string()),
-        role: role.map(Role::from),
-    })
+    }
 }
 
 #[Subscription]
@@ -65,19 +61,8 @@ impl WorkspaceSubscription {
         ctx: &Context<'_>,
         workspace_id: ID,
     ) -> Result<impl Stream<Item = MembershipChanged>> {
-        let app = ctx.app()?.clone();
-        let actor = ctx.actor()?.clone();
         let workspace = parse_id(&workspace_id, "workspaceId")?;
-        // Subscribe first, then authorize: no event between the check and the stream is lost.
-        let events = app.bus().subscribe(&Topic::Workspace(workspace));
-        ws::workspace(&app, &actor, workspace).await?;
-        let me = actor.user_id()?;
-        let stream = events
-            .take_while(move |event| {
-                let removed_me = matches!(event, Event::MemberRemoved { user_id, .. } if *user_id == me);
-                futures::future::ready(!removed_me)
-            })
-            .filter_map(|event| futures::future::ready(to_change(&event)));
-        Ok(stream)
+        let stream = ws::membership_events(ctx.app()?, ctx.actor()?, workspace).await?;
+        Ok(stream.map(MembershipChanged::from))
     }
 }

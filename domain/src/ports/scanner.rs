@@ -58,7 +58,7 @@ impl Scanner for BuiltinScanner {
         if self.blocklist.contains(&sha256_hex(bytes)) {
             return Ok(ScanVerdict::Infected("Stoa.Blocklist.SHA256".into()));
         }
-        if super::policy::sniff(bytes) == Some("application/x-executable") {
+        if crate::files::policy::sniff(bytes) == Some("application/x-executable") {
             return Ok(ScanVerdict::Infected("Stoa.Executable".into()));
         }
         Ok(ScanVerdict::Clean)

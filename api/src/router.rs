@@ -1,0 +1,84 @@
+//! The HTTP surface: routes, CORS, the panic guard, and the small handlers that are a few lines each
+//! (`/readyz`, `/metrics`, the playground). GraphQL itself lives in `http` (POST and GET) and `ws`.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts as _, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::state::AppState;
+use crate::{files, http, ws};
+
+/// The whole router over `state`; cross-origin requests only from `cors_origins`.
+pub fn router(state: AppState, cors_origins: &[String]) -> Router {
+    let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT]);
+    Router::new()
+        .route("/", get(playground))
+        .route("/graphql", get(graphql_get).post(http::post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/files/{*key}", get(files::get).put(files::put))
+        .layer(cors)
+        // A bug in one request answers 500 and leaves the process and every other client alone.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let is_upgrade = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if is_upgrade {
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => ws::upgrade(state, Some(addr), &parts.headers, upgrade),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let params = Query::<http::GetParams>::from_request_parts(&mut parts, &state).await;
+    http::get(state, addr, parts.headers, params).await
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let body = r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
+    (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(state.app.sql_statements());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.app.ping().await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+async fn playground() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("Stoa")
+            .finish(),
+    )
+}

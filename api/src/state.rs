@@ -1,0 +1,24 @@
+//! What every handler shares: the application context, the schema and the transport's settings.
+//! Everything else in `api` imports this; this imports nothing of `api` but configuration and the
+//! leaf modules it holds values of.
+
+use std::sync::Arc;
+
+use stoa_domain::AppCtx;
+use stoa_schema::{Limits, StoaSchema};
+
+use crate::config::WsConfig;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: AppCtx,
+    pub schema: StoaSchema,
+    pub limits: Arc<Limits>,
+    /// Parsed documents by query text.
+    pub docs: Arc<crate::gql::DocCache>,
+    pub ws: Arc<WsConfig>,
+    pub max_body_bytes: usize,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub ops: Arc<crate::ratelimit::OpLimiter>,
+}

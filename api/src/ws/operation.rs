@@ -1,0 +1,107 @@
+//! One operation on a socket as a stream of frames: the budget check, the pre-scan and
+//! preparation, then async-graphql's response stream turned into `next`/`data`, `error` and
+//! `complete` frames. The connection polls these streams; nothing here touches the socket.
+
+use async_graphql::Value as GqlValue;
+use axum::extract::ws::Message;
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
+use serde_json::json;
+use stoa_schema::RequestActor;
+use stoa_schema::error::{codes, transport_error};
+use stoa_schema::limits::classify_errors;
+
+use crate::gql;
+use crate::state::AppState;
+use crate::ws::protocol::{Protocol, message};
+
+/// What an operation's stream yields to the connection.
+pub(super) enum OpItem {
+    /// A `next`/`data` frame.
+    Frame(Message),
+    /// The operation is over: an optional last frame (an `error`), then `complete` when set.
+    End { frame: Option<Message>, complete: bool },
+}
+
+/// An operation from its budget check to its last result.
+pub(super) fn start(
+    state: AppState,
+    ip: String,
+    actor: RequestActor,
+    request: async_graphql::Request,
+    id: String,
+    protocol: Protocol,
+) -> BoxStream<'static, OpItem> {
+    let refuse = move |state: &AppState, id: &str, errors: &[async_graphql::ServerError]| {
+        state.metrics.errors(errors);
+        let end = OpItem::End { frame: Some(error_frame(id, errors)), complete: protocol == Protocol::Legacy };
+        futures::stream::once(futures::future::ready(end)).boxed()
+    };
+    // Boxed: the start's state (the request, the budget check) is freed once the operation runs.
+    futures::stream::once(Box::pin(async move {
+        if let Err(budget) = state.ops.check(&state.app, &ip, &actor, 1).await {
+            let retry = budget.retry_after_s.unwrap_or(1);
+            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
+            err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
+            return refuse(&state, &id, &[err]);
+        }
+        match gql::prepare(request, &state.docs, &state.limits, false, &state.app, actor, &ip) {
+            Ok(request) => operation(&state.schema, request, &id, protocol),
+            Err(refusal) => refuse(&state, &id, &refusal.errors),
+        }
+    }))
+    .flatten()
+    .boxed()
+}
+
+/// An `error` message for `id` carrying `errors`.
+pub(super) fn error_frame(id: &str, errors: &[async_graphql::ServerError]) -> Message {
+    let payload = serde_json::to_value(errors).unwrap_or_else(|_| json!([{ "message": "internal error" }]));
+    message("error", Some(id), Some(payload))
+}
+
+/// One operation's results as frames. A first result without data is an `error` (validation, or
+/// the subscription refused at start) and ends the operation; later ones are `next`/`data`.
+fn operation(
+    schema: &stoa_schema::StoaSchema,
+    request: async_graphql::Request,
+    id: &str,
+    protocol: Protocol,
+) -> BoxStream<'static, OpItem> {
+    let next = if protocol == Protocol::Legacy { "data" } else { "next" };
+    // The frame's head is built once per operation, not once per result.
+    let head = format!(r#"{{"id":{},"type":"{next}","payload":"#, json!(id));
+    let state = Op { responses: schema.execute_stream(request), first: true, head, id: id.to_owned() };
+    futures::stream::unfold(Some(state), move |state| async move {
+        let mut op = state?;
+        let Some(mut response) = op.responses.next().await else {
+            return Some((OpItem::End { frame: None, complete: true }, None));
+        };
+        classify_errors(&mut response.errors);
+        if op.first && response.data == GqlValue::Null && !response.errors.is_empty() {
+            let frame = error_frame(&op.id, &response.errors);
+            return Some((OpItem::End { frame: Some(frame), complete: protocol == Protocol::Legacy }, None));
+        }
+        op.first = false;
+        // Serialised straight into the frame: the hot path of fan-out builds no JSON tree.
+        let mut buf = Vec::with_capacity(op.head.len() + 128);
+        buf.extend_from_slice(op.head.as_bytes());
+        if serde_json::to_writer(&mut buf, &response).is_err() {
+            buf.truncate(op.head.len());
+            buf.extend_from_slice(br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#);
+        }
+        buf.push(b'}');
+        let text = String::from_utf8(buf).unwrap_or_default();
+        Some((OpItem::Frame(Message::Text(text.into())), Some(op)))
+    })
+    .boxed()
+}
+
+/// A running operation's state between results.
+struct Op {
+    responses: BoxStream<'static, async_graphql::Response>,
+    first: bool,
+    /// `{"id":…,"type":"next","payload":`
+    head: String,
+    id: String,
+}

@@ -1,0 +1,21 @@
+//! The seams between the rules and the machinery they run on. Each is a small trait with the
+//! in-process implementation beside it (the embedded default); the networked ones (Redis bus,
+//! limiter and presence, clamd, the apalis queue) live in `api` and `workers` and are chosen once,
+//! from configuration, in `api`. Use cases never see which one runs: they reach every seam through
+//! [`AppCtx`](crate::AppCtx).
+//!
+//! | seam | trait | in-process | networked |
+//! |---|---|---|---|
+//! | events | [`bus::EventBus`] | [`bus::InProcessBus`] | `RedisBus` (api) |
+//! | rate limits | [`ratelimit::RateLimiter`] | [`ratelimit::InProcessLimiter`] | `RedisLimiter` (api) |
+//! | presence | [`presence::PresenceStore`] | [`presence::InProcessPresence`] | `RedisPresence` (api) |
+//! | virus scan | [`scanner::Scanner`] | [`scanner::BuiltinScanner`] | `ClamdScanner` (api) |
+//! | jobs | [`jobs::JobQueue`] | `InlineQueue` (workers) | apalis `JobStorage` (workers) |
+//! | time | [`clock::Clock`] | [`clock::SystemClock`] | |
+
+pub mod bus;
+pub mod clock;
+pub mod jobs;
+pub mod presence;
+pub mod ratelimit;
+pub mod scanner;
