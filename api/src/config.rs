@@ -219,7 +219,13 @@ impl Config {
         };
         let jwt_secret = src.get("STOA_JWT_SECRET");
         if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
-            return Err(err("STOA_JWT_SECRET", "must be at least 32 characters"));
+            return Err(err("STOA_JWT_SECRET", "must be at least 32 bytes"));
+        }
+        if production && jwt_secret.as_ref().is_some_and(|s| crate::secret::example_secrets().contains(s)) {
+            return Err(err(
+                "STOA_JWT_SECRET",
+                "is an example value from the repository: generate one (openssl rand -hex 32)",
+            ));
         }
         Ok(Self {
             env,
@@ -337,6 +343,22 @@ mod tests {
     fn production_turns_introspection_and_suggestions_off() {
         let Ok(config) = load(&[("STOA_ENV", "production")]) else { panic!("must load") };
         assert!(!config.limits.introspection && !config.limits.suggestions);
+    }
+
+    #[test]
+    fn production_refuses_the_example_secrets() {
+        for example in crate::secret::example_secrets() {
+            let error = load(&[("STOA_ENV", "production"), ("STOA_JWT_SECRET", example.as_str())]).err();
+            assert_eq!(error.map(|e| e.var), Some("STOA_JWT_SECRET"), "{example}");
+        }
+        // The literal docker-compose.yml shipped before it read the secret from .env.
+        let old = "change-me-to-a-long-random-secret-of-32-chars";
+        let error = load(&[("STOA_ENV", "production"), ("STOA_JWT_SECRET", old)]).err();
+        assert_eq!(error.map(|e| e.var), Some("STOA_JWT_SECRET"));
+        let fresh = "3f9c1d0a7be24e58a1c6d2f4e9b07a35c8d1e2f3a4b5c6d7";
+        assert!(load(&[("STOA_ENV", "production"), ("STOA_JWT_SECRET", fresh)]).is_ok());
+        let short = load(&[("STOA_ENV", "production"), ("STOA_JWT_SECRET", "0123456789abcdef0123456789abcde")]);
+        assert_eq!(short.err().map(|e| e.var), Some("STOA_JWT_SECRET"), "31 bytes");
     }
 
     #[test]

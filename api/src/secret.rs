@@ -39,6 +39,39 @@ pub fn load_or_create(configured: Option<&SecretString>, data_dir: &Path) -> any
     Ok(secret.into_bytes().into())
 }
 
+/// The committed example environment, whose values no production deployment may run with.
+const ENV_EXAMPLE: &str = include_str!("../../.env.example");
+
+/// Secrets that were once committed as examples and so are public.
+const RETIRED_EXAMPLES: [&str; 1] = ["change-me-to-a-long-random-secret-of-32-chars"];
+
+/// The placeholder secrets of the committed example files (and of earlier ones), which no
+/// production deployment may run with: anyone could mint tokens and signed file URLs with them.
+#[must_use]
+pub fn example_secrets() -> Vec<String> {
+    ENV_EXAMPLE
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .filter(|(key, _)| key.trim().ends_with("_SECRET"))
+        .map(|(_, value)| value.trim().to_owned())
+        .chain(RETIRED_EXAMPLES.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+/// The key that signs file URLs: HKDF-SHA256 over the JWT secret with its own label, so a file
+/// URL's signature says nothing about the token key and neither can stand in for the other.
+#[must_use]
+pub fn files_signing_key(jwt_secret: &SecretSlice<u8>) -> Vec<u8> {
+    let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(None, jwt_secret.expose_secret());
+    let mut key = vec![0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's 8,160-byte limit, so expand cannot fail.
+    if hkdf.expand(b"stoa/files-url-signing/v1", &mut key).is_err() {
+        unreachable!("HKDF-SHA256 expands 32 bytes");
+    }
+    key
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +87,27 @@ mod tests {
         let third = load_or_create(Some(&configured), &dir).map(|s| s.expose_secret().to_vec()).ok();
         assert_eq!(third, Some(b"x".repeat(40)));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_files_key_is_derived_apart_from_the_token_key() {
+        use sha2::Digest as _;
+        let secret: SecretSlice<u8> = b"0123456789abcdef0123456789abcdef".to_vec().into();
+        let key = files_signing_key(&secret);
+        assert_eq!(key.len(), 32);
+        assert_eq!(key, files_signing_key(&secret), "deterministic");
+        assert_ne!(key.as_slice(), secret.expose_secret());
+        // Not the construction it replaced (SHA-256 over a prefix and the raw secret).
+        let old = sha2::Sha256::new().chain_update(b"stoa-files:").chain_update(secret.expose_secret()).finalize();
+        assert_ne!(key.as_slice(), &old[..]);
+        let other: SecretSlice<u8> = b"0123456789abcdef0123456789abcdeF".to_vec().into();
+        assert_ne!(key, files_signing_key(&other));
+    }
+
+    #[test]
+    fn the_example_file_names_its_secret() {
+        let examples = example_secrets();
+        assert!(examples.iter().any(|s| s.starts_with("replace-me")), "{examples:?}");
+        assert!(examples.iter().all(|s| !s.is_empty()));
     }
 }

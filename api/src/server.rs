@@ -97,11 +97,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         }
     };
     let jwt_secret = secret::load_or_create(config.jwt_secret.as_ref(), &config.data_dir)?;
-    let files_key = {
-        use secrecy::ExposeSecret as _;
-        use sha2::Digest as _;
-        sha2::Sha256::new().chain_update(b"stoa-files:").chain_update(jwt_secret.expose_secret()).finalize().to_vec()
-    };
+    let files_key = secret::files_signing_key(&jwt_secret);
     let location = stoa_storage::StorageLocation::parse(&config.storage_url)?;
     let storage =
         stoa_storage::Storage::open(&location, &config.s3, public_url, &files_key).context("opening object storage")?;
