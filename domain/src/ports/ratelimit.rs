@@ -99,8 +99,37 @@ pub trait RateLimiter: Send + Sync + 'static {
 /// Single-node limiter: maps of windows and buckets, swept as they grow.
 #[derive(Default)]
 pub struct InProcessLimiter {
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Per key: when its window started, its length, and the attempts in it. Each window keeps its
+    /// own length, so sweeping one-minute login keys never clears a one-hour sign-up window.
+    windows: Mutex<HashMap<String, Window>>,
     buckets: Mutex<HashMap<String, u64>>,
+}
+
+struct Window {
+    start: Instant,
+    length: Duration,
+    count: u32,
+}
+
+impl InProcessLimiter {
+    /// [`RateLimiter::hit`] at the instant `now`.
+    fn hit_at(&self, key: &str, limit: u32, window: Duration, now: Instant) -> Verdict {
+        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() > SWEEP_ABOVE {
+            windows.retain(|_, w| now.duration_since(w.start) < w.length);
+        }
+        let entry = windows.entry(key.to_owned()).or_insert(Window { start: now, length: window, count: 0 });
+        if now.duration_since(entry.start) >= window {
+            *entry = Window { start: now, length: window, count: 0 };
+        }
+        entry.length = window;
+        if entry.count >= limit {
+            let left = window.saturating_sub(now.duration_since(entry.start));
+            return Verdict::Limited { retry_after_s: left.as_secs().max(1) };
+        }
+        entry.count += 1;
+        Verdict::Allowed { remaining: limit - entry.count }
+    }
 }
 
 fn now_us() -> u64 {
@@ -115,21 +144,7 @@ const SWEEP_ABOVE: usize = 10_000;
 #[async_trait::async_trait]
 impl RateLimiter for InProcessLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> anyhow::Result<Verdict> {
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() > SWEEP_ABOVE {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= limit {
-            let left = window.saturating_sub(now.duration_since(entry.0));
-            return Ok(Verdict::Limited { retry_after_s: left.as_secs().max(1) });
-        }
-        entry.1 += 1;
-        Ok(Verdict::Allowed { remaining: limit - entry.1 })
+        Ok(self.hit_at(key, limit, window, Instant::now()))
     }
 
     async fn take(&self, key: &str, per_minute: u32) -> anyhow::Result<Budget> {
@@ -171,6 +186,23 @@ mod tests {
     fn huge_budgets_do_not_divide_by_zero() {
         let (_, budget) = gcra(5, 0, u32::MAX);
         assert!(budget.retry_after_s.is_none() && budget.remaining > 0);
+    }
+
+    #[test]
+    fn a_sweep_keeps_windows_longer_than_the_callers() {
+        let limiter = InProcessLimiter::default();
+        let (t0, hour, minute) = (Instant::now(), Duration::from_hours(1), Duration::from_mins(1));
+        for _ in 0..3 {
+            assert!(matches!(limiter.hit_at("signup", 3, hour, t0), Verdict::Allowed { .. }));
+        }
+        assert!(matches!(limiter.hit_at("signup", 3, hour, t0), Verdict::Limited { .. }));
+        // Two minutes on, enough one-minute login keys to trigger a sweep.
+        let later = t0 + 2 * minute;
+        for i in 0..=SWEEP_ABOVE {
+            limiter.hit_at(&format!("login:{i}"), 10, minute, later);
+        }
+        let verdict = limiter.hit_at("signup", 3, hour, later);
+        assert!(matches!(verdict, Verdict::Limited { .. }), "the hour-long window survived: {verdict:?}");
     }
 
     #[tokio::test]
