@@ -111,6 +111,9 @@ pub struct Config {
     pub sweep: stoa_workers::runtime::Sweep,
     /// `STOA_CORS_ORIGINS`: comma-separated allowed origins; empty allows none cross-origin.
     pub cors_origins: Vec<String>,
+    /// `STOA_TRUSTED_PROXIES`: comma-separated CIDRs of proxies whose `Forwarded` /
+    /// `X-Forwarded-For` name the client; empty trusts none.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 /// One bad variable, with what was wrong.
@@ -293,6 +296,10 @@ impl Config {
                 .get("STOA_CORS_ORIGINS")
                 .map(|s| s.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
                 .unwrap_or_default(),
+            trusted_proxies: crate::client_addr::TrustedProxies::parse(
+                &src.get("STOA_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| err("STOA_TRUSTED_PROXIES", e))?,
         })
     }
 }
@@ -374,6 +381,7 @@ mod tests {
             ("STOA_MAX_DEPTH", "deep"),
             ("STOA_JWT_SECRET", "short"),
             ("STOA_INTROSPECTION", "maybe"),
+            ("STOA_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
         ] {
             let error = load(&[(var, value)]).err().map(|e| e.var);
             assert_eq!(error, Some(var), "{var}={value}");

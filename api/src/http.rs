@@ -114,8 +114,8 @@ fn bad_request(media: Media, message: impl Into<String>) -> axum::response::Resp
     refuse(media, StatusCode::BAD_REQUEST, &[transport_error(codes::BAD_REQUEST, message)])
 }
 
-fn client_ip(addr: SocketAddr) -> String {
-    addr.ip().to_string()
+fn client_ip(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -> String {
+    crate::client_addr::client_key(Some(addr), headers, &state.proxies)
 }
 
 /// Runs one prepared request; refusals become error-only responses.
@@ -205,7 +205,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
         }
     };
     let actor = authenticate(&state, headers);
-    let ip = client_ip(addr);
+    let ip = client_ip(&state, addr, headers);
     let cost = match &batch {
         BatchRequest::Single(_) => 1,
         BatchRequest::Batch(requests) => requests.len(),
@@ -300,7 +300,7 @@ async fn get_inner(
         }
     }
     let actor = authenticate(&state, headers);
-    let ip = client_ip(addr);
+    let ip = client_ip(&state, addr, headers);
     let budget = match limit(&state, media, &ip, &actor, 1).await {
         Ok(budget) => budget,
         Err(res) => return res,

@@ -175,6 +175,7 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
             metrics: Arc::new(crate::metrics::Metrics::default()),
             ops: Arc::new(crate::ratelimit::OpLimiter::new(config.op_budgets.clone())),
+            proxies: Arc::new(config.trusted_proxies.clone()),
         };
         let router = crate::router::router(state, &config.cors_origins);
         Ok(Self { listener, router, app })

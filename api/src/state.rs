@@ -21,4 +21,6 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub ops: Arc<crate::ratelimit::OpLimiter>,
+    /// Proxies whose forwarding headers name the client.
+    pub proxies: Arc<crate::client_addr::TrustedProxies>,
 }

@@ -33,6 +33,6 @@ pub fn upgrade(state: AppState, addr: Option<SocketAddr>, headers: &HeaderMap, w
         .read_buffer_size(1024)
         .max_message_size(state.ws.max_message_bytes)
         .max_frame_size(state.ws.max_message_bytes);
-    let ip = addr.map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let ip = crate::client_addr::client_key(addr, headers, &state.proxies);
     ws.on_upgrade(move |socket| connection::serve(socket, state, ip, protocol))
 }

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod addresses;
 mod chat;
 mod config;
 mod files;
