@@ -741,3 +741,45 @@ async fn a_peer_that_keeps_talking_but_never_reads_is_dropped() {
     // The server is fine.
     assert_eq!(app.gql_as(Some(&alice.token), "{ me { id } }", json!({})).await.ok().data()["me"]["id"], alice.id);
 }
+
+#[tokio::test]
+async fn a_negative_page_size_is_refused_on_every_connection_and_a_huge_one_is_capped() {
+    let app = spawn_app().await;
+    let (alice, _bob, ws) = setup(&app).await;
+    let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[]).await;
+    let root = post(&app, &alice, &general, "hello").await;
+    let pages = [
+        (
+            "query($id: ID!, $n: Int) { channel(id: $id) { messages(first: $n) { edges { cursor } } } }",
+            "first",
+            general.as_str(),
+        ),
+        (
+            "query($id: ID!, $n: Int) { channel(id: $id) { messages(last: $n) { edges { cursor } } } }",
+            "last",
+            general.as_str(),
+        ),
+        (
+            "query($id: ID!, $n: Int) { message(id: $id) { replies(first: $n) { edges { cursor } } } }",
+            "first",
+            root["id"].as_str().unwrap(),
+        ),
+        (
+            "query($id: ID!, $n: Int) { searchMessages(workspaceId: $id, query: \"hello\", first: $n) { edges { cursor } } }",
+            "first",
+            ws.as_str(),
+        ),
+        (
+            "query($id: ID!, $n: Int) { auditLog(workspaceId: $id, first: $n) { edges { cursor } } }",
+            "first",
+            ws.as_str(),
+        ),
+        ("query($n: Int) { notifications(first: $n) { edges { cursor } } }", "first", ""),
+    ];
+    for (query, argument, id) in pages {
+        let refused = app.gql_as(Some(&alice.token), query, json!({ "id": id, "n": -1 })).await;
+        assert_eq!(code(&refused), "BAD_USER_INPUT", "{query}");
+        assert_eq!(refused.body["errors"][0]["extensions"]["field"], argument, "{query}");
+        app.gql_as(Some(&alice.token), query, json!({ "id": id, "n": 100_000 })).await.ok();
+    }
+}

@@ -14,7 +14,7 @@ use crate::chat::model::{Channel, Message, ReactionSummary};
 use crate::chat::store::{self, stmt};
 use crate::error::Result;
 use crate::ids::{ChannelId, MessageId, UserId};
-use crate::pagination::MAX_PAGE;
+use crate::pagination;
 
 /// A window of messages by sequence number, oldest first.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ async fn window(
     wanted: Wanted,
 ) -> Result<SeqPage> {
     let forward = w.first.is_some() || (w.after.is_some() && w.last.is_none());
-    let limit = if forward { w.first } else { w.last }.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let limit = pagination::limit(if forward { w.first } else { w.last }, DEFAULT_PAGE);
     let mut query = base;
     if let Some(after) = w.after {
         query = query.filter(messages::Column::Seq.gt(after));

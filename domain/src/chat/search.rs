@@ -11,7 +11,7 @@ use crate::chat::model::Message;
 use crate::chat::store::stmt;
 use crate::error::{DomainError, Result};
 use crate::ids::{MessageId, WorkspaceId};
-use crate::pagination::MAX_PAGE;
+use crate::pagination;
 use crate::workspaces::store::require_permission;
 
 /// Search hits, newest first, with an opaque cursor (the last hit's id).
@@ -46,7 +46,7 @@ pub async fn search(
     let user = actor.user_id()?;
     require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
     let terms = search_terms(query)?;
-    let limit = first.unwrap_or(20).clamp(1, MAX_PAGE);
+    let limit = pagination::limit(first, 20);
     let backend = app.db().get_database_backend();
     let (matcher, join, needle) = if backend == sea_orm::DbBackend::Postgres {
         ("to_tsvector('simple', m.body) @@ to_tsquery('simple', $3)", "", terms.join(" & "))
