@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod identity;
 pub mod limits;
+pub mod pagination;
 pub mod workspaces;
 
 use async_graphql::dataloader::DataLoader;

@@ -32,6 +32,19 @@ impl TestBackend {
     }
 }
 
+/// The first line of a test named `…_on_postgres` (and `#[ignore]`d, so the SQLite pass lists it
+/// as skipped): a run that includes it without both services configured fails here, saying what to
+/// set, instead of passing without testing anything.
+pub fn require_postgres_and_redis() {
+    for var in ["TEST_DATABASE_URL", "TEST_REDIS_URL"] {
+        assert!(
+            std::env::var(var).is_ok_and(|v| !v.is_empty()),
+            "{var} is unset: this test needs Postgres + Redis; run it in the .ci/run Postgres pass, which sets \
+             TEST_DATABASE_URL and TEST_REDIS_URL"
+        );
+    }
+}
+
 pub struct TestApp {
     /// The variables this server was started with (a second instance can share its database).
     pub vars: HashMap<String, String>,

@@ -7,10 +7,12 @@
 //! live delivery agree.
 
 mod body;
+mod channels;
 mod create_channel;
 mod delete_message;
 mod edit_message;
 mod group_commit;
+mod history;
 mod mark_read;
 mod membership;
 mod model;
@@ -19,17 +21,22 @@ mod open_direct;
 mod pin_message;
 mod post_message;
 pub mod presence;
-mod queries;
+mod search;
 pub(crate) mod store;
 mod stream;
 mod toggle_reaction;
 mod typing;
 
 pub use body::MessageBody;
+pub use channels::{channel, channels, unread_counts};
 pub use create_channel::{CreateChannel, create_channel};
 pub use delete_message::delete_message;
 pub use edit_message::edit_message;
 pub use group_commit::PostGroups;
+pub use history::{
+    Related, SeqPage, SeqWindow, Wanted, channel_history, history, message, reactions_by_messages, thread,
+    thread_participants,
+};
 pub use mark_read::mark_read;
 pub use membership::{add_channel_member, archive_channel, join_channel, remove_channel_member};
 pub use model::{
@@ -40,10 +47,7 @@ pub use notifications::{mark_notifications_read, notifications, unread_notificat
 pub use open_direct::open_direct;
 pub use pin_message::pin_message;
 pub use post_message::{PostMessage, post_message};
-pub use queries::{
-    Related, SearchPage, SeqPage, SeqWindow, Wanted, channel, channel_history, channels, history, message,
-    reactions_by_messages, search, thread, thread_participants, unread_counts,
-};
+pub use search::{SearchPage, search};
 pub use stream::channel_events;
 pub use toggle_reaction::toggle_reaction;
 pub use typing::{TYPING_TTL, TypingChange, set_typing, typing_events};

@@ -4,11 +4,11 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use stoa_domain::audit;
-use stoa_domain::pagination::PageRequest;
 
 use crate::context::{ContextExt as _, parse_id};
-use crate::error::{GqlError, Result};
+use crate::error::Result;
 use crate::identity::User;
+use crate::pagination;
 use crate::workspaces::load_user;
 
 /// One recorded action.
@@ -61,7 +61,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// A workspace's audit trail, newest first. Owners and admins only.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "pagination::cost(first, 50, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -70,12 +70,9 @@ impl AuditQuery {
         #[graphql(desc = "Cursor of the last entry of the previous page.")] after: Option<String>,
     ) -> Result<Connection<String, AuditEntry, EmptyFields, EmptyFields>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
-        let after = after
-            .map(|c| uuid::Uuid::parse_str(&c).map_err(|_| GqlError::invalid("after", "not a valid cursor")))
-            .transpose()?;
-        let page = PageRequest { first: first.map(|f| u64::try_from(f.max(1)).unwrap_or(1)), after };
+        let page = pagination::page(first, after)?;
         let result = audit::list(ctx.app()?, ctx.actor()?, workspace, page).await?;
-        let mut connection = Connection::new(after.is_some(), result.has_next_page);
+        let mut connection = Connection::new(page.after.is_some(), result.has_next_page);
         connection
             .edges
             .extend(result.items.into_iter().map(|entry| Edge::new(entry.id.to_string(), AuditEntry(entry))));

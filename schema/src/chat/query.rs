@@ -3,23 +3,15 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object};
 use stoa_domain::chat;
-use stoa_domain::pagination::PageRequest;
 
 use crate::chat::types::{Channel, Message, Notification, Presence};
 use crate::context::{ContextExt as _, parse_id};
-use crate::error::{GqlError, Result};
+use crate::error::Result;
+use crate::pagination;
 
 /// Chat queries.
 #[derive(Default)]
 pub struct ChatQuery;
-
-fn cursor(after: Option<String>) -> Result<Option<uuid::Uuid>> {
-    after.map(|c| uuid::Uuid::parse_str(&c).map_err(|_| GqlError::invalid("after", "not a valid cursor"))).transpose()
-}
-
-fn count(first: Option<i32>) -> Option<u64> {
-    first.map(|f| u64::try_from(f.max(1)).unwrap_or(1))
-}
 
 #[Object]
 impl ChatQuery {
@@ -42,7 +34,7 @@ impl ChatQuery {
 
     /// Full-text search over messages of the channels the viewer can read in a workspace, newest
     /// first. Every word must match.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "pagination::cost(first, 20, child_complexity)")]
     async fn search_messages(
         &self,
         ctx: &Context<'_>,
@@ -52,16 +44,16 @@ impl ChatQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Message, EmptyFields, EmptyFields>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
-        let after_id = cursor(after)?;
-        let page =
-            chat::search(ctx.app()?, ctx.actor()?, workspace, &query, count(first), after_id.map(Into::into)).await?;
-        let mut c = Connection::new(after_id.is_some(), page.has_next_page);
-        c.edges.extend(page.items.into_iter().map(|m| Edge::new(m.id.to_string(), Message::loaded(m))));
+        let page = pagination::page(first, after)?;
+        let hits =
+            chat::search(ctx.app()?, ctx.actor()?, workspace, &query, page.first, page.after.map(Into::into)).await?;
+        let mut c = Connection::new(page.after.is_some(), hits.has_next_page);
+        c.edges.extend(hits.items.into_iter().map(|m| Edge::new(m.id.to_string(), Message::loaded(m))));
         Ok(c)
     }
 
     /// The viewer's notifications, newest first.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "pagination::cost(first, 50, child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
@@ -69,7 +61,7 @@ impl ChatQuery {
         after: Option<String>,
         #[graphql(default = false)] unread_only: bool,
     ) -> Result<Connection<String, Notification, EmptyFields, EmptyFields>> {
-        let page = PageRequest { first: count(first), after: cursor(after)? };
+        let page = pagination::page(first, after)?;
         let result = chat::notifications(ctx.app()?, ctx.actor()?, page, unread_only).await?;
         let mut c = Connection::new(page.after.is_some(), result.has_next_page);
         c.edges.extend(result.items.into_iter().map(|n| Edge::new(n.id.to_string(), Notification(n))));

@@ -9,8 +9,9 @@ use stoa_domain::ids::UserId;
 
 use crate::chat::loaders::{ReactionsLoader, ThreadParticipantsLoader, UnreadLoader};
 use crate::context::{ContextExt as _, loader};
-use crate::error::{GqlError, Result};
+use crate::error::Result;
 use crate::identity::User;
+use crate::pagination;
 use crate::workspaces::load_user;
 
 /// What a channel is for.
@@ -38,27 +39,6 @@ impl From<chat::ChannelKind> for ChannelKind {
             chat::ChannelKind::Voice => Self::Voice,
         }
     }
-}
-
-/// Relay connection arguments for sequence-ordered lists.
-pub fn window(
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-) -> Result<chat::SeqWindow> {
-    let seq = |c: Option<String>, field: &'static str| {
-        c.map(|c| c.parse::<i64>().map_err(|_| GqlError::invalid(field, "not a valid cursor"))).transpose()
-    };
-    let count = |n: Option<i32>, field: &'static str| {
-        n.map(|n| u64::try_from(n).map_err(|_| GqlError::invalid(field, "must not be negative"))).transpose()
-    };
-    Ok(chat::SeqWindow {
-        first: count(first, "first")?,
-        after: seq(after, "after")?,
-        last: count(last, "last")?,
-        before: seq(before, "before")?,
-    })
 }
 
 /// The relations a page's selection reads (under `edges.node` or `nodes`): only those are queried.
@@ -146,7 +126,7 @@ impl Channel {
     }
     /// Top-level messages, oldest first within a page. `last`/`before` page back in time,
     /// `first`/`after` forward; with neither, the newest 50.
-    #[graphql(complexity = "first.or(last).unwrap_or(50).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "pagination::cost(first.or(last), 50, child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,
@@ -155,7 +135,7 @@ impl Channel {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<MessageConnection> {
-        let w = window(first, after, last, before)?;
+        let w = pagination::seq_window(first, after, last, before)?;
         Ok(connection(chat::channel_history(ctx.app()?, &self.0, w, wanted(ctx)).await?))
     }
 }
@@ -279,9 +259,9 @@ impl Message {
         Ok(ids.iter().filter_map(|id| cards.get(id).cloned().map(User)).collect())
     }
     /// Replies, oldest first.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "pagination::cost(first, 50, child_complexity)")]
     async fn replies(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<MessageConnection> {
-        let w = window(Some(first.unwrap_or(50)), after, None, None)?;
+        let w = pagination::seq_window(Some(first.unwrap_or(50)), after, None, None)?;
         Ok(connection(chat::thread(ctx.app()?, ctx.actor()?, self.inner.id, w, wanted(ctx)).await?))
     }
     /// When it was posted.

@@ -1,103 +1,20 @@
-//! Reads: channel lists with unread counts, history pages in both directions, threads, search,
-//! and the batch reads behind the schema's DataLoaders. Each is a constant number of statements.
+//! Message reads: history pages by sequence number in both directions, thread replies, one
+//! message, and the batch reads (reactions, thread participants) behind the schema's DataLoaders.
+//! A page and everything it points at cost a fixed number of statements, whatever its size.
+//! Search lives in `search.rs`; nothing here writes.
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait as _, EntityTrait, FromQueryResult as _, QueryFilter, QueryOrder, QuerySelect,
-};
-use stoa_entities::{channel_members, channels, messages};
+use sea_orm::{ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use stoa_entities::messages;
 
 use crate::actor::Actor;
 use crate::app::AppCtx;
-use crate::authz::Permission;
-use crate::chat::model::{Channel, ChannelKind, Message, ReactionSummary, UnreadCounts};
-use crate::chat::store::{self, channel_view, stmt};
-use crate::error::{DomainError, Result};
-use crate::ids::{ChannelId, MessageId, UserId, WorkspaceId};
-use crate::pagination::MAX_PAGE;
-use crate::workspaces::store::require_permission;
-
-/// Channels of a workspace the actor can see: every public one and those they belong to.
-///
-/// # Errors
-/// `NOT_FOUND` (not a member of the workspace).
-pub async fn channels(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -> Result<Vec<Channel>> {
-    let user = actor.user_id()?;
-    require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
-    let mine: HashMap<uuid::Uuid, i64> = channel_members::Entity::find()
-        .filter(channel_members::Column::UserId.eq(user.0))
-        .all(app.db())
-        .await?
-        .into_iter()
-        .map(|m| (m.channel_id, m.last_read_seq))
-        .collect();
-    let rows = channels::Entity::find()
-        .filter(channels::Column::WorkspaceId.eq(workspace.0))
-        .filter(
-            Condition::any()
-                .add(channels::Column::Kind.eq(ChannelKind::Public.as_str()))
-                .add(channels::Column::Id.is_in(mine.keys().copied())),
-        )
-        .order_by_asc(channels::Column::CreatedAt)
-        .all(app.db())
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|c| {
-            let read = mine.get(&c.id).copied();
-            channel_view(c, read)
-        })
-        .collect())
-}
-
-/// One channel the actor can read.
-///
-/// # Errors
-/// `NOT_FOUND`.
-pub async fn channel(app: &AppCtx, actor: &Actor, id: ChannelId) -> Result<Channel> {
-    Ok(store::readable(app.db(), actor, id).await?.view())
-}
-
-/// Unread and mention counts of channels for `user` (DataLoader backend): two statements.
-///
-/// # Errors
-/// `Internal` on database failure.
-pub async fn unread_counts(app: &AppCtx, user: UserId, ids: &[ChannelId]) -> Result<HashMap<ChannelId, UnreadCounts>> {
-    let mut out: HashMap<ChannelId, UnreadCounts> = ids.iter().map(|id| (*id, UnreadCounts::default())).collect();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let backend = app.db().get_database_backend();
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-    let mut values: Vec<sea_orm::Value> = vec![user.0.into()];
-    values.extend(ids.iter().map(|id| sea_orm::Value::from(id.0)));
-    let unread = format!(
-        "SELECT m.channel_id, COUNT(*) FROM messages m JOIN channel_members cm ON cm.channel_id = m.channel_id AND cm.user_id = $1 \
-         WHERE m.channel_id IN ({}) AND m.seq > cm.last_read_seq AND m.thread_root_id IS NULL AND m.deleted_at IS NULL \
-         AND m.author_id <> $1 GROUP BY m.channel_id",
-        placeholders.join(", ")
-    );
-    let mentions = format!(
-        "SELECT n.channel_id, COUNT(*) FROM mentions n JOIN channel_members cm ON cm.channel_id = n.channel_id AND cm.user_id = $1 \
-         WHERE n.user_id = $1 AND n.channel_id IN ({}) AND n.seq > cm.last_read_seq GROUP BY n.channel_id",
-        placeholders.join(", ")
-    );
-    for (sql, is_unread) in [(unread, true), (mentions, false)] {
-        for row in app.db().query_all_raw(stmt(backend, &sql, values.clone())).await? {
-            let channel: uuid::Uuid = row.try_get_by_index(0)?;
-            let count: i64 = row.try_get_by_index(1)?;
-            let entry = out.entry(ChannelId(channel)).or_default();
-            if is_unread {
-                entry.unread = count;
-            } else {
-                entry.mentions = count;
-            }
-        }
-    }
-    Ok(out)
-}
+use crate::chat::model::{Channel, Message, ReactionSummary};
+use crate::chat::store::{self, stmt};
+use crate::error::Result;
+use crate::ids::{ChannelId, MessageId, UserId};
+use crate::pagination;
 
 /// A window of messages by sequence number, oldest first.
 #[derive(Debug, Clone)]
@@ -178,7 +95,7 @@ async fn window(
     wanted: Wanted,
 ) -> Result<SeqPage> {
     let forward = w.first.is_some() || (w.after.is_some() && w.last.is_none());
-    let limit = if forward { w.first } else { w.last }.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let limit = pagination::limit(if forward { w.first } else { w.last }, DEFAULT_PAGE);
     let mut query = base;
     if let Some(after) = w.after {
         query = query.filter(messages::Column::Seq.gt(after));
@@ -280,81 +197,4 @@ pub async fn thread_participants(app: &AppCtx, roots: &[MessageId]) -> Result<Ha
         out.entry(MessageId(root)).or_default().push(UserId(author));
     }
     Ok(out)
-}
-
-/// Search hits, newest first, with an opaque cursor (the last hit's id).
-#[derive(Debug, Clone)]
-pub struct SearchPage {
-    pub items: Vec<Message>,
-    pub has_next_page: bool,
-}
-
-fn search_terms(raw: &str) -> Result<Vec<String>> {
-    let terms: Vec<String> =
-        raw.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).take(16).map(str::to_lowercase).collect();
-    if terms.is_empty() || raw.len() > 500 {
-        return Err(DomainError::invalid("query", "1 to 500 characters with at least one word"));
-    }
-    Ok(terms)
-}
-
-/// Full-text search over the messages of channels the actor can read in `workspace`
-/// (Postgres: GIN over `to_tsvector('simple', body)`; SQLite: FTS5). Every word must match.
-///
-/// # Errors
-/// `NOT_FOUND` (not a member), `BAD_USER_INPUT` (query).
-pub async fn search(
-    app: &AppCtx,
-    actor: &Actor,
-    workspace: WorkspaceId,
-    query: &str,
-    first: Option<u64>,
-    after: Option<MessageId>,
-) -> Result<SearchPage> {
-    let user = actor.user_id()?;
-    require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
-    let terms = search_terms(query)?;
-    let limit = first.unwrap_or(20).clamp(1, MAX_PAGE);
-    let backend = app.db().get_database_backend();
-    let (matcher, join, needle) = if backend == sea_orm::DbBackend::Postgres {
-        ("to_tsvector('simple', m.body) @@ to_tsquery('simple', $3)", "", terms.join(" & "))
-    } else {
-        let quoted: Vec<String> = terms.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect();
-        ("messages_fts MATCH $3", "JOIN messages_fts ON messages_fts.rowid = m.rowid", quoted.join(" "))
-    };
-    let sql = format!(
-        "SELECT m.* FROM messages m {join} JOIN channels c ON c.id = m.channel_id \
-         LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2 \
-         WHERE c.workspace_id = $1 AND (c.kind = 'public' OR cm.id IS NOT NULL) AND m.deleted_at IS NULL \
-         AND {matcher} AND ($4 IS NULL OR m.id < $4) ORDER BY m.id DESC LIMIT $5"
-    );
-    let values: Vec<sea_orm::Value> = vec![
-        workspace.0.into(),
-        user.0.into(),
-        needle.into(),
-        after.map(|a| a.0).into(),
-        i64::try_from(limit + 1).unwrap_or(i64::MAX).into(),
-    ];
-    let rows = app.db().query_all_raw(stmt(backend, &sql, values)).await?;
-    let mut items = rows
-        .iter()
-        .map(|row| messages::Model::from_query_result(row, "").map(Message::from))
-        .collect::<Result<Vec<_>, _>>()?;
-    let has_next_page = items.len() as u64 > limit;
-    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok(SearchPage { items, has_next_page })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn search_terms_are_words_only() {
-        assert_eq!(
-            search_terms("Boiler, \"broken\" AND-NOT*").ok(),
-            Some(vec!["boiler".into(), "broken".into(), "and".into(), "not".into()])
-        );
-        assert!(search_terms("  *** ").is_err());
-    }
 }
