@@ -86,6 +86,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `STOA_MAX_MESSAGE_BYTES`, default 8 KiB: the largest chat message body.
     pub max_message_bytes: usize,
+    /// `STOA_STREAM_RECHECK_SECS` (30): how often a subscription re-checks its viewer's access.
+    pub stream_recheck: Duration,
     pub ws: WsConfig,
     /// `STOA_RATE_LIMIT_IP_PER_MIN` (default 600) and `STOA_RATE_LIMITS` (per-role budgets per
     /// minute, default `owner=300,admin=300,moderator=250,agent=250,member=150`).
@@ -246,6 +248,7 @@ impl Config {
             limits,
             max_body_bytes: src.positive("STOA_MAX_BODY_BYTES", 1024 * 1024)?,
             max_message_bytes: src.positive("STOA_MAX_MESSAGE_BYTES", 8 * 1024)?,
+            stream_recheck: src.secs("STOA_STREAM_RECHECK_SECS", 30)?,
             ws: WsConfig {
                 init_timeout: Duration::from_millis(src.parse("STOA_WS_INIT_TIMEOUT_MS", 10_000)?),
                 keepalive: src.secs("STOA_WS_KEEPALIVE_SECS", 15)?,

@@ -120,7 +120,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         refresh_ttl: config.refresh_ttl,
         login_attempts_per_minute: config.login_attempts_per_minute,
     };
-    let chat = ChatSettings { max_message_bytes: config.max_message_bytes };
+    let chat = ChatSettings { max_message_bytes: config.max_message_bytes, stream_recheck: config.stream_recheck };
     let files = FilesSettings { max_upload_bytes: config.max_upload_bytes, ..FilesSettings::default() };
     let app = AppCtx::new(AppDeps {
         db,

@@ -40,11 +40,14 @@ impl std::fmt::Debug for AuthSettings {
 pub struct ChatSettings {
     /// Largest message body in bytes (default 8 KiB).
     pub max_message_bytes: usize,
+    /// How often a subscription re-checks its viewer's access (default 30 s), so a stream ends
+    /// even when the event announcing a removal never reached this replica.
+    pub stream_recheck: Duration,
 }
 
 impl Default for ChatSettings {
     fn default() -> Self {
-        Self { max_message_bytes: 8 * 1024 }
+        Self { max_message_bytes: 8 * 1024, stream_recheck: Duration::from_secs(30) }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod jobs;
 pub mod pagination;
 pub mod ports;
+mod recheck;
 pub mod tx;
 pub mod workspaces;
 

@@ -10,6 +10,7 @@ mod chat;
 mod config;
 mod files;
 mod identity;
+mod removal;
 mod transport;
 mod workspaces;
 mod ws;

@@ -43,7 +43,7 @@ pub use model::{
     AuthorCard, Channel, ChannelKind, ChatEvent, ChatEventKind, Message, MessageSnapshot, Notification, PresenceStatus,
     ReactionSummary, UnreadCounts,
 };
-pub use notifications::{mark_notifications_read, notifications, unread_notification_count};
+pub use notifications::{mark_notifications_read, notification_events, notifications, unread_notification_count};
 pub use open_direct::open_direct;
 pub use pin_message::pin_message;
 pub use post_message::{PostMessage, post_message};

@@ -303,6 +303,33 @@ pub(crate) async fn events_between(
         .collect()
 }
 
+/// Ends every channel membership of `user` in `workspace`; the channels left.
+pub(crate) async fn leave_workspace_channels(
+    db: &impl ConnectionTrait,
+    workspace: WorkspaceId,
+    user: UserId,
+) -> Result<Vec<ChannelId>> {
+    let in_workspace = sea_orm::sea_query::Query::select()
+        .column(channels::Column::Id)
+        .from(channels::Entity)
+        .and_where(channels::Column::WorkspaceId.eq(workspace.0))
+        .to_owned();
+    let left: Vec<ChannelId> = channel_members::Entity::find()
+        .filter(channel_members::Column::UserId.eq(user.0))
+        .filter(channel_members::Column::ChannelId.in_subquery(in_workspace.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| ChannelId(m.channel_id))
+        .collect();
+    channel_members::Entity::delete_many()
+        .filter(channel_members::Column::UserId.eq(user.0))
+        .filter(channel_members::Column::ChannelId.in_subquery(in_workspace))
+        .exec(db)
+        .await?;
+    Ok(left)
+}
+
 /// Whether `root` is a top-level message of `channel` (a thread can hang off it).
 pub(crate) async fn is_thread_root(db: &impl ConnectionTrait, channel: ChannelId, root: MessageId) -> Result<bool> {
     let root = messages::Entity::find_by_id(root.0).one(db).await?;

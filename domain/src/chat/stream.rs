@@ -1,7 +1,8 @@
 //! The resumable channel stream: replay from `channel_events` after a sequence number, then live
 //! events from the bus, with no gap and no duplicate. A live event that skips numbers (a lost
 //! pub/sub message, or commits published out of order) is filled in from the database.
-//! The stream ends when the viewer leaves or is removed from the channel or its workspace.
+//! The stream ends when the viewer leaves or is removed from the channel or its workspace: at the
+//! removal's event, before any replay or gap-fill, and at a periodic re-check (for a lost event).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,9 +14,10 @@ use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::chat::model::ChatEvent;
 use crate::chat::store;
-use crate::error::Result;
+use crate::error::{DomainError, Result};
 use crate::events::{Event, Topic};
 use crate::ids::ChannelId;
+use crate::recheck::{channel_access, while_allowed};
 
 /// Events fetched from the database per round trip while replaying.
 const REPLAY_BATCH: u64 = 200;
@@ -30,6 +32,7 @@ struct State {
     /// Whether the database may hold events newer than `delivered` (when resuming, and after a gap).
     behind: bool,
     me: crate::ids::UserId,
+    actor: Actor,
     workspace: crate::ids::WorkspaceId,
     done: bool,
 }
@@ -61,10 +64,12 @@ pub async fn channel_events(
         // bus subscription, so everything newer arrives live: no query until a gap shows.
         behind: after.is_some(),
         me,
+        actor: actor.clone(),
         workspace: access.workspace(),
         done: false,
     };
-    Ok(futures::stream::unfold(state, next).boxed())
+    let stream = futures::stream::unfold(state, next).boxed();
+    Ok(while_allowed(stream, app.chat().stream_recheck, channel_access(app, actor, id)))
 }
 
 async fn next(mut s: State) -> Option<(Result<Arc<ChatEvent>>, State)> {
@@ -79,6 +84,16 @@ async fn next(mut s: State) -> Option<(Result<Arc<ChatEvent>>, State)> {
         // Catch up from the database only when we may be behind (start, or after a gap); live
         // events in order cost no query.
         if s.behind {
+            // Replay and gap-fill read the log on the viewer's behalf: access is asked again first,
+            // so a stream whose removal event was lost ends here instead of reading on.
+            match store::readable(s.app.db(), &s.actor, s.channel).await {
+                Ok(_) => {}
+                Err(DomainError::Internal(e)) => {
+                    s.done = true;
+                    return Some((Err(DomainError::Internal(e)), s));
+                }
+                Err(_) => return None,
+            }
             match store::events_between(s.app.db(), s.channel, s.delivered, None, REPLAY_BATCH).await {
                 Ok(events) if !events.is_empty() => {
                     s.behind = events.len() as u64 == REPLAY_BATCH;

@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::events::{Event, Topic};
 use crate::identity;
 use crate::ids::{ChannelId, UserId};
+use crate::recheck::{channel_access, while_allowed};
 
 /// How long a "typing" lasts without a refresh.
 pub const TYPING_TTL: Duration = Duration::from_secs(5);
@@ -45,26 +46,49 @@ pub async fn set_typing(app: &AppCtx, actor: &Actor, id: ChannelId, typing: bool
 
 /// Typing starts and stops in a channel the actor can read. Every refresh of a start is passed on
 /// (clients keep their own timers); a start not refreshed within [`TYPING_TTL`] is followed by a
-/// stop. Authorization is checked after subscribing, so nothing between the two is missed.
+/// stop. Authorization is checked after subscribing, so nothing between the two is missed; the
+/// stream ends when the actor is removed from the channel or its workspace, or at the next
+/// periodic re-check once they cannot read it any more.
 ///
 /// # Errors
 /// `NOT_FOUND` when the actor cannot read the channel.
 pub async fn typing_events(app: &AppCtx, actor: &Actor, id: ChannelId) -> Result<BoxStream<'static, TypingChange>> {
-    let events = app.bus().subscribe(&Topic::Channel(id));
-    store::readable(app.db(), actor, id).await?;
+    let me = actor.user_id()?;
+    let events =
+        futures::stream::select(app.bus().subscribe(&Topic::Channel(id)), app.bus().subscribe(&Topic::User(me)));
+    let workspace = store::readable(app.db(), actor, id).await?.workspace();
+    let events = events.take_while(move |event| {
+        let removed = match event {
+            Event::ChannelMemberRemoved { channel_id, user_id } => *channel_id == id && *user_id == me,
+            Event::MemberRemoved { workspace_id, user_id } => *workspace_id == workspace && *user_id == me,
+            _ => false,
+        };
+        futures::future::ready(!removed)
+    });
     let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(EXPIRY_TICK));
-    let merged = futures::stream::select(events.map(Some), ticks.map(|_| None));
-    let typing = Typing::default();
-    Ok(merged
-        .scan(typing, move |typing, item| {
+    let source = events.map(Input::Event).chain(futures::stream::once(futures::future::ready(Input::End)));
+    let merged = futures::stream::select(source, ticks.map(|_| Input::Tick));
+    let stream = merged
+        .scan(Typing::default(), move |typing, item| {
             let out = match item {
-                Some(event) => typing.on_event(id, event, Instant::now()),
-                None => typing.expire(Instant::now()),
+                Input::Event(event) => typing.on_event(id, event, Instant::now()),
+                Input::Tick => typing.expire(Instant::now()),
+                Input::End => return futures::future::ready(None),
             };
             futures::future::ready(Some(futures::stream::iter(out)))
         })
         .flatten()
-        .boxed())
+        .boxed();
+    Ok(while_allowed(stream, app.chat().stream_recheck, channel_access(app, actor, id)))
+}
+
+/// What the typing stream reacts to.
+enum Input {
+    Event(Event),
+    /// Time to look for starts that ran out.
+    Tick,
+    /// The viewer lost access: the stream ends.
+    End,
 }
 
 /// Who is typing in one channel, and until when.

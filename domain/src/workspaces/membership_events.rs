@@ -1,5 +1,6 @@
 //! The membership stream of a workspace, and the rule every workspace-scoped stream shares: it ends
-//! when the viewer is removed from the workspace.
+//! when the viewer is removed from the workspace (at the removal's event, or at the next periodic
+//! re-check when that event is lost).
 
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
@@ -10,6 +11,7 @@ use crate::authz::Role;
 use crate::error::Result;
 use crate::events::{Event, Topic};
 use crate::ids::{UserId, WorkspaceId};
+use crate::recheck::{while_allowed, workspace_access};
 use crate::workspaces::queries;
 
 /// What happened to a membership.
@@ -78,11 +80,12 @@ pub(crate) async fn workspace_stream(
     let me = actor.user_id()?;
     let events = app.bus().subscribe(&Topic::Workspace(workspace));
     queries::workspace(app, actor, workspace).await?;
-    Ok(events
+    let events = events
         .take_while(move |event| {
             let removed_me = matches!(event, Event::MemberRemoved { workspace_id, user_id }
                 if *workspace_id == workspace && *user_id == me);
             futures::future::ready(!removed_me)
         })
-        .boxed())
+        .boxed();
+    Ok(while_allowed(events, app.chat().stream_recheck, workspace_access(app, actor, workspace)))
 }

@@ -1,4 +1,5 @@
-//! Removing a member, or leaving a workspace oneself. A workspace always keeps an owner.
+//! Removing a member, or leaving a workspace oneself: the workspace membership and every channel
+//! membership in it end together. A workspace always keeps an owner.
 
 use sea_orm::ModelTrait;
 
@@ -6,6 +7,7 @@ use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::audit::{self, AuditRecord};
 use crate::authz::{self, Permission, Role};
+use crate::chat;
 use crate::error::{DomainError, Result};
 use crate::events::Event;
 use crate::ids::{UserId, WorkspaceId};
@@ -29,6 +31,11 @@ pub async fn remove_member(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, 
         return Err(DomainError::Conflict("a workspace needs at least one owner"));
     }
     target.delete(tx.db()).await?;
+    // Channel memberships end with the workspace's: a removed member hears nothing more, and being
+    // added back later does not silently restore private channels and direct messages.
+    for channel in chat::store::leave_workspace_channels(tx.db(), workspace, user).await? {
+        tx.emit(Event::ChannelMemberRemoved { channel_id: channel, user_id: user });
+    }
     let action = if leaving { "member.left" } else { "member.removed" };
     audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), action, "user", Some(user.0))).await?;
     tx.emit(Event::MemberRemoved { workspace_id: workspace, user_id: user });

@@ -4,7 +4,6 @@
 use async_graphql::{Context, ID, Subscription};
 use futures::{Stream, StreamExt as _};
 use stoa_domain::chat;
-use stoa_domain::events::{Event, Topic};
 
 use crate::chat::types::{ChannelEvent, Notification, Presence, TypingEvent};
 use crate::context::{ContextExt as _, parse_id};
@@ -45,16 +44,10 @@ impl ChatSubscription {
         Ok(stream.map(Presence::from))
     }
 
-    /// The viewer's new notifications (mentions, direct messages).
-    #[expect(clippy::unused_async, reason = "async-graphql subscription resolvers are async")]
+    /// The viewer's new notifications (mentions, direct messages), each delivered only while the
+    /// viewer can still read the channel it is about.
     async fn notification_received(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Notification>> {
-        let me = ctx.actor()?.user_id()?;
-        let events = ctx.app()?.bus().subscribe(&Topic::User(me));
-        Ok(events.filter_map(|e| {
-            futures::future::ready(match e {
-                Event::NotificationCreated(n) => Some(Notification(n)),
-                _ => None,
-            })
-        }))
+        let stream = chat::notification_events(ctx.app()?, ctx.actor()?).await?;
+        Ok(stream.map(Notification))
     }
 }
