@@ -22,7 +22,7 @@ use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use stoa_domain::chat::presence;
 use stoa_schema::RequestActor;
-use stoa_schema::error::{codes, transport_error};
+use stoa_schema::error::{ErrorCode, transport_error};
 use tokio_stream::StreamMap;
 
 use crate::gql;
@@ -315,7 +315,7 @@ impl Conn {
         };
         let Some(actor) = self.actor.clone() else {
             if self.protocol == Protocol::Legacy {
-                let err = transport_error(codes::UNAUTHENTICATED, "send connection_init first");
+                let err = transport_error(ErrorCode::UNAUTHENTICATED, "send connection_init first");
                 self.error(id, &[err]);
                 return Flow::Continue;
             }
@@ -328,7 +328,7 @@ impl Conn {
             self.stop_op(id); // the legacy protocol replaces an operation started again under its id
         }
         if self.ops.len() + self.parked.len() >= self.state.ws.max_operations {
-            let err = transport_error(codes::RATE_LIMITED, "too many operations running on this connection");
+            let err = transport_error(ErrorCode::RATE_LIMITED, "too many operations running on this connection");
             self.error(id, &[err]);
             return Flow::Continue;
         }

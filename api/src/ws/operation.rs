@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use serde_json::json;
 use stoa_schema::RequestActor;
-use stoa_schema::error::{codes, transport_error};
+use stoa_schema::error::{ErrorCode, transport_error};
 use stoa_schema::limits::classify_errors;
 
 use crate::gql;
@@ -41,7 +41,7 @@ pub(super) fn start(
     futures::stream::once(Box::pin(async move {
         if let Err(budget) = state.ops.check(&state.app, &ip, &actor, 1).await {
             let retry = budget.retry_after_s.unwrap_or(1);
-            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
+            let mut err = transport_error(ErrorCode::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
             err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
             return refuse(&state, &id, &[err]);
         }
