@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use stoa_schema::error::{ErrorCode, transport_error};
+use stoa_schema::error::{ErrorCode, INTERNAL_RESPONSE, transport_error};
 use stoa_schema::limits::classify_errors;
 
 use crate::gql::{self, Refusal};
@@ -35,10 +35,17 @@ fn reply(media: Media, status: StatusCode, body: &impl serde::Serialize) -> axum
         Media::Json => "application/json; charset=utf-8",
         Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
     };
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| br#"{"errors":[{"message":"internal error"}]}"#.to_vec());
-    let mut res = (status, bytes).into_response();
+    let mut res = (status, body_bytes(serde_json::to_vec(body))).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
+}
+
+/// A serialised body, or the coded `INTERNAL` one when serialising failed.
+fn body_bytes(serialised: serde_json::Result<Vec<u8>>) -> Vec<u8> {
+    serialised.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serialising a GraphQL response failed");
+        INTERNAL_RESPONSE.as_bytes().to_vec()
+    })
 }
 
 /// The status the error table gives the first error's code (400 for a code without one).
@@ -324,6 +331,14 @@ async fn get_inner(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_that_cannot_be_serialised_falls_back_to_a_coded_internal_error() {
+        let Err(broken) = serde_json::from_str::<Vec<u8>>("{") else { panic!("parsed") };
+        let body: serde_json::Value = serde_json::from_slice(&body_bytes(Err(broken))).unwrap_or_default();
+        assert_eq!(body["errors"][0]["message"], "internal error");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+    }
 
     #[test]
     fn refusals_are_answered_with_the_status_of_their_code() {

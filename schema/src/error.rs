@@ -10,6 +10,15 @@ use stoa_domain::DomainError;
 
 pub use crate::error_codes::ErrorCode;
 
+/// The body a transport falls back to when a response cannot be serialised or a handler panicked.
+pub const INTERNAL_RESPONSE: &str = r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
+
+/// The `errors` list of [`INTERNAL_RESPONSE`], for a WebSocket `error` frame that cannot be built.
+#[must_use]
+pub fn internal_errors() -> serde_json::Value {
+    serde_json::json!([{ "message": "internal error", "extensions": { "code": ErrorCode::INTERNAL.as_str() } }])
+}
+
 /// A domain error on its way to a client.
 #[derive(Debug, Clone)]
 pub struct GqlError(Arc<DomainError>);
@@ -115,6 +124,14 @@ mod tests {
             }
             assert!(!gql.message.contains("secret detail"));
         }
+    }
+
+    #[test]
+    fn the_fallback_bodies_carry_the_internal_code() {
+        let body: serde_json::Value = serde_json::from_str(INTERNAL_RESPONSE).unwrap_or_default();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+        assert_eq!(body["errors"], internal_errors());
+        assert_eq!(body["errors"][0]["message"], "internal error");
     }
 
     #[test]

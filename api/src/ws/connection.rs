@@ -227,7 +227,9 @@ impl Conn {
     fn invalid(&mut self) -> Flow {
         match self.protocol {
             Protocol::Legacy => {
-                self.send(message("error", None, Some(json!({ "message": "Invalid message received" }))));
+                let code = ErrorCode::BAD_REQUEST.as_str();
+                let payload = json!({ "message": "Invalid message received", "extensions": { "code": code } });
+                self.send(message("error", None, Some(payload)));
                 Flow::Continue
             }
             _ => Flow::Close(close::BAD_REQUEST, "Invalid message received".into()),
@@ -277,7 +279,9 @@ impl Conn {
         let token = protocol::token(payload);
         let Some(actor) = gql::authenticate(&self.state.app, token.as_deref()) else {
             if self.protocol == Protocol::Legacy {
-                self.send(message("connection_error", None, Some(json!({ "message": "Forbidden" }))));
+                let payload =
+                    json!({ "message": "Forbidden", "extensions": { "code": ErrorCode::UNAUTHENTICATED.as_str() } });
+                self.send(message("connection_error", None, Some(payload)));
             }
             return Flow::Close(close::FORBIDDEN, "Forbidden".into());
         };
