@@ -132,6 +132,24 @@ fn bad_request(media: Media, message: impl Into<String>) -> axum::response::Resp
     refused(media, &[transport_error(ErrorCode::BAD_REQUEST, message)])
 }
 
+/// What a client is told about a multipart body that does not parse: the kind of fault, never
+/// the text of the I/O or JSON error behind it (that goes to the log).
+fn multipart_refusal(e: &async_graphql::ParseRequestError) -> &'static str {
+    use async_graphql::ParseRequestError as E;
+    tracing::debug!(error = %format_args!("{e:#}"), "malformed multipart request");
+    match e {
+        E::InvalidRequest(_) => "malformed multipart request: the operations part is not a GraphQL request",
+        E::InvalidFilesMap(_) => "malformed multipart request: the map part is not a files map",
+        E::InvalidMultipart(_) => "malformed multipart request: invalid multipart data",
+        E::MissingOperatorsPart => "malformed multipart request: missing \"operations\" part",
+        E::MissingMapPart => "malformed multipart request: missing \"map\" part",
+        E::NotUpload => "malformed multipart request: not an upload operation",
+        E::MissingFiles => "malformed multipart request: missing files",
+        E::UnsupportedBatch => "malformed multipart request: batches are not supported",
+        _ => "malformed multipart request",
+    }
+}
+
 fn client_ip(addr: SocketAddr) -> String {
     addr.ip().to_string()
 }
@@ -210,7 +228,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
                     transport_error(ErrorCode::PAYLOAD_TOO_LARGE, format!("files must be at most {max_upload} bytes"));
                 return refused(media, &[err]);
             }
-            Err(e) => return bad_request(media, format!("malformed multipart request: {e}")),
+            Err(e) => return bad_request(media, multipart_refusal(&e)),
         }
     } else {
         match serde_json::from_slice(&bytes) {
@@ -349,5 +367,16 @@ mod tests {
         assert_eq!(status(ErrorCode::PAYLOAD_TOO_LARGE), 413);
         assert_eq!(status(ErrorCode::RATE_LIMITED), 429);
         assert_eq!(status_of(&[ServerError::new("no code", None)]).as_u16(), 400);
+    }
+
+    #[test]
+    fn a_multipart_fault_is_named_without_the_error_text_behind_it() {
+        let io = std::io::Error::other("disk /var/tmp/secret full");
+        let message = multipart_refusal(&async_graphql::ParseRequestError::Io(io));
+        assert!(!message.contains("secret"), "{message}");
+        let json = serde_json::from_str::<serde_json::Value>("{").err().map(Into::into);
+        let Some(json) = json else { panic!("parsed") };
+        let message = multipart_refusal(&async_graphql::ParseRequestError::InvalidRequest(json));
+        assert!(!message.contains("line") && !message.contains("EOF"), "{message}");
     }
 }

@@ -134,7 +134,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     if let Some(user) = conn.user
         && let Err(e) = presence::disconnected(&conn.state.app, user).await
     {
-        tracing::warn!(error = %e, "presence disconnect failed");
+        tracing::warn!(error = %format_args!("{e:#}"), "presence disconnect failed");
     }
     if let Flow::Close(code, reason) = &flow {
         metrics.close(*code);
@@ -193,7 +193,7 @@ impl Conn {
         if let Some(user) = self.user
             && let Err(e) = presence::heartbeat(&self.state.app, user).await
         {
-            tracing::warn!(error = %e, "presence heartbeat failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "presence heartbeat failed");
         }
         if self.protocol == Protocol::Legacy && self.actor.is_some() {
             self.send(message("ka", None, None));
@@ -291,7 +291,7 @@ impl Conn {
         if let Some(user) = self.user
             && let Err(e) = presence::connected(&self.state.app, user).await
         {
-            tracing::warn!(error = %e, "presence connect failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "presence connect failed");
         }
         if self.protocol == Protocol::Legacy {
             self.send(message("ka", None, None));
