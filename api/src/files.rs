@@ -48,7 +48,7 @@ pub async fn get(State(state): State<AppState>, Path(key): Path<String>, Query(q
         }
         Ok(None) => refuse(StatusCode::NOT_FOUND, "not found"),
         Err(e) => {
-            tracing::error!(error = %e, "reading a signed file");
+            tracing::error!(error = %format_args!("{e:#}"), "reading a signed file");
             refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }
@@ -72,7 +72,7 @@ pub async fn put(
     match state.app.storage().put(&key, bytes).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "storing a signed upload");
+            tracing::error!(error = %format_args!("{e:#}"), "storing a signed upload");
             refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }

@@ -8,20 +8,19 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, ServerError};
 use stoa_domain::{AppCtx, identity};
-use stoa_schema::error::{codes, transport_error};
+use stoa_schema::error::{ErrorCode, transport_error};
 use stoa_schema::{ClientIp, Limits, RequestActor, limits};
 
-/// Why a request never reached execution.
+/// Why a request never reached execution: coded errors (HTTP answers with the status the error
+/// table gives the first one's code).
 #[derive(Debug)]
 pub struct Refusal {
     pub errors: Vec<ServerError>,
-    /// The operation kind is not allowed on this transport (mutation over GET).
-    pub method_not_allowed: bool,
 }
 
 impl Refusal {
     fn one(err: ServerError) -> Self {
-        Self { errors: vec![err], method_not_allowed: false }
+        Self { errors: vec![err] }
     }
 }
 
@@ -90,7 +89,7 @@ pub fn prepare(
     ip: &str,
 ) -> Result<Request, Refusal> {
     if request.query.trim().is_empty() {
-        return Err(Refusal::one(transport_error(codes::BAD_REQUEST, "the request has no query")));
+        return Err(Refusal::one(transport_error(ErrorCode::BAD_REQUEST, "the request has no query")));
     }
     limits::prescan(&request.query, limits).map_err(Refusal::one)?;
     let operation_name = request.operation_name.clone();
@@ -103,7 +102,7 @@ pub fn prepare(
         None => Some(request.query.clone()),
     };
     let doc = request.parsed_query().map_err(|mut e| {
-        e.extensions.get_or_insert_with(Default::default).set("code", codes::GRAPHQL_PARSE_FAILED);
+        e.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::GRAPHQL_PARSE_FAILED.as_str());
         Refusal::one(e)
     })?;
     limits::check_document(doc, limits).map_err(Refusal::one)?;
@@ -111,8 +110,8 @@ pub fn prepare(
         docs.put(&query, doc);
     }
     if queries_only && limits::operation_type(doc, operation_name.as_deref()) != Some(OperationType::Query) {
-        let err = transport_error(codes::METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST");
-        return Err(Refusal { errors: vec![err], method_not_allowed: true });
+        let err = transport_error(ErrorCode::METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST");
+        return Err(Refusal::one(err));
     }
     let user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
     Ok(stoa_schema::with_loaders(request.data(actor).data(ClientIp(ip.to_owned())), app, user))

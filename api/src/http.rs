@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use stoa_schema::error::{codes, transport_error};
+use stoa_schema::error::{ErrorCode, INTERNAL_RESPONSE, transport_error};
 use stoa_schema::limits::classify_errors;
 
 use crate::gql::{self, Refusal};
@@ -35,10 +35,28 @@ fn reply(media: Media, status: StatusCode, body: &impl serde::Serialize) -> axum
         Media::Json => "application/json; charset=utf-8",
         Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
     };
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| br#"{"errors":[{"message":"internal error"}]}"#.to_vec());
-    let mut res = (status, bytes).into_response();
+    let mut res = (status, body_bytes(serde_json::to_vec(body))).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
+}
+
+/// A serialised body, or the coded `INTERNAL` one when serialising failed.
+fn body_bytes(serialised: serde_json::Result<Vec<u8>>) -> Vec<u8> {
+    serialised.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serialising a GraphQL response failed");
+        INTERNAL_RESPONSE.as_bytes().to_vec()
+    })
+}
+
+/// The status the error table gives the first error's code (400 for a code without one).
+fn status_of(errors: &[ServerError]) -> StatusCode {
+    let status = errors.first().and_then(ErrorCode::of).and_then(ErrorCode::http_status);
+    status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+/// A request-level failure answered with the status of its code: no execution happened.
+fn refused(media: Media, errors: &[ServerError]) -> axum::response::Response {
+    refuse(media, status_of(errors), errors)
 }
 
 /// A request-level failure: no execution happened.
@@ -85,9 +103,9 @@ async fn limit(
         Ok(budget) => Ok(budget),
         Err(budget) => {
             let retry = budget.retry_after_s.unwrap_or(1);
-            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
+            let mut err = transport_error(ErrorCode::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
             err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
-            let mut res = refuse(media, StatusCode::TOO_MANY_REQUESTS, &[err]);
+            let mut res = refused(media, &[err]);
             budget_headers(&mut res, &budget);
             Err(res)
         }
@@ -111,7 +129,25 @@ fn count(state: &AppState, responses: &[&Response]) {
 }
 
 fn bad_request(media: Media, message: impl Into<String>) -> axum::response::Response {
-    refuse(media, StatusCode::BAD_REQUEST, &[transport_error(codes::BAD_REQUEST, message)])
+    refused(media, &[transport_error(ErrorCode::BAD_REQUEST, message)])
+}
+
+/// What a client is told about a multipart body that does not parse: the kind of fault, never
+/// the text of the I/O or JSON error behind it (that goes to the log).
+fn multipart_refusal(e: &async_graphql::ParseRequestError) -> &'static str {
+    use async_graphql::ParseRequestError as E;
+    tracing::debug!(error = %format_args!("{e:#}"), "malformed multipart request");
+    match e {
+        E::InvalidRequest(_) => "malformed multipart request: the operations part is not a GraphQL request",
+        E::InvalidFilesMap(_) => "malformed multipart request: the map part is not a files map",
+        E::InvalidMultipart(_) => "malformed multipart request: invalid multipart data",
+        E::MissingOperatorsPart => "malformed multipart request: missing \"operations\" part",
+        E::MissingMapPart => "malformed multipart request: missing \"map\" part",
+        E::NotUpload => "malformed multipart request: not an upload operation",
+        E::MissingFiles => "malformed multipart request: missing files",
+        E::UnsupportedBatch => "malformed multipart request: batches are not supported",
+        _ => "malformed multipart request",
+    }
 }
 
 fn client_ip(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -> String {
@@ -168,23 +204,20 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
     let multipart = mime == "multipart/form-data";
     if multipart && !has_preflight(headers) {
         // A browser sends multipart forms cross-site without a preflight; a custom header forces one.
-        let err = transport_error(
-            codes::BAD_REQUEST,
-            "multipart requests need an Apollo-Require-Preflight or GraphQL-Preflight header",
-        );
-        return refuse(media, StatusCode::BAD_REQUEST, &[err]);
+        return bad_request(media, "multipart requests need an Apollo-Require-Preflight or GraphQL-Preflight header");
     }
     if !multipart && mime != "application/json" && mime != "application/graphql+json" {
         // Forms and text/plain are "simple" requests a browser sends cross-site without a
         // preflight: refusing them closes the CSRF door for mutations.
-        let err = transport_error(codes::BAD_REQUEST, "Content-Type must be application/json");
+        // The one BAD_REQUEST answered 415 rather than the table's 400.
+        let err = transport_error(ErrorCode::BAD_REQUEST, "Content-Type must be application/json");
         return refuse(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, &[err]);
     }
     let max_upload = usize::try_from(state.app.files().max_upload_bytes).unwrap_or(usize::MAX);
     let body_limit = if multipart { max_upload.saturating_add(64 * 1024) } else { state.max_body_bytes };
     let Ok(bytes) = to_bytes(body, body_limit).await else {
-        let err = transport_error(codes::PAYLOAD_TOO_LARGE, format!("request body larger than {body_limit} bytes"));
-        return refuse(media, StatusCode::PAYLOAD_TOO_LARGE, &[err]);
+        let err = transport_error(ErrorCode::PAYLOAD_TOO_LARGE, format!("request body larger than {body_limit} bytes"));
+        return refused(media, &[err]);
     };
     let batch: BatchRequest = if multipart {
         let opts = async_graphql::http::MultipartOptions::default().max_file_size(max_upload).max_num_files(5);
@@ -192,10 +225,10 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
             Ok(batch) => batch,
             Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
                 let err =
-                    transport_error(codes::PAYLOAD_TOO_LARGE, format!("files must be at most {max_upload} bytes"));
-                return refuse(media, StatusCode::PAYLOAD_TOO_LARGE, &[err]);
+                    transport_error(ErrorCode::PAYLOAD_TOO_LARGE, format!("files must be at most {max_upload} bytes"));
+                return refused(media, &[err]);
             }
-            Err(e) => return bad_request(media, format!("malformed multipart request: {e}")),
+            Err(e) => return bad_request(media, multipart_refusal(&e)),
         }
     } else {
         match serde_json::from_slice(&bytes) {
@@ -224,7 +257,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
                 count(&state, &[&response]);
                 return with_budget(res, budget.as_ref());
             }
-            Err(refusal) => refuse(media, StatusCode::BAD_REQUEST, &refusal.errors),
+            Err(refusal) => refused(media, &refusal.errors),
         },
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
@@ -307,11 +340,43 @@ async fn get_inner(
     };
     let (res, response) = match run_one(&state, request, true, actor, &ip).await {
         Ok(response) => (reply(media, status_for(media, &response), &response), Some(response)),
-        Err(refusal) if refusal.method_not_allowed => {
-            (refuse(media, StatusCode::METHOD_NOT_ALLOWED, &refusal.errors), None)
-        }
-        Err(refusal) => (refuse(media, StatusCode::BAD_REQUEST, &refusal.errors), None),
+        Err(refusal) => (refused(media, &refusal.errors), None),
     };
     count(&state, &response.iter().collect::<Vec<_>>());
     with_budget(res, budget.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_that_cannot_be_serialised_falls_back_to_a_coded_internal_error() {
+        let Err(broken) = serde_json::from_str::<Vec<u8>>("{") else { panic!("parsed") };
+        let body: serde_json::Value = serde_json::from_slice(&body_bytes(Err(broken))).unwrap_or_default();
+        assert_eq!(body["errors"][0]["message"], "internal error");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+    }
+
+    #[test]
+    fn refusals_are_answered_with_the_status_of_their_code() {
+        let status = |code| status_of(&[transport_error(code, "x")]).as_u16();
+        assert_eq!(status(ErrorCode::BAD_REQUEST), 400);
+        assert_eq!(status(ErrorCode::QUERY_TOO_COMPLEX), 400);
+        assert_eq!(status(ErrorCode::METHOD_NOT_ALLOWED), 405);
+        assert_eq!(status(ErrorCode::PAYLOAD_TOO_LARGE), 413);
+        assert_eq!(status(ErrorCode::RATE_LIMITED), 429);
+        assert_eq!(status_of(&[ServerError::new("no code", None)]).as_u16(), 400);
+    }
+
+    #[test]
+    fn a_multipart_fault_is_named_without_the_error_text_behind_it() {
+        let io = std::io::Error::other("disk /var/tmp/secret full");
+        let message = multipart_refusal(&async_graphql::ParseRequestError::Io(io));
+        assert!(!message.contains("secret"), "{message}");
+        let json = serde_json::from_str::<serde_json::Value>("{").err().map(Into::into);
+        let Some(json) = json else { panic!("parsed") };
+        let message = multipart_refusal(&async_graphql::ParseRequestError::InvalidRequest(json));
+        assert!(!message.contains("line") && !message.contains("EOF"), "{message}");
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 /// mimalloc keeps many small per-connection allocations compact: measured with 10,000 idle
@@ -101,7 +102,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 async fn seed(config: &Config) -> anyhow::Result<()> {
     let app = server::build_app(config, &format!("http://{}", config.bind)).await?;
-    let (slug, users) = stoa_api::seed::seed(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (slug, users) = stoa_api::seed::seed(&app).await.context("seeding the demo workspace")?;
     say(&format!("Seeded workspace {slug:?}. Sign in with:"));
     for user in users {
         say(&format!("  {:<10} {}  password: {}", user.role.as_str(), user.email, user.password));

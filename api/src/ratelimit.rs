@@ -87,7 +87,14 @@ impl OpLimiter {
         {
             return role;
         }
-        let role = workspaces::highest_role(app, user).await.ok().flatten();
+        let role = match workspaces::highest_role(app, user).await {
+            Ok(role) => role,
+            Err(e) => {
+                // The member budget for now, not cached: an outage must not pin a user to it.
+                tracing::warn!(error = %format_args!("{e:#}"), "loading a role for the rate limit failed");
+                return None;
+            }
+        };
         let mut roles = self.roles.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if roles.len() > 100_000 {
             roles.clear();
@@ -116,7 +123,8 @@ impl OpLimiter {
         let budgets = match app.limiter().take_all(&keys, cost).await {
             Ok(budgets) => budgets,
             Err(e) => {
-                tracing::warn!(error = %e, "rate limiter unreachable; letting the operation through");
+                let error = format!("{e:#}");
+                tracing::warn!(error, "rate limiter unreachable; letting the operation through");
                 return Ok(None);
             }
         };

@@ -146,7 +146,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
                 let sweep = config.sweep;
                 tokio::spawn(async move {
                     if let Err(e) = crate::workers::run(worker_app, storage, sweep, std::future::pending()).await {
-                        tracing::error!(error = %e, "in-process workers stopped");
+                        tracing::error!(error = %format_args!("{e:#}"), "in-process workers stopped");
                     }
                 });
             }

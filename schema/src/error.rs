@@ -8,44 +8,15 @@ use std::sync::Arc;
 use async_graphql::{ErrorExtensionValues, ErrorExtensions as _};
 use stoa_domain::DomainError;
 
-/// Stable error codes, part of the API: never renamed. Listed in `docs/errors.md`.
-pub mod codes {
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    pub const FORBIDDEN: &str = "FORBIDDEN";
-    pub const NOT_FOUND: &str = "NOT_FOUND";
-    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
-    pub const CONFLICT: &str = "CONFLICT";
-    pub const RATE_LIMITED: &str = "RATE_LIMITED";
-    pub const INTERNAL: &str = "INTERNAL";
-    /// Transport: the request itself is malformed (bad JSON, no query, wrong content type).
-    pub const BAD_REQUEST: &str = "BAD_REQUEST";
-    /// Transport: the document does not parse.
-    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
-    /// Transport: the document does not validate against the schema.
-    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-    /// Transport: a limit on tokens, nesting, depth, complexity, aliases or directives was exceeded.
-    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
-    /// Transport: the operation kind is not allowed here (e.g. a mutation over GET).
-    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
-    /// Transport: the request body is larger than allowed.
-    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+pub use crate::error_codes::ErrorCode;
 
-    /// Every code, for the docs check.
-    pub const ALL: [&str; 13] = [
-        UNAUTHENTICATED,
-        FORBIDDEN,
-        NOT_FOUND,
-        BAD_USER_INPUT,
-        CONFLICT,
-        RATE_LIMITED,
-        INTERNAL,
-        BAD_REQUEST,
-        GRAPHQL_PARSE_FAILED,
-        GRAPHQL_VALIDATION_FAILED,
-        QUERY_TOO_COMPLEX,
-        METHOD_NOT_ALLOWED,
-        PAYLOAD_TOO_LARGE,
-    ];
+/// The body a transport falls back to when a response cannot be serialised or a handler panicked.
+pub const INTERNAL_RESPONSE: &str = r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
+
+/// The `errors` list of [`INTERNAL_RESPONSE`], for a WebSocket `error` frame that cannot be built.
+#[must_use]
+pub fn internal_errors() -> serde_json::Value {
+    serde_json::json!([{ "message": "internal error", "extensions": { "code": ErrorCode::INTERNAL.as_str() } }])
 }
 
 /// A domain error on its way to a client.
@@ -68,33 +39,40 @@ impl GqlError {
     }
 }
 
-fn set_extensions(err: &DomainError, ext: &mut ErrorExtensionValues, trace_id: Option<&str>) {
+/// The one table from variant to `extensions`: sets the variant's extra keys and returns its code.
+/// Exhaustive on purpose: a new `DomainError` variant does not compile until it has a code.
+fn extensions_of(err: &DomainError, ext: &mut ErrorExtensionValues, trace_id: Option<&str>) -> ErrorCode {
     match err {
-        DomainError::Unauthenticated(_) => ext.set("code", codes::UNAUTHENTICATED),
+        DomainError::Unauthenticated(_) => ErrorCode::UNAUTHENTICATED,
         DomainError::Forbidden { needed } => {
-            ext.set("code", codes::FORBIDDEN);
             ext.set("needed", format!("{needed:?}"));
+            ErrorCode::FORBIDDEN
         }
         DomainError::NotFound(entity) => {
-            ext.set("code", codes::NOT_FOUND);
             ext.set("entity", *entity);
+            ErrorCode::NOT_FOUND
         }
         DomainError::Invalid { field, .. } => {
-            ext.set("code", codes::BAD_USER_INPUT);
             ext.set("field", *field);
+            ErrorCode::BAD_USER_INPUT
         }
-        DomainError::Conflict(_) => ext.set("code", codes::CONFLICT),
+        DomainError::Conflict(_) => ErrorCode::CONFLICT,
         DomainError::RateLimited { retry_after_s } => {
-            ext.set("code", codes::RATE_LIMITED);
             ext.set("retryAfter", *retry_after_s);
+            ErrorCode::RATE_LIMITED
         }
         DomainError::Internal(_) => {
-            ext.set("code", codes::INTERNAL);
             if let Some(id) = trace_id {
                 ext.set("traceId", id);
             }
+            ErrorCode::INTERNAL
         }
     }
+}
+
+fn set_extensions(err: &DomainError, ext: &mut ErrorExtensionValues, trace_id: Option<&str>) {
+    let code = extensions_of(err, ext, trace_id);
+    ext.set("code", code.as_str());
 }
 
 impl From<GqlError> for async_graphql::Error {
@@ -113,10 +91,10 @@ impl From<GqlError> for async_graphql::Error {
 
 /// A GraphQL error with a transport code (used before or around execution).
 #[must_use]
-pub fn transport_error(code: &'static str, message: impl Into<String>) -> async_graphql::ServerError {
+pub fn transport_error(code: ErrorCode, message: impl Into<String>) -> async_graphql::ServerError {
     let mut err = async_graphql::ServerError::new(message, None);
     let mut ext = ErrorExtensionValues::default();
-    ext.set("code", code);
+    ext.set("code", code.as_str());
     err.extensions = Some(ext);
     err
 }
@@ -126,15 +104,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_code_is_documented_in_docs_errors_md() {
-        let doc = include_str!("../../docs/errors.md");
-        for code in codes::ALL {
-            assert!(doc.contains(&format!("`{code}`")), "{code} missing from docs/errors.md");
-        }
-    }
-
-    #[test]
-    fn every_domain_error_maps_to_a_listed_code() {
+    fn every_domain_error_maps_to_a_declared_code_and_documents_its_extensions() {
         let errors = [
             DomainError::Unauthenticated("x"),
             DomainError::Forbidden { needed: stoa_domain::authz::Permission::ManageMembers },
@@ -146,10 +116,28 @@ mod tests {
         ];
         for err in errors {
             let gql: async_graphql::Error = GqlError::from(err).into();
-            let code = gql.extensions.as_ref().and_then(|e| e.get("code")).map(ToString::to_string);
-            let code = code.unwrap_or_default().trim_matches('"').to_owned();
-            assert!(codes::ALL.contains(&code.as_str()), "{code}");
+            let ext = serde_json::to_value(gql.extensions.as_ref()).unwrap_or_default();
+            let code = ext["code"].as_str().and_then(ErrorCode::parse);
+            let Some(code) = code else { panic!("no declared code in {ext}") };
+            for key in ext.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| *k != "code") {
+                assert!(code.extensions().contains(&format!("`{key}`")), "{code:?} sets {key}, undocumented");
+            }
             assert!(!gql.message.contains("secret detail"));
         }
+    }
+
+    #[test]
+    fn the_fallback_bodies_carry_the_internal_code() {
+        let body: serde_json::Value = serde_json::from_str(INTERNAL_RESPONSE).unwrap_or_default();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+        assert_eq!(body["errors"], internal_errors());
+        assert_eq!(body["errors"][0]["message"], "internal error");
+    }
+
+    #[test]
+    fn a_transport_error_carries_its_code() {
+        let err = transport_error(ErrorCode::BAD_REQUEST, "no");
+        assert_eq!(ErrorCode::of(&err), Some(ErrorCode::BAD_REQUEST));
+        assert_eq!(ErrorCode::of(&async_graphql::ServerError::new("bare", None)), None);
     }
 }

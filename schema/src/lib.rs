@@ -7,6 +7,7 @@ pub mod audit;
 pub mod chat;
 pub mod context;
 pub mod error;
+pub mod error_codes;
 pub mod files;
 pub mod identity;
 pub mod limits;

@@ -9,7 +9,7 @@
 use async_graphql::ServerError;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 
-use crate::error::{codes, transport_error};
+use crate::error::{ErrorCode, transport_error};
 
 /// Every limit on a document; each is configurable (README lists the defaults).
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ impl Default for Limits {
 }
 
 fn too_complex(message: String) -> ServerError {
-    transport_error(codes::QUERY_TOO_COMPLEX, message)
+    transport_error(ErrorCode::QUERY_TOO_COMPLEX, message)
 }
 
 /// Scans raw GraphQL text: counts tokens and tracks bracket nesting. Linear, allocation-free, never
@@ -222,10 +222,10 @@ pub fn check_document(doc: &ExecutableDocument, limits: &Limits) -> Result<(), S
         counts.selection_set(&fragment.node.selection_set.node);
     }
     if let Some(name) = counts.unknown {
-        return Err(transport_error(codes::GRAPHQL_VALIDATION_FAILED, format!("unknown directive @{name}")));
+        return Err(transport_error(ErrorCode::GRAPHQL_VALIDATION_FAILED, format!("unknown directive @{name}")));
     }
     if counts.introspection && !limits.introspection {
-        return Err(transport_error(codes::GRAPHQL_VALIDATION_FAILED, "introspection is disabled on this server"));
+        return Err(transport_error(ErrorCode::GRAPHQL_VALIDATION_FAILED, "introspection is disabled on this server"));
     }
     if counts.max_repeats > limits.max_field_repeats {
         return Err(too_complex(format!(
@@ -264,15 +264,15 @@ pub fn classify_errors(errors: &mut [ServerError]) {
             || err.message.contains("too many directives")
             || err.message.contains("too deep")
         {
-            codes::QUERY_TOO_COMPLEX
+            ErrorCode::QUERY_TOO_COMPLEX
         } else if err.message.starts_with(" --> ") || err.message.contains("expected ") && err.path.is_empty() {
-            codes::GRAPHQL_PARSE_FAILED
+            ErrorCode::GRAPHQL_PARSE_FAILED
         } else if err.path.is_empty() {
-            codes::GRAPHQL_VALIDATION_FAILED
+            ErrorCode::GRAPHQL_VALIDATION_FAILED
         } else {
-            codes::BAD_USER_INPUT
+            ErrorCode::BAD_USER_INPUT
         };
-        err.extensions.get_or_insert_with(Default::default).set("code", code);
+        err.extensions.get_or_insert_with(Default::default).set("code", code.as_str());
     }
 }
 

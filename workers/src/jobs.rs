@@ -24,8 +24,8 @@ pub fn backoff(attempt: u32) -> Duration {
 /// The domain error, so the runtime retries.
 pub async fn run(app: &AppCtx, job: &Job) -> anyhow::Result<()> {
     match job {
-        Job::ScanAttachment { id } => files::scan_attachment(app, *id).await.map_err(|e| anyhow::anyhow!("{e}")),
-        Job::Thumbnail { id } => files::make_thumbnail(app, *id).await.map_err(|e| anyhow::anyhow!("{e}")),
+        Job::ScanAttachment { id } => files::scan_attachment(app, *id).await.map_err(anyhow::Error::from),
+        Job::Thumbnail { id } => files::make_thumbnail(app, *id).await.map_err(anyhow::Error::from),
     }
 }
 
@@ -37,7 +37,7 @@ pub async fn give_up(app: &AppCtx, job: &Job, error: &str) {
         Job::Thumbnail { .. } => Ok(()), // an image without a thumbnail is still a clean file
     };
     if let Err(e) = result {
-        tracing::error!(error = %e, "recording a failed job failed");
+        tracing::error!(error = %format_args!("{e:#}"), "recording a failed job failed");
     }
 }
 
@@ -63,7 +63,9 @@ pub async fn run_with_retries(app: &AppCtx, job: &Job) {
         match run(app, job).await {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(attempt, error = %e, "job attempt failed");
+                tracing::warn!(attempt, error = %format_args!("{e:#}"), "job attempt failed");
+                // Only the outermost message (Stoa's own words, e.g. "clamd unreachable") is kept as
+                // the scan detail admins see; the cause chain stays in the log.
                 last = e.to_string();
                 if attempt < MAX_ATTEMPTS {
                     tokio::time::sleep(backoff(attempt)).await;

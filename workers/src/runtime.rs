@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
@@ -46,8 +47,8 @@ impl JobStorage {
 impl JobQueue for JobStorage {
     async fn enqueue(&self, job: Job) -> anyhow::Result<()> {
         match self.clone() {
-            Self::Sqlite(mut s) => s.push(job).await.map_err(|e| anyhow::anyhow!("queueing: {e}")),
-            Self::Postgres(mut s) => s.push(job).await.map_err(|e| anyhow::anyhow!("queueing: {e}")),
+            Self::Sqlite(mut s) => s.push(job).await.context("queueing"),
+            Self::Postgres(mut s) => s.push(job).await.context("queueing"),
         }
     }
 }
@@ -68,11 +69,11 @@ async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
                 for id in ids {
                     tracing::warn!(attachment = %id, "re-queueing a scan whose job was lost");
                     if let Err(e) = app.jobs().enqueue(Job::ScanAttachment { id }).await {
-                        tracing::error!(error = %e, "re-queueing failed");
+                        tracing::error!(error = %format_args!("{e:#}"), "re-queueing failed");
                     }
                 }
             }
-            Err(e) => tracing::error!(error = %e, "sweeping stale scans failed"),
+            Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping stale scans failed"),
         }
     }
 }
@@ -123,7 +124,7 @@ pub async fn run(
         }
     };
     let result = tokio::select! {
-        r = work => r.map_err(|e| anyhow::anyhow!("worker: {e}")),
+        r = work => r.context("worker"),
         () = shutdown => Ok(()),
     };
     sweeper.abort();

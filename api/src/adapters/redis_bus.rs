@@ -103,7 +103,7 @@ async fn subscriber_loop(
         let pubsub = match client.get_async_pubsub().await {
             Ok(p) => p,
             Err(e) => {
-                tracing::warn!(error = %e, "redis bus: connect failed; retrying");
+                tracing::warn!(error = %format_args!("{e:#}"), "redis bus: connect failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
@@ -127,7 +127,9 @@ async fn subscriber_loop(
                     match msg.get_payload::<String>().map_err(anyhow::Error::from)
                         .and_then(|p| serde_json::from_str::<Event>(&p).map_err(anyhow::Error::from)) {
                         Ok(event) => { fanout.deliver(key, Arc::new(event)); }
-                        Err(e) => tracing::warn!(error = %e, channel = %channel, "redis bus: undecodable event"),
+                        Err(e) => {
+                            tracing::warn!(error = %format_args!("{e:#}"), %channel, "redis bus: undecodable event");
+                        }
                     }
                 }
                 cmd = commands.recv() => match cmd {

@@ -22,7 +22,7 @@ use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use stoa_domain::chat::presence;
 use stoa_schema::RequestActor;
-use stoa_schema::error::{codes, transport_error};
+use stoa_schema::error::{ErrorCode, transport_error};
 use tokio_stream::StreamMap;
 
 use crate::gql;
@@ -134,7 +134,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     if let Some(user) = conn.user
         && let Err(e) = presence::disconnected(&conn.state.app, user).await
     {
-        tracing::warn!(error = %e, "presence disconnect failed");
+        tracing::warn!(error = %format_args!("{e:#}"), "presence disconnect failed");
     }
     if let Flow::Close(code, reason) = &flow {
         metrics.close(*code);
@@ -193,7 +193,7 @@ impl Conn {
         if let Some(user) = self.user
             && let Err(e) = presence::heartbeat(&self.state.app, user).await
         {
-            tracing::warn!(error = %e, "presence heartbeat failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "presence heartbeat failed");
         }
         if self.protocol == Protocol::Legacy && self.actor.is_some() {
             self.send(message("ka", None, None));
@@ -227,7 +227,9 @@ impl Conn {
     fn invalid(&mut self) -> Flow {
         match self.protocol {
             Protocol::Legacy => {
-                self.send(message("error", None, Some(json!({ "message": "Invalid message received" }))));
+                let code = ErrorCode::BAD_REQUEST.as_str();
+                let payload = json!({ "message": "Invalid message received", "extensions": { "code": code } });
+                self.send(message("error", None, Some(payload)));
                 Flow::Continue
             }
             _ => Flow::Close(close::BAD_REQUEST, "Invalid message received".into()),
@@ -277,7 +279,9 @@ impl Conn {
         let token = protocol::token(payload);
         let Some(actor) = gql::authenticate(&self.state.app, token.as_deref()) else {
             if self.protocol == Protocol::Legacy {
-                self.send(message("connection_error", None, Some(json!({ "message": "Forbidden" }))));
+                let payload =
+                    json!({ "message": "Forbidden", "extensions": { "code": ErrorCode::UNAUTHENTICATED.as_str() } });
+                self.send(message("connection_error", None, Some(payload)));
             }
             return Flow::Close(close::FORBIDDEN, "Forbidden".into());
         };
@@ -287,7 +291,7 @@ impl Conn {
         if let Some(user) = self.user
             && let Err(e) = presence::connected(&self.state.app, user).await
         {
-            tracing::warn!(error = %e, "presence connect failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "presence connect failed");
         }
         if self.protocol == Protocol::Legacy {
             self.send(message("ka", None, None));
@@ -315,7 +319,7 @@ impl Conn {
         };
         let Some(actor) = self.actor.clone() else {
             if self.protocol == Protocol::Legacy {
-                let err = transport_error(codes::UNAUTHENTICATED, "send connection_init first");
+                let err = transport_error(ErrorCode::UNAUTHENTICATED, "send connection_init first");
                 self.error(id, &[err]);
                 return Flow::Continue;
             }
@@ -328,7 +332,7 @@ impl Conn {
             self.stop_op(id); // the legacy protocol replaces an operation started again under its id
         }
         if self.ops.len() + self.parked.len() >= self.state.ws.max_operations {
-            let err = transport_error(codes::RATE_LIMITED, "too many operations running on this connection");
+            let err = transport_error(ErrorCode::RATE_LIMITED, "too many operations running on this connection");
             self.error(id, &[err]);
             return Flow::Continue;
         }

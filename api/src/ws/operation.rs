@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use serde_json::json;
 use stoa_schema::RequestActor;
-use stoa_schema::error::{codes, transport_error};
+use stoa_schema::error::{ErrorCode, INTERNAL_RESPONSE, internal_errors, transport_error};
 use stoa_schema::limits::classify_errors;
 
 use crate::gql;
@@ -41,7 +41,7 @@ pub(super) fn start(
     futures::stream::once(Box::pin(async move {
         if let Err(budget) = state.ops.check(&state.app, &ip, &actor, 1).await {
             let retry = budget.retry_after_s.unwrap_or(1);
-            let mut err = transport_error(codes::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
+            let mut err = transport_error(ErrorCode::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
             err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
             return refuse(&state, &id, &[err]);
         }
@@ -56,8 +56,15 @@ pub(super) fn start(
 
 /// An `error` message for `id` carrying `errors`.
 pub(super) fn error_frame(id: &str, errors: &[async_graphql::ServerError]) -> Message {
-    let payload = serde_json::to_value(errors).unwrap_or_else(|_| json!([{ "message": "internal error" }]));
-    message("error", Some(id), Some(payload))
+    message("error", Some(id), Some(errors_payload(serde_json::to_value(errors))))
+}
+
+/// Serialised errors, or the coded `INTERNAL` list when serialising failed.
+fn errors_payload(serialised: serde_json::Result<serde_json::Value>) -> serde_json::Value {
+    serialised.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serialising an error frame failed");
+        internal_errors()
+    })
 }
 
 /// One operation's results as frames. A first result without data is an `error` (validation, or
@@ -86,9 +93,10 @@ fn operation(
         // Serialised straight into the frame: the hot path of fan-out builds no JSON tree.
         let mut buf = Vec::with_capacity(op.head.len() + 128);
         buf.extend_from_slice(op.head.as_bytes());
-        if serde_json::to_writer(&mut buf, &response).is_err() {
+        if let Err(e) = serde_json::to_writer(&mut buf, &response) {
+            tracing::error!(error = %e, "serialising a result frame failed");
             buf.truncate(op.head.len());
-            buf.extend_from_slice(br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#);
+            buf.extend_from_slice(INTERNAL_RESPONSE.as_bytes());
         }
         buf.push(b'}');
         let text = String::from_utf8(buf).unwrap_or_default();
@@ -104,4 +112,28 @@ struct Op {
     /// `{"id":…,"type":"next","payload":`
     head: String,
     id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(frame: &Message) -> serde_json::Value {
+        let Message::Text(text) = frame else { panic!("not a text frame") };
+        serde_json::from_str::<serde_json::Value>(text.as_str()).unwrap_or_default()["payload"].clone()
+    }
+
+    #[test]
+    fn an_error_frame_carries_the_codes_of_its_errors() {
+        let frame = error_frame("1", &[transport_error(ErrorCode::QUERY_TOO_COMPLEX, "too deep")]);
+        assert_eq!(payload(&frame)[0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
+    }
+
+    #[test]
+    fn errors_that_cannot_be_serialised_fall_back_to_a_coded_internal_error() {
+        let Err(broken) = serde_json::from_str::<serde_json::Value>("{") else { panic!("parsed") };
+        let fallback = errors_payload(Err(broken));
+        assert_eq!(fallback[0]["message"], "internal error");
+        assert_eq!(fallback[0]["extensions"]["code"], "INTERNAL");
+    }
 }

@@ -215,3 +215,25 @@ async fn a_subscribe_over_budget_gets_a_rate_limited_error_and_the_socket_lives(
     ws.send(json!({ "type": "ping" })).await;
     assert_eq!(ws.next_json().await["type"], "pong");
 }
+
+#[tokio::test]
+async fn legacy_protocol_errors_outside_an_operation_carry_a_code() {
+    let app = spawn_app().await;
+    let mut ws = WsClient::connect(&app, "graphql-ws").await;
+    ws.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(ws.next_json().await["type"], "connection_ack");
+    ws.send(json!({ "type": "nonsense" })).await;
+    let mut err = ws.next_json().await;
+    while err["type"] == "ka" {
+        err = ws.next_json().await;
+    }
+    assert_eq!(err["type"], "error");
+    assert_eq!(err["payload"]["extensions"]["code"], "BAD_REQUEST");
+
+    let mut refused = WsClient::connect(&app, "graphql-ws").await;
+    refused.send(json!({ "type": "connection_init", "payload": { "authToken": "forged.token.here" } })).await;
+    let err = refused.next_json().await;
+    assert_eq!(err["type"], "connection_error");
+    assert_eq!(err["payload"]["extensions"]["code"], "UNAUTHENTICATED");
+    refused.expect_close(4403).await;
+}

@@ -120,9 +120,9 @@ async fn run(app: AppCtx, channel: ChannelId) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, channel = %channel, "post group failed");
+                tracing::error!(error = %format_args!("{e:#}"), channel = %channel, "post group failed");
                 for reply in replies {
-                    let _ = reply.send(Err(DomainError::Internal(anyhow::anyhow!("post group failed: {e}"))));
+                    let _ = reply.send(Err(DomainError::Internal(anyhow::anyhow!("post group failed: {e:#}"))));
                 }
             }
         }

@@ -47,7 +47,7 @@ pub(crate) fn sign_access_token(
         &claims,
         &EncodingKey::from_secret(auth.jwt_secret.expose_secret()),
     )
-    .map_err(|e| DomainError::Internal(anyhow::anyhow!("signing access token: {e}")))
+    .map_err(|e| DomainError::Internal(anyhow::Error::new(e).context("signing access token")))
 }
 
 /// Verifies an access token: HS256 only (so `alg: none` and any other algorithm are refused), a valid
