@@ -63,16 +63,31 @@ impl DocCache {
     }
 }
 
-/// Who is calling, from a bearer token (header or `connection_init` payload). `None` means the
-/// token was present and refused.
-pub fn authenticate(app: &AppCtx, token: Option<&str>) -> Option<RequestActor> {
-    match token.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Some(RequestActor(Err("sign in required"))),
-        Some(token) => {
-            let token = token.strip_prefix("Bearer ").or_else(|| token.strip_prefix("bearer ")).unwrap_or(token).trim();
-            identity::verify_access_token(app.auth(), token).map(|actor| RequestActor(Ok(actor))).ok()
+/// Who is calling, and until when their token holds.
+pub struct Caller {
+    pub actor: RequestActor,
+    /// When the access token expires (`None` when signed out).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Who is calling, from a bearer token (header or `connection_init` payload): a valid access token
+/// of a session that is still live. `None` means the token was present and refused. When the
+/// database cannot say whether the session is live, the token is taken (logged): an outage must not
+/// sign everyone out, and a revocation this replica heard of stays cached as ended.
+pub async fn authenticate(app: &AppCtx, token: Option<&str>) -> Option<Caller> {
+    let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Some(Caller { actor: RequestActor(Err("sign in required")), expires_at: None });
+    };
+    let token = token.strip_prefix("Bearer ").or_else(|| token.strip_prefix("bearer ")).unwrap_or(token).trim();
+    let verified = identity::verify_token(app.auth(), token).ok()?;
+    match identity::require_live_session(app, &verified.actor).await {
+        Ok(()) => {}
+        Err(stoa_domain::DomainError::Internal(e)) => {
+            tracing::warn!(error = %format!("{e:#}"), "session check failed; token accepted");
         }
+        Err(_) => return None,
     }
+    Some(Caller { actor: RequestActor(Ok(verified.actor)), expires_at: Some(verified.expires_at) })
 }
 
 /// Checks the document and attaches request data. `queries_only` is set for HTTP GET.

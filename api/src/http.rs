@@ -180,9 +180,12 @@ fn status_for(media: Media, response: &Response) -> StatusCode {
     StatusCode::OK
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap) -> stoa_schema::RequestActor {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> stoa_schema::RequestActor {
     let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    gql::authenticate(&state.app, token).unwrap_or(stoa_schema::RequestActor(Err("invalid or expired access token")))
+    match gql::authenticate(&state.app, token).await {
+        Some(caller) => caller.actor,
+        None => stoa_schema::RequestActor(Err("invalid or expired access token")),
+    }
 }
 
 /// `POST /graphql`.
@@ -237,7 +240,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
             Err(_) => return bad_request(media, "request body must be {\"query\": …} or a list of them"),
         }
     };
-    let actor = authenticate(&state, headers);
+    let actor = authenticate(&state, headers).await;
     let ip = client_ip(&state, addr, headers);
     let cost = match &batch {
         BatchRequest::Single(_) => 1,
@@ -332,7 +335,7 @@ async fn get_inner(
             _ => return bad_request(media, "variables must be a JSON object"),
         }
     }
-    let actor = authenticate(&state, headers);
+    let actor = authenticate(&state, headers).await;
     let ip = client_ip(&state, addr, headers);
     let budget = match limit(&state, media, &ip, &actor, 1).await {
         Ok(budget) => budget,

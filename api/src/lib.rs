@@ -13,6 +13,7 @@ pub mod router;
 pub mod secret;
 pub mod seed;
 pub mod server;
+pub mod sessions;
 pub mod state;
 pub mod workers;
 pub mod ws;

@@ -136,6 +136,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         jobs: std::sync::OnceLock::new(),
         post_groups: stoa_domain::chat::PostGroups::default(),
         clock: Arc::new(stoa_domain::ports::clock::SystemClock),
+        sessions: stoa_domain::identity::SessionCache::default(),
     });
     match config.jobs {
         JobMode::Inline => stoa_workers::jobs::InlineQueue::install(&app),
@@ -166,6 +167,8 @@ impl Server {
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
         let app = build_app(&config, &public_url).await?;
         let schema = stoa_schema::build(Some(app.clone()), &config.limits);
+        let sockets = Arc::new(crate::sessions::SocketSessions::default());
+        sockets.spawn_listener(app.clone());
         let state = AppState {
             app: app.clone(),
             schema,
@@ -176,6 +179,7 @@ impl Server {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             ops: Arc::new(crate::ratelimit::OpLimiter::new(config.op_budgets.clone())),
             proxies: Arc::new(config.trusted_proxies.clone()),
+            sockets: Arc::clone(&sockets),
         };
         let router = crate::router::router(state, &config.cors_origins);
         Ok(Self { listener, router, app })

@@ -21,6 +21,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub ops: Arc<crate::ratelimit::OpLimiter>,
+    /// Open sockets by session family, closed when their session is revoked.
+    pub sockets: Arc<crate::sessions::SocketSessions>,
     /// Proxies whose forwarding headers name the client.
     pub proxies: Arc<crate::client_addr::TrustedProxies>,
 }

@@ -70,6 +70,8 @@ pub struct AppDeps {
     pub post_groups: crate::chat::PostGroups,
     /// Where "now" comes from.
     pub clock: Arc<dyn crate::ports::clock::Clock>,
+    /// Which session families are still live, as last read.
+    pub sessions: crate::identity::SessionCache,
 }
 
 /// The database pool of [`AppCtx::job_pool`].
@@ -96,6 +98,12 @@ impl AppCtx {
         #[expect(clippy::disallowed_methods, reason = "the one place a transaction is opened")]
         let txn = self.0.db.begin().await?;
         Ok(Tx::new(txn, Arc::clone(&self.0.bus)))
+    }
+
+    /// Cached answers to "is this session still live".
+    #[must_use]
+    pub(crate) fn sessions(&self) -> &crate::identity::SessionCache {
+        &self.0.sessions
     }
 
     /// Plain posts waiting for their channel's next group commit.

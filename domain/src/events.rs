@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authz::Role;
 use crate::chat::{ChatEvent, Notification, PresenceStatus};
-use crate::ids::{ChannelId, UserId, WorkspaceId};
+use crate::ids::{ChannelId, SessionFamilyId, UserId, WorkspaceId};
 
 /// Where an event is delivered. Each maps to one bus channel name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,6 +16,8 @@ pub enum Topic {
     Workspace(WorkspaceId),
     /// One chat channel: messages, reactions, pins, typing, membership.
     Channel(ChannelId),
+    /// Sessions that ended: every replica listens, to close their sockets and forget them.
+    Sessions,
 }
 
 impl Topic {
@@ -26,6 +28,7 @@ impl Topic {
             Self::User(id) => format!("user:{id}"),
             Self::Workspace(id) => format!("workspace:{id}"),
             Self::Channel(id) => format!("channel:{id}"),
+            Self::Sessions => "sessions".to_owned(),
         }
     }
 }
@@ -55,6 +58,9 @@ pub enum Event {
     /// A file's scan finished (clean, infected or failed).
     AttachmentScanned(crate::files::Attachment),
     /// A user's presence in a workspace changed (ephemeral).
+    /// A login's session family was revoked (logout, refresh-token reuse): its access tokens stop
+    /// working and its sockets close.
+    SessionRevoked { user_id: UserId, session: SessionFamilyId },
     PresenceChanged {
         workspace_id: WorkspaceId,
         user_id: UserId,
@@ -82,6 +88,7 @@ impl Event {
             Self::NotificationCreated(n) => vec![Topic::User(n.user_id)],
             Self::PresenceChanged { workspace_id, .. } => vec![Topic::Workspace(*workspace_id)],
             Self::AttachmentScanned(a) => vec![Topic::User(a.uploader_id)],
+            Self::SessionRevoked { .. } => vec![Topic::Sessions],
         }
     }
 }

@@ -60,6 +60,10 @@ struct Conn {
     user: Option<stoa_domain::ids::UserId>,
     /// How long the socket may take nothing while frames wait before the peer counts as gone.
     write_timeout: Duration,
+    /// When the access token of `connection_init` expires: the socket closes with 4403 then.
+    expires_at: Option<tokio::time::Instant>,
+    /// This socket's place among its session's sockets: woken when the session is revoked.
+    session: Option<crate::sessions::Registration>,
 }
 
 /// Serves `socket` until either side closes.
@@ -78,6 +82,8 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         actor: None,
         user: None,
         write_timeout: ws.keepalive * 3,
+        expires_at: None,
+        session: None,
     };
     if protocol == Protocol::Unsupported {
         conn.send(protocol::close_frame(close::SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable"));
@@ -107,6 +113,12 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
             written = conn.writer.write_out(), if conn.writer.pending() => {
                 if written.is_ok() { Flow::Continue } else { Flow::Gone }
             }
+            () = tokio::time::sleep_until(conn.expires_at.unwrap_or(far)), if conn.expires_at.is_some() => {
+                // graphql-ws retries 4403 and reads its connectionParams again: a client holding a
+                // fresh token reconnects by itself. The legacy protocol gets the same close.
+                Flow::Close(close::FORBIDDEN, "token expired".into())
+            }
+            () = revoked(conn.session.as_ref()) => Flow::Close(close::FORBIDDEN, "session revoked".into()),
             () = tokio::time::sleep_until(conn.write_deadline.unwrap_or(far)), if conn.write_deadline.is_some() => {
                 tracing::debug!("websocket peer stopped reading; dropping it");
                 Flow::Gone
@@ -145,6 +157,14 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     // Also answers a peer's close frame; a peer that stopped reading gets a few seconds at most.
     let _ = tokio::time::timeout(conn.write_timeout.min(Duration::from_secs(5)), conn.writer.sink.close()).await;
     metrics.socket_closed();
+}
+
+/// Resolves when the socket's session is revoked; never without a session.
+async fn revoked(session: Option<&crate::sessions::Registration>) {
+    match session {
+        Some(session) => session.revoked.notified().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Conn {
@@ -277,7 +297,7 @@ impl Conn {
             return Flow::Close(close::BAD_REQUEST, "Invalid connection_init payload".into());
         }
         let token = protocol::token(payload);
-        let Some(actor) = gql::authenticate(&self.state.app, token.as_deref()) else {
+        let Some(caller) = gql::authenticate(&self.state.app, token.as_deref()).await else {
             if self.protocol == Protocol::Legacy {
                 let payload =
                     json!({ "message": "Forbidden", "extensions": { "code": ErrorCode::UNAUTHENTICATED.as_str() } });
@@ -285,7 +305,15 @@ impl Conn {
             }
             return Flow::Close(close::FORBIDDEN, "Forbidden".into());
         };
+        let actor = caller.actor;
         self.user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
+        if let Ok(stoa_domain::Actor::User { session, .. }) = &actor.0 {
+            self.session = Some(self.state.sockets.register(*session));
+        }
+        self.expires_at = caller.expires_at.map(|at| {
+            let left = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+            tokio::time::Instant::now() + left
+        });
         self.actor = Some(actor);
         self.send(message("connection_ack", None, None));
         if let Some(user) = self.user

@@ -135,10 +135,19 @@ async fn logout_revokes_the_session_and_unknown_tokens_are_refused() {
     assert_eq!(unknown.error_code().as_deref(), Some("UNAUTHENTICATED"));
 }
 
-fn forge(secret: &str, alg: jsonwebtoken::Algorithm, sub: &str, exp_offset: i64) -> String {
+/// The session family (`sid`) of a real access token: a token signed for a session that never
+/// existed is refused like a revoked one.
+fn sid_of(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sid"].clone()
+}
+
+fn forge(secret: &str, alg: jsonwebtoken::Algorithm, sub: &str, sid: &serde_json::Value, exp_offset: i64) -> String {
     let now = chrono::Utc::now().timestamp();
-    let claims =
-        json!({ "sub": sub, "sid": uuid::Uuid::now_v7(), "iat": now, "exp": now + exp_offset, "typ": "access" });
+    let claims = json!({ "sub": sub, "sid": sid, "iat": now, "exp": now + exp_offset, "typ": "access" });
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(alg),
         &claims,
@@ -152,12 +161,20 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
     use base64::Engine as _;
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
-    let valid = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, 600);
+    let valid = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, &sid_of(&alice.token), 600);
     app.gql_as(Some(&valid), ME, json!({})).await.ok();
+    let no_such_session =
+        forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, &json!(uuid::Uuid::now_v7()), 600);
 
-    let expired = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, -10);
-    let wrong_key = forge("another-secret-of-sufficient-length!", jsonwebtoken::Algorithm::HS256, &alice.id, 600);
-    let other_alg = forge(&app.secret, jsonwebtoken::Algorithm::HS512, &alice.id, 600);
+    let expired = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, &sid_of(&alice.token), -10);
+    let wrong_key = forge(
+        "another-secret-of-sufficient-length!",
+        jsonwebtoken::Algorithm::HS256,
+        &alice.id,
+        &sid_of(&alice.token),
+        600,
+    );
+    let other_alg = forge(&app.secret, jsonwebtoken::Algorithm::HS512, &alice.id, &sid_of(&alice.token), 600);
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let payload = valid.split('.').nth(1).unwrap();
     let alg_none = format!("{}.{payload}.", b64.encode(br#"{"alg":"none","typ":"JWT"}"#));
@@ -174,6 +191,7 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
         ("HS512", other_alg),
         ("alg none", alg_none),
         ("tampered", tampered),
+        ("no such session", no_such_session),
     ] {
         let res = app.gql_as(Some(&token), ME, json!({})).await;
         assert_eq!(res.error_code().as_deref(), Some("UNAUTHENTICATED"), "{name}");
@@ -185,7 +203,7 @@ async fn expired_forged_and_unsigned_tokens_are_refused() {
 async fn a_stale_token_does_not_stop_a_login_or_refresh() {
     let app = spawn_app().await;
     let alice = app.signed_up("alice").await;
-    let stale = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, -10);
+    let stale = forge(&app.secret, jsonwebtoken::Algorithm::HS256, &alice.id, &sid_of(&alice.token), -10);
 
     app.gql_as(Some(&stale), LOGIN, json!({ "input": { "email": alice.email, "password": alice.password } }))
         .await

@@ -11,6 +11,7 @@ mod config;
 mod files;
 mod identity;
 mod removal;
+mod sessions;
 mod transport;
 mod workspaces;
 mod ws;

@@ -3,12 +3,13 @@
 use crate::app::AppCtx;
 use crate::audit::{self, AuditRecord};
 use crate::error::{DomainError, Result};
+use crate::events::Event;
 use crate::identity::store;
 use crate::identity::tokens::hash_refresh_token;
 use crate::ids::{SessionFamilyId, UserId};
 
-/// Revokes the session family `refresh_token` belongs to. Idempotent for a known token; access
-/// tokens already issued stay valid until they expire (at most the access TTL).
+/// Revokes the session family `refresh_token` belongs to: its access tokens are refused from now on
+/// and its sockets close (`SessionRevoked`). Idempotent for a known token.
 ///
 /// # Errors
 /// `UNAUTHENTICATED` for a token that was never issued.
@@ -25,6 +26,7 @@ pub async fn logout(app: &AppCtx, refresh_token: &str) -> Result<()> {
             AuditRecord::by_user(UserId(row.user_id), "session.logged_out", "session", Some(family.0)),
         )
         .await?;
+        tx.emit(Event::SessionRevoked { user_id: UserId(row.user_id), session: family });
     }
     tx.commit().await
 }

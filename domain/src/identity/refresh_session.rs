@@ -6,6 +6,7 @@ use stoa_entities::users;
 use crate::app::AppCtx;
 use crate::audit::{self, AuditRecord};
 use crate::error::{DomainError, Result};
+use crate::events::Event;
 use crate::identity::model::{AuthSession, User};
 use crate::identity::store;
 use crate::identity::tokens::{self, hash_refresh_token, new_refresh_token};
@@ -35,6 +36,7 @@ pub async fn refresh_session(app: &AppCtx, refresh_token: &str) -> Result<AuthSe
         let mut record = AuditRecord::by_user(UserId(row.user_id), "session.reuse_detected", "session", Some(family.0));
         record.details = serde_json::json!({ "revokedTokens": revoked });
         audit::record(&mut tx, record).await?;
+        tx.emit(Event::SessionRevoked { user_id: UserId(row.user_id), session: family });
         tx.commit().await?;
         tracing::warn!(family = %family, "refresh token reuse: family revoked");
         return Err(DomainError::Unauthenticated("refresh token reused; session revoked"));

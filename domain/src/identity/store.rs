@@ -97,6 +97,16 @@ pub(crate) async fn revoke_family(
     Ok(res.rows_affected)
 }
 
+/// Whether any token of `family` is still unrevoked (logout and reuse revoke them all at once).
+pub(crate) async fn family_is_live(db: &impl ConnectionTrait, family: SessionFamilyId) -> Result<bool> {
+    let live = sessions::Entity::find()
+        .filter(sessions::Column::FamilyId.eq(family.0))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .one(db)
+        .await?;
+    Ok(live.is_some())
+}
+
 /// The custom status (text, emoji) of each user in `ids` that exists.
 pub(crate) async fn statuses(
     db: &impl ConnectionTrait,

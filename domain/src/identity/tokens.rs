@@ -56,6 +56,21 @@ pub(crate) fn sign_access_token(
 /// # Errors
 /// `UNAUTHENTICATED` for anything else.
 pub fn verify_access_token(auth: &AuthSettings, token: &str) -> Result<Actor> {
+    verify_token(auth, token).map(|t| t.actor)
+}
+
+/// A verified access token: who it speaks for, and until when.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub actor: Actor,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// [`verify_access_token`], keeping the expiry (a socket closes when its token does).
+///
+/// # Errors
+/// `UNAUTHENTICATED` for anything but a valid access token.
+pub fn verify_token(auth: &AuthSettings, token: &str) -> Result<VerifiedToken> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     validation.set_required_spec_claims(&["exp", "sub"]);
@@ -68,7 +83,12 @@ pub fn verify_access_token(auth: &AuthSettings, token: &str) -> Result<Actor> {
     if data.claims.typ != "access" {
         return Err(DomainError::Unauthenticated("invalid or expired access token"));
     }
-    Ok(Actor::User { user_id: data.claims.sub.into(), session: data.claims.sid.into() })
+    let expires_at = DateTime::from_timestamp(data.claims.exp, 0)
+        .ok_or(DomainError::Unauthenticated("invalid or expired access token"))?;
+    Ok(VerifiedToken {
+        actor: Actor::User { user_id: data.claims.sub.into(), session: data.claims.sid.into() },
+        expires_at,
+    })
 }
 
 /// A new refresh token (256 random bits, URL-safe) and the hash to store.
