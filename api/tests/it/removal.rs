@@ -150,3 +150,23 @@ async fn a_stream_ends_within_the_recheck_period_when_access_goes_without_an_eve
     completes_within(&mut b, "e", Duration::from_secs(5)).await;
     completes_within(&mut b, "t", Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_former_participant_cannot_reopen_a_direct_channel() {
+    let app = spawn_app().await;
+    let (alice, bob, ws, _) = setup(&app).await;
+    let open = "mutation($ws: ID!, $u: [ID!]!) { openDirectChannel(input: { workspaceId: $ws, userIds: $u }) { channel { id messages(last: 5) { edges { node { body } } } } } }";
+    let dm = app.gql_as(Some(&alice.token), open, json!({ "ws": ws, "u": [bob.id] })).await.ok();
+    let dm = dm.data()["openDirectChannel"]["channel"]["id"].as_str().unwrap().to_owned();
+    post(&app, &alice, &dm, "just between us").await;
+
+    remove(&app, &alice, &ws, &bob).await;
+    app.add(&alice, &ws, &bob, "MEMBER").await;
+
+    let reopened = app.gql_as(Some(&bob.token), open, json!({ "ws": ws, "u": [alice.id] })).await;
+    assert_eq!(reopened.error_code().as_deref(), Some("NOT_FOUND"), "{}", reopened.body);
+    assert!(!reopened.body.to_string().contains("just between us"));
+    // The remaining participant still has it.
+    let mine = app.gql_as(Some(&alice.token), open, json!({ "ws": ws, "u": [bob.id] })).await.ok();
+    assert_eq!(mine.data()["openDirectChannel"]["channel"]["id"], dm.as_str());
+}

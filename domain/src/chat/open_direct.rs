@@ -8,7 +8,7 @@ use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::chat::create_channel::add_member_row;
 use crate::chat::model::{Channel, ChannelKind};
-use crate::chat::store::{channel_view, membership};
+use crate::chat::store::{channel_view, readable};
 use crate::error::{DomainError, Result};
 use crate::ids::{ChannelId, UserId, WorkspaceId};
 use crate::workspaces::store;
@@ -19,7 +19,8 @@ const MAX_DM_MEMBERS: usize = 9;
 /// Returns the direct channel between the actor and `others` in `workspace`, creating it once.
 ///
 /// # Errors
-/// `NOT_FOUND` (workspace invisible), `BAD_USER_INPUT` (userIds: empty, too many, or not members).
+/// `NOT_FOUND` (workspace invisible, or the channel exists and the actor is no longer in it),
+/// `BAD_USER_INPUT` (userIds: empty, too many, or not members).
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), workspace = %workspace))]
 pub async fn open_direct(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, others: Vec<UserId>) -> Result<Channel> {
     let me = actor.user_id()?;
@@ -35,8 +36,9 @@ pub async fn open_direct(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, ot
     if let Some(existing) =
         channels::Entity::find().filter(channels::Column::DmKey.eq(key.as_str())).one(tx.db()).await?
     {
-        let mine = membership(tx.db(), ChannelId(existing.id), me).await?.map(|m| m.last_read_seq);
-        return Ok(channel_view(existing, mine));
+        // Only a participant gets it back: a former one (removed from the workspace since) is
+        // told nothing exists, like anyone else who cannot read it.
+        return Ok(readable(tx.db(), actor, ChannelId(existing.id)).await?.view());
     }
     for user in &members {
         if store::membership(tx.db(), workspace, *user).await?.is_none() {
@@ -65,8 +67,7 @@ pub async fn open_direct(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, ot
             drop(tx);
             let existing = channels::Entity::find().filter(channels::Column::DmKey.eq(key)).one(app.db()).await?;
             let existing = existing.ok_or(DomainError::Conflict("direct channel being created"))?;
-            let mine = membership(app.db(), ChannelId(existing.id), me).await?.map(|m| m.last_read_seq);
-            return Ok(channel_view(existing, mine));
+            return Ok(readable(app.db(), actor, ChannelId(existing.id)).await?.view());
         }
         Err(e) => return Err(e.into()),
     };
