@@ -80,6 +80,8 @@ pub struct Config {
     pub refresh_ttl: Duration,
     /// `STOA_LOGIN_ATTEMPTS_PER_MINUTE`, default 10.
     pub login_attempts_per_minute: u32,
+    /// `STOA_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE` (30): login attempts per client address, any email.
+    pub login_attempts_per_address_per_minute: u32,
     /// Document limits (`STOA_MAX_*`, `STOA_INTROSPECTION`).
     pub limits: Limits,
     /// `STOA_MAX_BODY_BYTES`, default 1 MiB.
@@ -245,6 +247,10 @@ impl Config {
             refresh_ttl: src.secs("STOA_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
             login_attempts_per_minute: u32::try_from(src.positive("STOA_LOGIN_ATTEMPTS_PER_MINUTE", 10)?)
                 .map_err(|_| err("STOA_LOGIN_ATTEMPTS_PER_MINUTE", "too large"))?,
+            login_attempts_per_address_per_minute: u32::try_from(
+                src.positive("STOA_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", 30)?,
+            )
+            .map_err(|_| err("STOA_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "too large"))?,
             limits,
             max_body_bytes: src.positive("STOA_MAX_BODY_BYTES", 1024 * 1024)?,
             max_message_bytes: src.positive("STOA_MAX_MESSAGE_BYTES", 8 * 1024)?,

@@ -119,6 +119,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         access_ttl: config.access_ttl,
         refresh_ttl: config.refresh_ttl,
         login_attempts_per_minute: config.login_attempts_per_minute,
+        login_attempts_per_address_per_minute: config.login_attempts_per_address_per_minute,
     };
     let chat = ChatSettings { max_message_bytes: config.max_message_bytes, stream_recheck: config.stream_recheck };
     let files = FilesSettings { max_upload_bytes: config.max_upload_bytes, ..FilesSettings::default() };
@@ -137,6 +138,10 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         post_groups: stoa_domain::chat::PostGroups::default(),
         clock: Arc::new(stoa_domain::ports::clock::SystemClock),
         sessions: stoa_domain::identity::SessionCache::default(),
+        // About one hash per core at a time: argon2 is CPU-bound, so more only queues.
+        password_slots: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        )),
     });
     match config.jobs {
         JobMode::Inline => stoa_workers::jobs::InlineQueue::install(&app),

@@ -23,6 +23,8 @@ pub struct AuthSettings {
     pub refresh_ttl: Duration,
     /// Login attempts allowed per account and client address per minute.
     pub login_attempts_per_minute: u32,
+    /// Login attempts allowed per client address per minute, whatever the email.
+    pub login_attempts_per_address_per_minute: u32,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -72,6 +74,9 @@ pub struct AppDeps {
     pub clock: Arc<dyn crate::ports::clock::Clock>,
     /// Which session families are still live, as last read.
     pub sessions: crate::identity::SessionCache,
+    /// Password hashes allowed to run at once (about the core count); a request finding none free
+    /// is refused `RATE_LIMITED` rather than queued behind them.
+    pub password_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The database pool of [`AppCtx::job_pool`].
@@ -98,6 +103,16 @@ impl AppCtx {
         #[expect(clippy::disallowed_methods, reason = "the one place a transaction is opened")]
         let txn = self.0.db.begin().await?;
         Ok(Tx::new(txn, Arc::clone(&self.0.bus)))
+    }
+
+    /// A slot to hash or verify one password in, held until the hash is done.
+    ///
+    /// # Errors
+    /// `RATE_LIMITED` when every slot is taken.
+    pub(crate) fn password_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.0.password_slots)
+            .try_acquire_owned()
+            .map_err(|_| crate::DomainError::RateLimited { retry_after_s: 1 })
     }
 
     /// Cached answers to "is this session still live".

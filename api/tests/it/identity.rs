@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{LOGIN, REGISTER, spawn_app};
+use crate::helpers::{LOGIN, REGISTER, spawn_app, spawn_app_with};
 
 const ME: &str = "{ me { id email displayName statusText statusEmoji } }";
 const REFRESH: &str =
@@ -238,4 +238,41 @@ async fn a_profile_update_sets_and_clears_the_custom_status() {
     assert_eq!(bad.error_code().as_deref(), Some("BAD_USER_INPUT"));
     let anonymous = app.gql(update, json!({ "input": { "displayName": "x" } })).await;
     assert_eq!(anonymous.error_code().as_deref(), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn every_aliased_login_in_a_batch_is_charged_against_the_address() {
+    let app = spawn_app_with(&[("STOA_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "5")]).await;
+    // Ten operations of three aliased logins, each for another email: 30 password hashes bought
+    // with one request if only the (email, address) pair were limited.
+    let op = |i: usize| {
+        let fields: Vec<String> = (0..3)
+            .map(|j| {
+                format!(r#"l{j}: login(input: {{ email: "nobody{i}-{j}@example.com", password: "wrong-password" }}) {{ accessToken }}"#)
+            })
+            .collect();
+        json!({ "query": format!("mutation {{ {} }}", fields.join(" ")) })
+    };
+    let batch: Vec<serde_json::Value> = (0..10).map(op).collect();
+    let res = app.http.post(app.url()).json(&batch).send().await.unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let codes: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["errors"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned))
+        .map(|c| {
+            if c == "UNAUTHENTICATED" {
+                "UNAUTHENTICATED"
+            } else if c == "RATE_LIMITED" {
+                "RATE_LIMITED"
+            } else {
+                "OTHER"
+            }
+        })
+        .collect();
+    assert_eq!(codes.len(), 30, "{body}");
+    assert_eq!(codes.iter().filter(|c| **c == "UNAUTHENTICATED").count(), 5, "{body}");
+    assert_eq!(codes.iter().filter(|c| **c == "RATE_LIMITED").count(), 25, "{body}");
 }

@@ -26,20 +26,29 @@ const BAD_CREDENTIALS: DomainError = DomainError::Unauthenticated("invalid email
 ///
 /// # Errors
 /// `UNAUTHENTICATED` (unknown email or wrong password, indistinguishable), `RATE_LIMITED` after
-/// `login_attempts_per_minute` attempts for this account from this address.
+/// `login_attempts_per_address_per_minute` attempts from this address or `login_attempts_per_minute`
+/// for this account from this address, or while every password slot is busy.
 #[tracing::instrument(skip_all)]
 pub async fn login(app: &AppCtx, input: Login) -> Result<AuthSession> {
     let Ok(email) = Email::parse(&input.email) else {
         return Err(BAD_CREDENTIALS);
     };
-    let key = format!("login:{}:{}", email.as_str(), input.client_ip);
-    let limit = app.auth().login_attempts_per_minute;
-    if let Verdict::Limited { retry_after_s } = app.limiter().hit(&key, limit, Duration::from_mins(1)).await? {
-        return Err(DomainError::RateLimited { retry_after_s });
+    // Every attempt counts against the address whatever the email (aliases and batches buy no
+    // extra hashes), then against the account from that address (a lockout needs both).
+    let auth = app.auth();
+    let attempts = [
+        (format!("login-address:{}", input.client_ip), auth.login_attempts_per_address_per_minute),
+        (format!("login:{}:{}", email.as_str(), input.client_ip), auth.login_attempts_per_minute),
+    ];
+    for (key, limit) in attempts {
+        if let Verdict::Limited { retry_after_s } = app.limiter().hit(&key, limit, Duration::from_mins(1)).await? {
+            return Err(DomainError::RateLimited { retry_after_s });
+        }
     }
+    let slot = app.password_slot()?;
     let user = store::user_by_email(app.db(), email.as_str()).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    if !password::verify(input.password, stored).await? {
+    if !password::verify(slot, input.password, stored).await? {
         return Err(BAD_CREDENTIALS);
     }
     let Some(user) = user else { return Err(BAD_CREDENTIALS) };

@@ -3,6 +3,7 @@
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::{DomainError, Result};
 
@@ -70,9 +71,11 @@ pub(crate) fn check_new_password(password: &str) -> Result<()> {
     }
 }
 
-/// Hashes with argon2id and a random salt, on the blocking pool.
-pub(crate) async fn hash(password: String) -> Result<String> {
+/// Hashes with argon2id and a random salt, on the blocking pool, in `slot` (see
+/// [`AppCtx::password_slot`](crate::AppCtx)).
+pub(crate) async fn hash(slot: OwnedSemaphorePermit, password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
+        let _slot = slot; // held until the hash is done, even if the request goes away
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
@@ -86,8 +89,9 @@ pub(crate) async fn hash(password: String) -> Result<String> {
 /// Verifies on the blocking pool; `false` for a wrong password, an unreadable hash, or no account.
 /// Without an account it hashes the password instead, so that unknown emails and wrong passwords
 /// cost the same time.
-pub(crate) async fn verify(password: String, stored: Option<String>) -> Result<bool> {
+pub(crate) async fn verify(slot: OwnedSemaphorePermit, password: String, stored: Option<String>) -> Result<bool> {
     let ok = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         if let Some(stored) = stored {
             PasswordHash::new(&stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
         } else {
@@ -127,12 +131,29 @@ mod tests {
         assert!(check_new_password(&"p".repeat(129)).is_err());
     }
 
+    fn slot() -> OwnedSemaphorePermit {
+        let Ok(permit) = std::sync::Arc::new(tokio::sync::Semaphore::new(1)).try_acquire_owned() else {
+            panic!("a fresh semaphore has a permit")
+        };
+        permit
+    }
+
     #[tokio::test]
     async fn a_hash_verifies_only_its_own_password() {
-        let Ok(hashed) = hash("correct horse".to_owned()).await else { panic!("hashing failed") };
+        let Ok(hashed) = hash(slot(), "correct horse".to_owned()).await else { panic!("hashing failed") };
         assert!(hashed.starts_with("$argon2id$"));
-        assert!(matches!(verify("correct horse".to_owned(), Some(hashed.clone())).await, Ok(true)));
-        assert!(matches!(verify("wrong horse".to_owned(), Some(hashed)).await, Ok(false)));
-        assert!(matches!(verify("correct horse".to_owned(), None).await, Ok(false)));
+        assert!(matches!(verify(slot(), "correct horse".to_owned(), Some(hashed.clone())).await, Ok(true)));
+        assert!(matches!(verify(slot(), "wrong horse".to_owned(), Some(hashed)).await, Ok(false)));
+        assert!(matches!(verify(slot(), "correct horse".to_owned(), None).await, Ok(false)));
+    }
+
+    #[tokio::test]
+    async fn a_slot_is_held_until_its_hash_is_done() {
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let Ok(permit) = std::sync::Arc::clone(&slots).try_acquire_owned() else { panic!("one slot") };
+        let hashing = tokio::spawn(hash(permit, "correct horse".to_owned()));
+        assert!(slots.clone().try_acquire_owned().is_err(), "busy while hashing: the next one is refused");
+        assert!(matches!(hashing.await, Ok(Ok(_))));
+        assert!(slots.try_acquire_owned().is_ok(), "free again once the hash is done");
     }
 }

@@ -41,7 +41,7 @@ pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
     {
         return Err(DomainError::RateLimited { retry_after_s });
     }
-    let password_hash = password::hash(input.password).await?;
+    let password_hash = password::hash(app.password_slot()?, input.password).await?;
     let now = app.now();
     let id = UserId::new();
     let mut tx = app.begin().await?;

@@ -117,6 +117,7 @@ mod tests {
             access_ttl: Duration::from_mins(15),
             refresh_ttl: Duration::from_hours(1),
             login_attempts_per_minute: 10,
+            login_attempts_per_address_per_minute: 30,
         }
     }
 
