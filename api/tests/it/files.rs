@@ -260,6 +260,35 @@ async fn another_workspaces_file_is_not_found() {
 }
 
 #[tokio::test]
+async fn of_two_concurrent_completions_of_an_upload_one_wins_and_the_other_is_a_conflict() {
+    let app = files_app(&[]).await;
+    let (alice, ws) = setup(&app).await;
+    let created = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadUrl attachment { id } } }",
+            json!({ "i": { "workspaceId": ws, "filename": "notes.txt", "mime": "text/plain", "size": 5 } }),
+        )
+        .await
+        .ok();
+    let upload = &created.data()["createUpload"];
+    let id = upload["attachment"]["id"].as_str().unwrap().to_owned();
+    let put = app.http.put(upload["uploadUrl"].as_str().unwrap()).body(b"notes".to_vec()).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+
+    let complete = "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }";
+    let (a, b) = tokio::join!(
+        app.gql_as(Some(&alice.token), complete, json!({ "id": id })),
+        app.gql_as(Some(&alice.token), complete, json!({ "id": id })),
+    );
+    let mut codes = [a.error_code(), b.error_code()];
+    codes.sort();
+    assert_eq!(codes, [None, Some("CONFLICT".to_owned())], "{} / {}", a.body, b.body);
+    let winner = if a.error_code().is_none() { a } else { b };
+    assert_eq!(winner.data()["completeUpload"]["attachment"]["status"], "CLEAN");
+}
+
+#[tokio::test]
 async fn a_dead_scanner_never_marks_a_file_clean() {
     let app = files_app(&[("STOA_SCANNER", "clamd://127.0.0.1:1")]).await;
     let (alice, ws) = setup(&app).await;
