@@ -260,6 +260,48 @@ async fn another_workspaces_file_is_not_found() {
 }
 
 #[tokio::test]
+async fn a_database_outage_while_checking_who_may_see_a_file_is_internal_not_not_found() {
+    use sea_orm::ConnectionTrait as _;
+    let app = files_app(&[]).await;
+    let (alice, ws) = setup(&app).await;
+    let bob = app.signed_up("bob").await;
+    app.add(&alice, &ws, &bob, "MEMBER").await;
+    let (_, body) = multipart(&app, &alice.token, &ws, "a.txt", "text/plain", b"shared", true).await;
+    let id = body["data"]["uploadFile"]["attachment"]["id"].as_str().unwrap().to_owned();
+    let channel = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($ws: ID!) { createChannel(input: { workspaceId: $ws, name: \"docs\" }) { channel { id } } }",
+            json!({ "ws": ws }),
+        )
+        .await
+        .ok();
+    let channel = channel.data()["createChannel"]["channel"]["id"].clone();
+    app.gql_as(
+        Some(&alice.token),
+        "mutation($c: ID!, $a: [ID!]!) { postMessage(input: { channelId: $c, body: \"see\", attachmentIds: $a }) { message { id } } }",
+        json!({ "c": channel, "a": [id] }),
+    )
+    .await
+    .ok();
+    let peek = "query($id: ID!) { attachment(id: $id) { id } }";
+    app.gql_as(Some(&bob.token), peek, json!({ "id": id })).await.ok();
+    let db = app.app.db_for_tests();
+
+    // Bob sees the file through the message's channel: its membership table is gone.
+    db.execute_unprepared("ALTER TABLE channel_members RENAME TO channel_members_gone").await.unwrap();
+    let res = app.gql_as(Some(&bob.token), peek, json!({ "id": id })).await;
+    assert_eq!(res.error_code().as_deref(), Some("INTERNAL"), "{}", res.body);
+    assert_eq!(res.body["errors"][0]["message"], "internal error");
+    app.gql_as(Some(&alice.token), peek, json!({ "id": id })).await.ok(); // the uploader needs no channel
+
+    // Alice sees it as a workspace member: the workspace membership table is gone.
+    db.execute_unprepared("ALTER TABLE memberships RENAME TO memberships_gone").await.unwrap();
+    let res = app.gql_as(Some(&alice.token), peek, json!({ "id": id })).await;
+    assert_eq!(res.error_code().as_deref(), Some("INTERNAL"), "{}", res.body);
+}
+
+#[tokio::test]
 async fn of_two_concurrent_completions_of_an_upload_one_wins_and_the_other_is_a_conflict() {
     let app = files_app(&[]).await;
     let (alice, ws) = setup(&app).await;

@@ -154,20 +154,26 @@ pub async fn complete_upload(app: &AppCtx, actor: &Actor, id: AttachmentId) -> R
     reload(app, id).await
 }
 
+/// Hides why an attachment cannot be seen: a workspace, channel or message that is missing or
+/// off-limits makes the attachment `NOT_FOUND`. Anything else (a database outage) stays itself.
+fn hidden(err: DomainError) -> DomainError {
+    match err {
+        DomainError::NotFound(_) | DomainError::Forbidden { .. } => DomainError::NotFound("attachment"),
+        other => other,
+    }
+}
+
 /// Whether the actor may see the attachment: its uploader, or a reader of its message's channel.
 async fn visible(app: &AppCtx, actor: &Actor, row: &attachments::Model) -> Result<()> {
     let me = actor.user_id()?;
     require_permission(app.db(), actor, WorkspaceId(row.workspace_id), Permission::ViewWorkspace)
         .await
-        .map_err(|_| DomainError::NotFound("attachment"))?;
+        .map_err(hidden)?;
     if row.uploader_id == me.0 {
         return Ok(());
     }
     match row.message_id {
-        Some(message) => readable_message(app.db(), actor, MessageId(message))
-            .await
-            .map(|_| ())
-            .map_err(|_| DomainError::NotFound("attachment")),
+        Some(message) => readable_message(app.db(), actor, MessageId(message)).await.map(|_| ()).map_err(hidden),
         None => Err(DomainError::NotFound("attachment")),
     }
 }
