@@ -1,16 +1,13 @@
 //! Owners' and admins' view of files: the dead-letter list (scans that failed for good), a retry,
 //! and the workspace's upload cap.
 
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
-use stoa_entities::{attachments, workspaces};
-
 use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::audit::{self, AuditRecord};
 use crate::authz::Permission;
 use crate::error::{DomainError, Result};
 use crate::files::model::{Attachment, AttachmentStatus};
+use crate::files::store;
 use crate::ids::{AttachmentId, WorkspaceId};
 use crate::jobs::Job;
 use crate::workspaces::store::require_permission;
@@ -21,13 +18,7 @@ use crate::workspaces::store::require_permission;
 /// `NOT_FOUND` (not a member), `FORBIDDEN` (below admin).
 pub async fn failed_scans(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -> Result<Vec<Attachment>> {
     require_permission(app.db(), actor, workspace, Permission::ManageDepartments).await?;
-    let rows = attachments::Entity::find()
-        .filter(attachments::Column::WorkspaceId.eq(workspace.0))
-        .filter(attachments::Column::Status.eq(AttachmentStatus::ScanFailed.as_str()))
-        .order_by_desc(attachments::Column::Id)
-        .limit(100)
-        .all(app.db())
-        .await?;
+    let rows = store::attachments_in_status(app.db(), workspace, AttachmentStatus::ScanFailed, 100).await?;
     Ok(rows.into_iter().map(Attachment::from).collect())
 }
 
@@ -36,7 +27,7 @@ pub async fn failed_scans(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -
 /// # Errors
 /// `NOT_FOUND`, `FORBIDDEN`, `CONFLICT` (not a failed scan).
 pub async fn retry_scan(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Attachment> {
-    let row = attachments::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("attachment"))?;
+    let row = store::attachment(app.db(), id).await?.ok_or(DomainError::NotFound("attachment"))?;
     let workspace = WorkspaceId(row.workspace_id);
     require_permission(app.db(), actor, workspace, Permission::ManageDepartments)
         .await
@@ -45,10 +36,7 @@ pub async fn retry_scan(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result
         return Err(DomainError::Conflict("only failed scans can be retried"));
     }
     let mut tx = app.begin().await?;
-    let mut model = row.into_active_model();
-    model.status = Set(AttachmentStatus::PendingScan.as_str().to_owned());
-    model.scan_detail = Set(None);
-    model.update(tx.db()).await?;
+    store::requeue_scan(tx.db(), row).await?;
     audit::record(
         &mut tx,
         AuditRecord::new(actor, Some(workspace), "attachment.scan_retried", "attachment", Some(id.0)),
@@ -56,7 +44,7 @@ pub async fn retry_scan(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result
     .await?;
     tx.commit().await?;
     app.jobs().enqueue(Job::ScanAttachment { id }).await?;
-    let row = attachments::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("attachment"))?;
+    let row = store::attachment(app.db(), id).await?.ok_or(DomainError::NotFound("attachment"))?;
     Ok(row.into())
 }
 
@@ -75,11 +63,7 @@ pub async fn set_upload_limit(
     }
     let mut tx = app.begin().await?;
     require_permission(tx.db(), actor, workspace, Permission::ManageDepartments).await?;
-    let row =
-        workspaces::Entity::find_by_id(workspace.0).one(tx.db()).await?.ok_or(DomainError::NotFound("workspace"))?;
-    let mut model = row.into_active_model();
-    model.max_upload_bytes = Set(max_bytes);
-    model.update(tx.db()).await?;
+    store::set_workspace_upload_cap(tx.db(), workspace, max_bytes).await?;
     let record = AuditRecord::new(actor, Some(workspace), "workspace.upload_limit_set", "workspace", Some(workspace.0))
         .with(serde_json::json!({ "maxBytes": max_bytes }));
     audit::record(&mut tx, record).await?;

@@ -8,6 +8,7 @@ mod admin;
 mod model;
 pub mod policy;
 mod scan;
+mod store;
 mod thumbnail;
 mod upload;
 

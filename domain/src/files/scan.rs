@@ -1,17 +1,15 @@
 //! The scan job: release a clean file, destroy an infected one and tell its uploader.
 
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
-use stoa_entities::{attachments, notifications};
+use stoa_entities::attachments;
 
 use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::audit::{self, AuditRecord};
-use crate::chat::Notification;
 use crate::error::{DomainError, Result};
 use crate::events::Event;
 use crate::files::model::{Attachment, AttachmentStatus, clean_key, quarantine_key};
-use crate::ids::{AttachmentId, NotificationId, WorkspaceId};
+use crate::files::store::{self, InfectedNotice};
+use crate::ids::{AttachmentId, UserId, WorkspaceId};
 use crate::ports::scanner::ScanVerdict;
 
 /// Scans one attachment. Idempotent: anything but `pending_scan` is left alone. A scanner failure
@@ -21,7 +19,7 @@ use crate::ports::scanner::ScanVerdict;
 /// `Internal` when the scanner or storage fails (retry).
 #[tracing::instrument(skip_all, fields(attachment = %id))]
 pub async fn scan_attachment(app: &AppCtx, id: AttachmentId) -> Result<()> {
-    let Some(row) = attachments::Entity::find_by_id(id.0).one(app.db()).await? else { return Ok(()) };
+    let Some(row) = store::attachment(app.db(), id).await? else { return Ok(()) };
     if AttachmentStatus::parse(&row.status) != AttachmentStatus::PendingScan {
         return Ok(());
     }
@@ -51,39 +49,30 @@ pub async fn scan_attachment(app: &AppCtx, id: AttachmentId) -> Result<()> {
 /// # Errors
 /// `Internal` on database failure.
 pub async fn mark_scan_failed(app: &AppCtx, id: AttachmentId, reason: &str) -> Result<()> {
-    let Some(row) = attachments::Entity::find_by_id(id.0).one(app.db()).await? else { return Ok(()) };
+    let Some(row) = store::attachment(app.db(), id).await? else { return Ok(()) };
     if AttachmentStatus::parse(&row.status) != AttachmentStatus::PendingScan {
         return Ok(());
     }
     finish(app, row, AttachmentStatus::ScanFailed, Some(reason.chars().take(200).collect())).await
 }
 
+/// Records the outcome; an infected file also notifies its uploader and is audited.
 async fn finish(app: &AppCtx, row: attachments::Model, status: AttachmentStatus, detail: Option<String>) -> Result<()> {
     let mut tx = app.begin().await?;
-    let uploader = row.uploader_id;
+    let uploader = UserId(row.uploader_id);
     let workspace = WorkspaceId(row.workspace_id);
     let filename = row.filename.clone();
-    let mut model = row.into_active_model();
-    model.status = Set(status.as_str().to_owned());
-    model.scan_detail = Set(detail.clone());
-    model.scanned_at = Set(Some(app.now()));
-    let saved: Attachment = model.update(tx.db()).await?.into();
+    let saved: Attachment = store::set_scan_result(tx.db(), row, status, detail.clone(), app.now()).await?.into();
     if status == AttachmentStatus::Infected {
-        let note = notifications::Entity::insert(notifications::ActiveModel {
-            id: Set(NotificationId::new().0),
-            user_id: Set(uploader),
-            workspace_id: Set(workspace.0),
-            kind: Set("file_infected".into()),
-            channel_id: Set(None),
-            message_id: Set(saved.message_id.map(|m| m.0)),
-            actor_id: Set(None),
-            preview: Set(format!("{filename} was removed: {}", detail.as_deref().unwrap_or("malware found"))),
-            created_at: Set(app.now()),
-            read_at: Set(None),
-        })
-        .exec_with_returning(tx.db())
-        .await?;
-        tx.emit(Event::NotificationCreated(Notification::from(note)));
+        let notice = InfectedNotice {
+            uploader,
+            workspace,
+            message: saved.message_id,
+            preview: format!("{filename} was removed: {}", detail.as_deref().unwrap_or("malware found")),
+            at: app.now(),
+        };
+        let note = store::insert_infected_notice(tx.db(), notice).await?;
+        tx.emit(Event::NotificationCreated(note));
         let record = AuditRecord::new(
             &Actor::system("file_scan"),
             Some(workspace),
@@ -104,13 +93,6 @@ async fn finish(app: &AppCtx, row: attachments::Model, status: AttachmentStatus,
 /// # Errors
 /// `Internal` on database failure.
 pub async fn stale_scans(app: &AppCtx, older_than: std::time::Duration) -> Result<Vec<AttachmentId>> {
-    use sea_orm::{ColumnTrait as _, QueryFilter as _, QuerySelect as _};
     let cutoff = app.now() - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
-    let rows = attachments::Entity::find()
-        .filter(attachments::Column::Status.eq(AttachmentStatus::PendingScan.as_str()))
-        .filter(attachments::Column::CreatedAt.lt(cutoff))
-        .limit(500)
-        .all(app.db())
-        .await?;
-    Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
+    store::pending_scans_before(app.db(), cutoff, 500).await
 }

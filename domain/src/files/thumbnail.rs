@@ -3,13 +3,10 @@
 
 use std::io::Cursor;
 
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
-use stoa_entities::attachments;
-
 use crate::app::AppCtx;
 use crate::error::{DomainError, Result};
 use crate::files::model::{AttachmentStatus, clean_key};
+use crate::files::store;
 use crate::ids::AttachmentId;
 
 /// Largest side of a thumbnail.
@@ -38,7 +35,7 @@ fn render(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
 /// `Internal` on storage or database failure (retried).
 #[tracing::instrument(skip_all, fields(attachment = %id))]
 pub async fn make_thumbnail(app: &AppCtx, id: AttachmentId) -> Result<()> {
-    let Some(row) = attachments::Entity::find_by_id(id.0).one(app.db()).await? else { return Ok(()) };
+    let Some(row) = store::attachment(app.db(), id).await? else { return Ok(()) };
     if AttachmentStatus::parse(&row.status) != AttachmentStatus::Clean || row.thumbnail_key.is_some() {
         return Ok(());
     }
@@ -53,10 +50,7 @@ pub async fn make_thumbnail(app: &AppCtx, id: AttachmentId) -> Result<()> {
         }
     };
     app.storage().put(&thumb_key(id), webp.into()).await?;
-    let mut model = row.into_active_model();
-    model.thumbnail_key = Set(Some(thumb_key(id)));
-    model.update(app.db()).await?;
-    Ok(())
+    store::set_thumbnail(app.db(), row, thumb_key(id)).await
 }
 
 #[cfg(test)]

@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
-use stoa_entities::{attachments, workspaces};
+use stoa_entities::attachments;
 use stoa_storage::SignedMethod;
 
 use crate::actor::Actor;
@@ -15,6 +13,7 @@ use crate::chat::store::readable_message;
 use crate::error::{DomainError, Result};
 use crate::files::model::{Attachment, AttachmentStatus, clean_key, quarantine_key};
 use crate::files::policy::{self, FileType};
+use crate::files::store::{self, NewAttachment};
 use crate::ids::{AttachmentId, MessageId, UserId, WorkspaceId};
 use crate::jobs::Job;
 use crate::ports::scanner::sha256_hex;
@@ -53,43 +52,12 @@ async fn admit(
     let kind = policy::declared(mime, &name).ok_or_else(|| {
         DomainError::invalid("mime", "this type of file is not allowed, or the extension does not match it")
     })?;
-    let cap = workspaces::Entity::find_by_id(workspace.0)
-        .one(app.db())
-        .await?
-        .and_then(|w| w.max_upload_bytes)
-        .and_then(|b| u64::try_from(b).ok())
-        .map_or(app.files().max_upload_bytes, |w| w.min(app.files().max_upload_bytes));
+    let server = app.files().max_upload_bytes;
+    let cap = store::workspace_upload_cap(app.db(), workspace).await?.map_or(server, |w| w.min(server));
     if size == 0 || size > cap {
         return Err(DomainError::invalid("size", format!("files must be 1 to {cap} bytes")));
     }
     Ok((name, kind))
-}
-
-fn row(
-    id: AttachmentId,
-    workspace: WorkspaceId,
-    uploader: UserId,
-    name: String,
-    kind: FileType,
-    size: u64,
-    status: AttachmentStatus,
-) -> attachments::ActiveModel {
-    attachments::ActiveModel {
-        id: Set(id.0),
-        workspace_id: Set(workspace.0),
-        uploader_id: Set(uploader.0),
-        message_id: Set(None),
-        ticket_id: Set(None),
-        filename: Set(name),
-        mime: Set(kind.mime.to_owned()),
-        size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
-        sha256: Set(None),
-        status: Set(status.as_str().to_owned()),
-        scan_detail: Set(None),
-        thumbnail_key: Set(None),
-        created_at: Set(chrono::Utc::now()),
-        scanned_at: Set(None),
-    }
 }
 
 /// Stores a small file sent with the request in quarantine and queues its scan.
@@ -100,26 +68,33 @@ fn row(
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), workspace = %input.workspace_id))]
 pub async fn upload_file(app: &AppCtx, actor: &Actor, input: UploadFile) -> Result<Attachment> {
     let size = input.bytes.len() as u64;
-    let (name, kind) = admit(app, actor, input.workspace_id, &input.filename, &input.mime, size).await?;
+    let (filename, kind) = admit(app, actor, input.workspace_id, &input.filename, &input.mime, size).await?;
     if !policy::matches(kind, &input.bytes) {
         return Err(DomainError::invalid("file", "the content does not match the declared type"));
     }
     let id = AttachmentId::new();
-    let sha = sha256_hex(&input.bytes);
+    let sha256 = Some(sha256_hex(&input.bytes));
     app.storage().put(&quarantine_key(id), input.bytes).await?;
-    let mut model = row(id, input.workspace_id, actor.user_id()?, name, kind, size, AttachmentStatus::PendingScan);
-    model.sha256 = Set(Some(sha));
-    let saved = model.insert(app.db()).await?;
+    let new = NewAttachment {
+        id,
+        workspace: input.workspace_id,
+        uploader: actor.user_id()?,
+        filename,
+        kind,
+        size,
+        status: AttachmentStatus::PendingScan,
+        sha256,
+    };
+    let saved = store::insert_attachment(app.db(), new).await?;
     app.jobs().enqueue(Job::ScanAttachment { id }).await?;
+    // The file is stored and its scan queued: if the re-read (for the scan's outcome) fails, the
+    // row as inserted is still the truth to return, not an error that would make the client retry.
     reload(app, id).await.or_else(|_| Ok(saved.into()))
 }
 
+/// The attachment as it is now, after a job may have changed it.
 async fn reload(app: &AppCtx, id: AttachmentId) -> Result<Attachment> {
-    attachments::Entity::find_by_id(id.0)
-        .one(app.db())
-        .await?
-        .map(Attachment::from)
-        .ok_or(DomainError::NotFound("attachment"))
+    store::attachment(app.db(), id).await?.map(Attachment::from).ok_or(DomainError::NotFound("attachment"))
 }
 
 /// Registers a large upload and returns a signed URL to `PUT` its bytes to, valid for the URL TTL.
@@ -128,15 +103,27 @@ async fn reload(app: &AppCtx, id: AttachmentId) -> Result<Attachment> {
 /// As [`upload_file`], without the content check (done by [`complete_upload`]).
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), workspace = %input.workspace_id))]
 pub async fn create_upload(app: &AppCtx, actor: &Actor, input: CreateUpload) -> Result<(Attachment, String)> {
-    let (name, kind) = admit(app, actor, input.workspace_id, &input.filename, &input.mime, input.size).await?;
+    let (filename, kind) = admit(app, actor, input.workspace_id, &input.filename, &input.mime, input.size).await?;
     let id = AttachmentId::new();
-    let model = row(id, input.workspace_id, actor.user_id()?, name, kind, input.size, AttachmentStatus::AwaitingUpload);
-    let saved = model.insert(app.db()).await?;
+    let new = NewAttachment {
+        id,
+        workspace: input.workspace_id,
+        uploader: actor.user_id()?,
+        filename,
+        kind,
+        size: input.size,
+        status: AttachmentStatus::AwaitingUpload,
+        sha256: None,
+    };
+    let saved = store::insert_attachment(app.db(), new).await?;
     let url = app.storage().signed_url(SignedMethod::Put, &quarantine_key(id), app.files().url_ttl).await?;
     Ok((saved.into(), url))
 }
 
 /// Checks the bytes PUT to the signed URL (size and type) and queues the scan.
+///
+/// The status check, the deletion of refused bytes and the row update share one transaction on a
+/// locked row, so of two concurrent completions one passes and the other gets `CONFLICT`.
 ///
 /// # Errors
 /// `NOT_FOUND` (not the uploader's), `CONFLICT` (already completed), `BAD_USER_INPUT` (nothing
@@ -144,7 +131,8 @@ pub async fn create_upload(app: &AppCtx, actor: &Actor, input: CreateUpload) -> 
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), attachment = %id))]
 pub async fn complete_upload(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Attachment> {
     let me = actor.user_id()?;
-    let found = attachments::Entity::find_by_id(id.0).one(app.db()).await?;
+    let tx = app.begin().await?;
+    let found = store::attachment_for_update(tx.db(), id).await?;
     let row = found.filter(|r| r.uploader_id == me.0).ok_or(DomainError::NotFound("attachment"))?;
     if AttachmentStatus::parse(&row.status) != AttachmentStatus::AwaitingUpload {
         return Err(DomainError::Conflict("upload already completed"));
@@ -158,12 +146,21 @@ pub async fn complete_upload(app: &AppCtx, actor: &Actor, id: AttachmentId) -> R
         app.storage().delete(&key).await?;
         return Err(DomainError::invalid("file", "the uploaded bytes do not match the declared size and type"));
     }
-    let mut model = row.into_active_model();
-    model.sha256 = Set(Some(sha256_hex(&bytes)));
-    model.status = Set(AttachmentStatus::PendingScan.as_str().to_owned());
-    model.update(app.db()).await?;
-    app.jobs().enqueue(Job::ScanAttachment { id }).await?;
+    if !store::mark_uploaded(tx.db(), id, sha256_hex(&bytes)).await? {
+        return Err(DomainError::Conflict("upload already completed"));
+    }
+    tx.commit().await?;
+    app.jobs().enqueue(Job::ScanAttachment { id }).await?; // after COMMIT: the job must see pending_scan
     reload(app, id).await
+}
+
+/// Hides why an attachment cannot be seen: a workspace, channel or message that is missing or
+/// off-limits makes the attachment `NOT_FOUND`. Anything else (a database outage) stays itself.
+fn hidden(err: DomainError) -> DomainError {
+    match err {
+        DomainError::NotFound(_) | DomainError::Forbidden { .. } => DomainError::NotFound("attachment"),
+        other => other,
+    }
 }
 
 /// Whether the actor may see the attachment: its uploader, or a reader of its message's channel.
@@ -171,17 +168,21 @@ async fn visible(app: &AppCtx, actor: &Actor, row: &attachments::Model) -> Resul
     let me = actor.user_id()?;
     require_permission(app.db(), actor, WorkspaceId(row.workspace_id), Permission::ViewWorkspace)
         .await
-        .map_err(|_| DomainError::NotFound("attachment"))?;
+        .map_err(hidden)?;
     if row.uploader_id == me.0 {
         return Ok(());
     }
     match row.message_id {
-        Some(message) => readable_message(app.db(), actor, MessageId(message))
-            .await
-            .map(|_| ())
-            .map_err(|_| DomainError::NotFound("attachment")),
+        Some(message) => readable_message(app.db(), actor, MessageId(message)).await.map(|_| ()).map_err(hidden),
         None => Err(DomainError::NotFound("attachment")),
     }
+}
+
+/// The attachment's row, if it exists and the actor may see it.
+async fn visible_attachment(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<attachments::Model> {
+    let row = store::attachment(app.db(), id).await?.ok_or(DomainError::NotFound("attachment"))?;
+    visible(app, actor, &row).await?;
+    Ok(row)
 }
 
 /// One attachment the actor may see.
@@ -189,9 +190,7 @@ async fn visible(app: &AppCtx, actor: &Actor, row: &attachments::Model) -> Resul
 /// # Errors
 /// `NOT_FOUND`.
 pub async fn attachment(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Attachment> {
-    let row = attachments::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("attachment"))?;
-    visible(app, actor, &row).await?;
-    Ok(row.into())
+    Ok(visible_attachment(app, actor, id).await?.into())
 }
 
 /// A signed, expiring download URL for a clean file.
@@ -199,8 +198,7 @@ pub async fn attachment(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result
 /// # Errors
 /// `NOT_FOUND`, `CONFLICT` (not scanned clean).
 pub async fn download_url(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<String> {
-    let row = attachments::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("attachment"))?;
-    visible(app, actor, &row).await?;
+    let row = visible_attachment(app, actor, id).await?;
     if AttachmentStatus::parse(&row.status) != AttachmentStatus::Clean {
         return Err(DomainError::Conflict("only files scanned clean can be downloaded"));
     }
@@ -212,8 +210,7 @@ pub async fn download_url(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Resu
 /// # Errors
 /// `NOT_FOUND`.
 pub async fn thumbnail_url(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Option<String>> {
-    let row = attachments::Entity::find_by_id(id.0).one(app.db()).await?.ok_or(DomainError::NotFound("attachment"))?;
-    visible(app, actor, &row).await?;
+    let row = visible_attachment(app, actor, id).await?;
     match row.thumbnail_key {
         Some(key) if AttachmentStatus::parse(&row.status) == AttachmentStatus::Clean => {
             Ok(Some(app.storage().signed_url(SignedMethod::Get, &key, app.files().url_ttl).await?))
@@ -227,11 +224,7 @@ pub async fn thumbnail_url(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Res
 /// # Errors
 /// `Internal` on database failure.
 pub async fn attachments_of_messages(app: &AppCtx, ids: &[MessageId]) -> Result<HashMap<MessageId, Vec<Attachment>>> {
-    let rows = attachments::Entity::find()
-        .filter(attachments::Column::MessageId.is_in(ids.iter().map(|m| m.0)))
-        .order_by_asc(attachments::Column::Id)
-        .all(app.db())
-        .await?;
+    let rows = store::attachments_of_messages(app.db(), ids).await?;
     let mut out: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
     for row in rows {
         if let Some(message) = row.message_id {
@@ -253,7 +246,7 @@ pub(crate) async fn attach_to_message(
         return Err(DomainError::invalid("attachmentIds", "at most 10 files per message"));
     }
     for id in ids {
-        let row = attachments::Entity::find_by_id(id.0).one(db).await?;
+        let row = store::attachment(db, *id).await?;
         let ok = row.as_ref().is_some_and(|r| {
             r.uploader_id == uploader.0
                 && r.workspace_id == workspace.0
@@ -267,9 +260,7 @@ pub(crate) async fn attach_to_message(
                 "each must be your own unattached, uploaded file in this workspace",
             ));
         };
-        let mut model = row.into_active_model();
-        model.message_id = Set(Some(message.0));
-        model.update(db).await?;
+        store::link_to_message(db, row, message).await?;
     }
     Ok(())
 }
