@@ -78,6 +78,8 @@ pub struct Config {
     pub access_ttl: Duration,
     /// `STOA_REFRESH_TOKEN_TTL_SECS`, default 30 days.
     pub refresh_ttl: Duration,
+    /// `STOA_SESSION_MAX_AGE_SECS` (90 days): a session ends this long after its login.
+    pub session_max_age: Duration,
     /// `STOA_LOGIN_ATTEMPTS_PER_MINUTE`, default 10.
     pub login_attempts_per_minute: u32,
     /// `STOA_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE` (30): login attempts per client address, any email.
@@ -90,6 +92,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// `STOA_STREAM_RECHECK_SECS` (30): how often a subscription re-checks its viewer's access.
     pub stream_recheck: Duration,
+    /// `STOA_CHANNEL_MENTION_MAX_MEMBERS` (50): above this many members, `@channel` needs a moderator.
+    pub mention_everyone_above: usize,
     pub ws: WsConfig,
     /// `STOA_RATE_LIMIT_IP_PER_MIN` (default 600) and `STOA_RATE_LIMITS` (per-role budgets per
     /// minute, default `owner=300,admin=300,moderator=250,agent=250,member=150`).
@@ -115,6 +119,9 @@ pub struct Config {
     pub sweep: stoa_workers::runtime::Sweep,
     /// `STOA_CORS_ORIGINS`: comma-separated allowed origins; empty allows none cross-origin.
     pub cors_origins: Vec<String>,
+    /// `STOA_METRICS_TOKEN`: the bearer token `/metrics` requires; without it `/metrics` is open in
+    /// development and not served in production.
+    pub metrics_token: Option<SecretString>,
     /// `STOA_TRUSTED_PROXIES`: comma-separated CIDRs of proxies whose `Forwarded` /
     /// `X-Forwarded-For` name the client; empty trusts none.
     pub trusted_proxies: crate::client_addr::TrustedProxies,
@@ -245,6 +252,7 @@ impl Config {
             jwt_secret: jwt_secret.map(SecretString::from),
             access_ttl: src.secs("STOA_ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_ttl: src.secs("STOA_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            session_max_age: src.secs("STOA_SESSION_MAX_AGE_SECS", 90 * 24 * 3600)?,
             login_attempts_per_minute: u32::try_from(src.positive("STOA_LOGIN_ATTEMPTS_PER_MINUTE", 10)?)
                 .map_err(|_| err("STOA_LOGIN_ATTEMPTS_PER_MINUTE", "too large"))?,
             login_attempts_per_address_per_minute: u32::try_from(
@@ -255,6 +263,7 @@ impl Config {
             max_body_bytes: src.positive("STOA_MAX_BODY_BYTES", 1024 * 1024)?,
             max_message_bytes: src.positive("STOA_MAX_MESSAGE_BYTES", 8 * 1024)?,
             stream_recheck: src.secs("STOA_STREAM_RECHECK_SECS", 30)?,
+            mention_everyone_above: src.parse("STOA_CHANNEL_MENTION_MAX_MEMBERS", 50)?,
             ws: WsConfig {
                 init_timeout: Duration::from_millis(src.parse("STOA_WS_INIT_TIMEOUT_MS", 10_000)?),
                 keepalive: src.secs("STOA_WS_KEEPALIVE_SECS", 15)?,
@@ -305,6 +314,7 @@ impl Config {
                 .get("STOA_CORS_ORIGINS")
                 .map(|s| s.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
                 .unwrap_or_default(),
+            metrics_token: src.get("STOA_METRICS_TOKEN").filter(|t| !t.is_empty()).map(SecretString::from),
             trusted_proxies: crate::client_addr::TrustedProxies::parse(
                 &src.get("STOA_TRUSTED_PROXIES").unwrap_or_default(),
             )

@@ -54,7 +54,7 @@ pub async fn get(State(state): State<AppState>, Path(key): Path<String>, Query(q
     }
 }
 
-/// `PUT /files/{key}`: only into quarantine, at most the upload limit.
+/// `PUT /files/{key}`: only into `upload/` (read once by `completeUpload`), at most the upload limit.
 pub async fn put(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -64,8 +64,8 @@ pub async fn put(
     if let Err((status, message)) = verified(&state, SignedMethod::Put, &key, &q) {
         return refuse(status, message);
     }
-    if !key.starts_with("quarantine/") {
-        return refuse(StatusCode::FORBIDDEN, "uploads go to quarantine only");
+    if !key.starts_with("upload/") {
+        return refuse(StatusCode::FORBIDDEN, "signed uploads go to upload/ only");
     }
     let limit = usize::try_from(state.app.files().max_upload_bytes).unwrap_or(usize::MAX);
     let Ok(bytes) = to_bytes(body, limit).await else { return refuse(StatusCode::PAYLOAD_TOO_LARGE, "file too large") };

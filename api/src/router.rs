@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::state::AppState;
+use crate::state::{AppState, MetricsAccess};
 use crate::{files, http, ws};
 
 /// The whole router over `state`; cross-origin requests only from `cors_origins`.
@@ -60,9 +60,29 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// `/metrics`: open in development; with `STOA_METRICS_TOKEN` set it needs that bearer token, and in
+/// production it is not served on the API port at all without one (scrapers are no clients).
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    match &state.metrics_access {
+        MetricsAccess::Open => {}
+        MetricsAccess::Hidden => return StatusCode::NOT_FOUND.into_response(),
+        MetricsAccess::Token(token) => {
+            use secrecy::ExposeSecret as _;
+            let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let expected = format!("Bearer {}", token.expose_secret());
+            let ok = presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes()));
+            if !ok {
+                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
+            }
+        }
+    }
     let body = state.metrics.render(state.app.sql_statements());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Compares without an early exit, so the time taken says nothing about the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -118,10 +118,15 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         jwt_secret,
         access_ttl: config.access_ttl,
         refresh_ttl: config.refresh_ttl,
+        session_max_age: config.session_max_age,
         login_attempts_per_minute: config.login_attempts_per_minute,
         login_attempts_per_address_per_minute: config.login_attempts_per_address_per_minute,
     };
-    let chat = ChatSettings { max_message_bytes: config.max_message_bytes, stream_recheck: config.stream_recheck };
+    let chat = ChatSettings {
+        max_message_bytes: config.max_message_bytes,
+        stream_recheck: config.stream_recheck,
+        mention_everyone_above: config.mention_everyone_above,
+    };
     let files = FilesSettings { max_upload_bytes: config.max_upload_bytes, ..FilesSettings::default() };
     let app = AppCtx::new(AppDeps {
         db,
@@ -185,6 +190,11 @@ impl Server {
             ops: Arc::new(crate::ratelimit::OpLimiter::new(config.op_budgets.clone())),
             proxies: Arc::new(config.trusted_proxies.clone()),
             sockets: Arc::clone(&sockets),
+            metrics_access: match (&config.metrics_token, config.env) {
+                (Some(token), _) => crate::state::MetricsAccess::Token(token.clone()),
+                (None, crate::config::Env::Production) => crate::state::MetricsAccess::Hidden,
+                (None, crate::config::Env::Development) => crate::state::MetricsAccess::Open,
+            },
         };
         let router = crate::router::router(state, &config.cors_origins);
         Ok(Self { listener, router, app })

@@ -9,6 +9,17 @@ use stoa_schema::{Limits, StoaSchema};
 
 use crate::config::WsConfig;
 
+/// Who may read `/metrics` on the API port.
+#[derive(Clone)]
+pub enum MetricsAccess {
+    /// Anyone (development without a token).
+    Open,
+    /// Nobody: production without `STOA_METRICS_TOKEN`.
+    Hidden,
+    /// Requests bearing this token.
+    Token(secrecy::SecretString),
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +32,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub ops: Arc<crate::ratelimit::OpLimiter>,
+    /// Who may read `/metrics`.
+    pub metrics_access: MetricsAccess,
     /// Open sockets by session family, closed when their session is revoked.
     pub sockets: Arc<crate::sessions::SocketSessions>,
     /// Proxies whose forwarding headers name the client.

@@ -21,6 +21,8 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     /// Lifetime of a refresh token (each rotation starts a new one).
     pub refresh_ttl: Duration,
+    /// How long a session lives from its login, however often it is refreshed (default 90 days).
+    pub session_max_age: Duration,
     /// Login attempts allowed per account and client address per minute.
     pub login_attempts_per_minute: u32,
     /// Login attempts allowed per client address per minute, whatever the email.
@@ -33,6 +35,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_secret", &"[redacted]")
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("session_max_age", &self.session_max_age)
             .finish_non_exhaustive()
     }
 }
@@ -45,11 +48,14 @@ pub struct ChatSettings {
     /// How often a subscription re-checks its viewer's access (default 30 s), so a stream ends
     /// even when the event announcing a removal never reached this replica.
     pub stream_recheck: Duration,
+    /// Members above which `@channel` needs [`Permission::MentionEveryone`](crate::authz::Permission)
+    /// (default 50): one post must not page a crowd on anyone's say-so.
+    pub mention_everyone_above: usize,
 }
 
 impl Default for ChatSettings {
     fn default() -> Self {
-        Self { max_message_bytes: 8 * 1024, stream_recheck: Duration::from_secs(30) }
+        Self { max_message_bytes: 8 * 1024, stream_recheck: Duration::from_secs(30), mention_everyone_above: 50 }
     }
 }
 

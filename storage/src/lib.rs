@@ -121,6 +121,48 @@ impl Storage {
         Ok(())
     }
 
+    /// Writes an object that will be handed out for download: on S3 it is stored as
+    /// `application/octet-stream` with `Content-Disposition: attachment`, whatever an uploader
+    /// claimed, so a browser never renders it on the bucket's origin. (The local folder needs no
+    /// attributes: Stoa's own `/files` handler sets those headers.)
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub async fn put_for_download(&self, key: &str, bytes: Bytes) -> anyhow::Result<()> {
+        let mut opts = object_store::PutOptions::default();
+        if matches!(self.signer, UrlSigner::S3(_)) {
+            opts.attributes.insert(object_store::Attribute::ContentType, "application/octet-stream".into());
+            opts.attributes.insert(object_store::Attribute::ContentDisposition, "attachment".into());
+        }
+        self.store
+            .put_opts(&Path::from(key), PutPayload::from_bytes(bytes), opts)
+            .await
+            .with_context(|| format!("writing {key}"))?;
+        Ok(())
+    }
+
+    /// Reads the first `len` bytes of an object (never more, whatever it holds by then), or `None`
+    /// when it does not exist or is shorter.
+    ///
+    /// # Errors
+    /// On storage failure other than "not found".
+    pub async fn get_prefix(&self, key: &str, len: u64) -> anyhow::Result<Option<Bytes>> {
+        if len == 0 {
+            return Ok(self.size(key).await?.map(|_| Bytes::new()));
+        }
+        let ranges = [std::ops::Range { start: 0, end: len }];
+        match self.store.get_ranges(&Path::from(key), &ranges).await {
+            Ok(mut parts) if parts.len() == 1 => {
+                let bytes = parts.remove(0);
+                Ok((bytes.len() as u64 == len).then_some(bytes))
+            }
+            // Missing, or shorter than asked (the object changed since it was measured).
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) if e.to_string().contains("range") || e.to_string().contains("Range") => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("reading {key}"))),
+        }
+    }
+
     /// Reads an object, or `None` when it does not exist.
     ///
     /// # Errors

@@ -391,9 +391,10 @@ async fn mentions_notify_count_as_unread_and_clear_when_read() {
     assert_eq!(pushed["payload"]["data"]["notificationReceived"]["actor"]["id"], alice.id.as_str());
     post(&app, &alice, &general, "no mention").await;
 
-    let channels = "query($ws: ID!) { channels(workspaceId: $ws) { id unreadCount mentionCount lastSeq } }";
+    let channels =
+        "query($ws: ID!) { channels(workspaceId: $ws) { edges { node { id unreadCount mentionCount lastSeq } } } }";
     let before = app.gql_as(Some(&bob.token), channels, json!({ "ws": ws })).await.ok();
-    let ch = &before.data()["channels"][0];
+    let ch = &before.data()["channels"]["edges"][0]["node"];
     let mentions = ch["mentionCount"].as_i64().unwrap();
     assert!(mentions >= 1);
     assert_eq!(ch["unreadCount"].as_i64().unwrap(), mentions + 1);
@@ -410,7 +411,10 @@ async fn mentions_notify_count_as_unread_and_clear_when_read() {
     app.gql_as(Some(&bob.token), "mutation { markAllNotificationsRead { count } }", json!({})).await.ok();
     let after = app.gql_as(Some(&bob.token), channels, json!({ "ws": ws })).await.ok();
     assert_eq!(
-        (after.data()["channels"][0]["unreadCount"].as_i64(), after.data()["channels"][0]["mentionCount"].as_i64()),
+        (
+            after.data()["channels"]["edges"][0]["node"]["unreadCount"].as_i64(),
+            after.data()["channels"]["edges"][0]["node"]["mentionCount"].as_i64(),
+        ),
         (Some(0), Some(0))
     );
     let count = app.gql_as(Some(&bob.token), "{ unreadNotificationCount }", json!({})).await.ok();

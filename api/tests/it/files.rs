@@ -362,6 +362,67 @@ async fn clamd_catches_eicar_on_postgres() {
     assert!(!bad["data"]["uploadFile"]["attachment"]["scanDetail"].as_str().unwrap().is_empty());
 }
 
+#[tokio::test]
+async fn bytes_put_again_after_complete_upload_never_reach_clean() {
+    let app = files_app(&[("STOA_JOBS", "queue"), ("STOA_RATE_LIMITS", "owner=100000,member=100000")]).await;
+    let (alice, ws) = setup(&app).await;
+    let checked = b"plain notes, checked".to_vec();
+    let created = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadUrl attachment { id } } }",
+            json!({ "i": { "workspaceId": ws, "filename": "notes.txt", "mime": "text/plain", "size": checked.len() } }),
+        )
+        .await
+        .ok();
+    let id = created.data()["createUpload"]["attachment"]["id"].as_str().unwrap().to_owned();
+    let url = created.data()["createUpload"]["uploadUrl"].as_str().unwrap().to_owned();
+    assert!(app.http.put(&url).body(checked.clone()).send().await.unwrap().status().is_success());
+    let complete = "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }";
+    let done = app.gql_as(Some(&alice.token), complete, json!({ "id": id })).await.ok();
+    assert_eq!(done.data()["completeUpload"]["attachment"]["status"], "PENDING_SCAN");
+
+    // The signed URL is still valid: the same-size swap lands before the worker scans.
+    let swapped = b"<script>alert(1)</script>".to_vec();
+    let _ = app.http.put(&url).body(swapped[..checked.len()].to_vec()).send().await.unwrap();
+
+    wait_for_status(&app, &alice.token, &id, "CLEAN").await;
+    let res = app.gql_as(Some(&alice.token), ATTACHMENT, json!({ "id": id })).await.ok();
+    let download = app.http.get(res.data()["attachment"]["downloadUrl"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(download.bytes().await.unwrap().as_ref(), checked.as_slice(), "exactly the bytes that were checked");
+}
+
+#[tokio::test]
+async fn a_direct_put_larger_than_declared_is_refused_without_reading_it() {
+    let app = files_app(&[("STOA_MAX_UPLOAD_BYTES", "1000")]).await;
+    let (alice, ws) = setup(&app).await;
+    let created = app
+        .gql_as(
+            Some(&alice.token),
+            "mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadUrl attachment { id } } }",
+            json!({ "i": { "workspaceId": ws, "filename": "a.txt", "mime": "text/plain", "size": 10 } }),
+        )
+        .await
+        .ok();
+    let id = created.data()["createUpload"]["attachment"]["id"].as_str().unwrap().to_owned();
+    let url = created.data()["createUpload"]["uploadUrl"].as_str().unwrap().to_owned();
+    let put = app.http.put(&url).body(vec![b'a'; 900]).send().await.unwrap();
+    assert!(put.status().is_success() || put.status().as_u16() == 413, "{}", put.status());
+    let complete = "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }";
+    let res = app.gql_as(Some(&alice.token), complete, json!({ "id": id })).await;
+    assert_eq!(res.error_code().as_deref(), Some("BAD_USER_INPUT"), "{}", res.body);
+}
+
+#[tokio::test]
+async fn a_text_file_whose_4096th_byte_splits_a_character_is_accepted() {
+    let app = files_app(&[]).await;
+    let (alice, ws) = setup(&app).await;
+    let mut text = "a".repeat(4095).into_bytes();
+    text.extend_from_slice("é and more".as_bytes());
+    let (_, body) = multipart(&app, &alice.token, &ws, "long.txt", "text/plain", &text, true).await;
+    assert_eq!(body["data"]["uploadFile"]["attachment"]["status"], "CLEAN", "{body}");
+}
+
 async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
     wait_for_status_within(app, token, id, status, 30).await
 }

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod abuse;
 mod addresses;
 mod chat;
 mod config;

@@ -71,10 +71,15 @@ async fn a_removed_member_loses_private_channels_and_readding_does_not_restore_t
         app.gql_as(Some(&bob.token), "query($id: ID!) { channel(id: $id) { id } }", json!({ "id": secret })).await;
     assert_eq!(channel.error_code().as_deref(), Some("NOT_FOUND"), "{}", channel.body);
     let list = app
-        .gql_as(Some(&bob.token), "query($ws: ID!) { channels(workspaceId: $ws) { id } }", json!({ "ws": ws }))
+        .gql_as(
+            Some(&bob.token),
+            "query($ws: ID!) { channels(workspaceId: $ws) { edges { node { id } } } }",
+            json!({ "ws": ws }),
+        )
         .await
         .ok();
-    let ids: Vec<&Value> = list.data()["channels"].as_array().unwrap().iter().map(|c| &c["id"]).collect();
+    let ids: Vec<&Value> =
+        list.data()["channels"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]["id"]).collect();
     assert!(!ids.contains(&&json!(secret)), "the private channel came back: {ids:?}");
 }
 

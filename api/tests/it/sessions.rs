@@ -107,3 +107,43 @@ async fn logout_on_one_replica_closes_sockets_on_another_on_postgres() {
     let refused = b.gql_as(Some(&alice.token), ME, json!({})).await;
     assert_eq!(refused.error_code().as_deref(), Some("UNAUTHENTICATED"));
 }
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let app = spawn_app_with(&[("STOA_SESSION_MAX_AGE_SECS", "2")]).await;
+    let alice = app.signed_up("alice").await;
+    let fresh = app.gql(REFRESH, json!({ "t": alice.refresh })).await.ok();
+    let token = fresh.data()["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
+    // Time passing is what is tested: the session's first login is more than 2 s ago after this.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let old = app.gql(REFRESH, json!({ "t": token })).await;
+    assert_eq!(old.error_code().as_deref(), Some("UNAUTHENTICATED"), "{}", old.body);
+}
+
+#[tokio::test]
+async fn logout_everywhere_ends_every_session_of_the_user() {
+    let app = spawn_app().await;
+    let alice = app.signed_up("alice").await;
+    let bob = app.signed_up("bob").await;
+    let (other_token, other_refresh) = second_session(&app, &alice).await;
+    let mut here = subscribed(&app, &alice.token).await;
+    let mut there = subscribed(&app, &other_token).await;
+    let mut bobs = subscribed(&app, &bob.token).await;
+
+    let res = app.gql_as(Some(&alice.token), "mutation { logoutEverywhere { ok } }", json!({})).await.ok();
+    assert_eq!(res.data()["logoutEverywhere"]["ok"], true);
+
+    assert_eq!(closed_within(&mut here, Duration::from_secs(1)).await, Some(4403));
+    assert_eq!(closed_within(&mut there, Duration::from_secs(1)).await, Some(4403));
+    for refresh in [&alice.refresh, &other_refresh] {
+        let refused = app.gql(REFRESH, json!({ "t": refresh })).await;
+        assert_eq!(refused.error_code().as_deref(), Some("UNAUTHENTICATED"));
+    }
+    let refused = app.gql_as(Some(&other_token), ME, json!({})).await;
+    assert_eq!(refused.error_code().as_deref(), Some("UNAUTHENTICATED"));
+    // Someone else's sessions are untouched.
+    bobs.send(json!({ "type": "ping" })).await;
+    assert_eq!(bobs.next_json().await["type"], "pong");
+    let anonymous = app.gql("mutation { logoutEverywhere { ok } }", json!({})).await;
+    assert_eq!(anonymous.error_code().as_deref(), Some("UNAUTHENTICATED"));
+}

@@ -262,3 +262,18 @@ async fn two_instances_share_one_redis_budget_on_postgres() {
     let res = b.gql_as(Some(&alice.token), "{ me { id } }", json!({})).await;
     assert_eq!(res.error_code().as_deref(), Some("RATE_LIMITED"));
 }
+
+#[tokio::test]
+async fn in_production_metrics_are_hidden_without_a_token_and_need_it_when_set() {
+    let url = |app: &crate::helpers::TestApp| format!("http://{}/metrics", app.addr);
+    let hidden = spawn_app_with(&[("STOA_ENV", "production")]).await;
+    assert_eq!(hidden.http.get(url(&hidden)).send().await.unwrap().status().as_u16(), 404);
+
+    let guarded = spawn_app_with(&[("STOA_ENV", "production"), ("STOA_METRICS_TOKEN", "scrape-me-0123456789")]).await;
+    assert_eq!(guarded.http.get(url(&guarded)).send().await.unwrap().status().as_u16(), 401);
+    let wrong = guarded.http.get(url(&guarded)).bearer_auth("scrape-me-0123456780").send().await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let ok = guarded.http.get(url(&guarded)).bearer_auth("scrape-me-0123456789").send().await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    assert!(ok.text().await.unwrap().contains("stoa_sql_statements_total"));
+}

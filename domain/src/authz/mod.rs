@@ -66,6 +66,8 @@ pub enum Permission {
     ModerateMessages,
     /// Archive channels and remove others from them.
     ManageChannels,
+    /// Notify a whole large channel with `@channel`.
+    MentionEveryone,
 }
 
 /// Whether `role` grants `permission`.
@@ -73,7 +75,9 @@ pub enum Permission {
 pub const fn can(role: Role, permission: Permission) -> bool {
     match permission {
         Permission::ViewWorkspace | Permission::PostMessages => true,
-        Permission::ModerateMessages => matches!(role, Role::Owner | Role::Admin | Role::Moderator),
+        Permission::ModerateMessages | Permission::MentionEveryone => {
+            matches!(role, Role::Owner | Role::Admin | Role::Moderator)
+        }
         Permission::ManageChannels => matches!(role, Role::Owner | Role::Admin),
         Permission::ManageMembers | Permission::ManageDepartments | Permission::ViewAuditLog => {
             matches!(role, Role::Owner | Role::Admin)

@@ -1,11 +1,11 @@
-//! Channel reads: the channels of a workspace a viewer can see, one readable channel, and the
+//! Channel reads: the channels of a workspace a viewer can see (paged: a workspace may hold many), one readable channel, and the
 //! unread and mention counts behind the schema's DataLoader. Each is a constant number of statements.
 //! Messages are read in `history.rs`; nothing here writes.
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Condition, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use stoa_entities::{channel_members, channels};
 
 use crate::actor::Actor;
@@ -15,39 +15,54 @@ use crate::chat::model::{Channel, ChannelKind, UnreadCounts};
 use crate::chat::store::{self, channel_view, stmt};
 use crate::error::Result;
 use crate::ids::{ChannelId, UserId, WorkspaceId};
+use crate::pagination::{Page, PageRequest};
 use crate::workspaces::store::require_permission;
 
-/// Channels of a workspace the actor can see: every public one and those they belong to.
+/// One page of the channels of a workspace the actor can see (every public one and those they
+/// belong to), oldest first, after the channel id `page.after`.
 ///
 /// # Errors
 /// `NOT_FOUND` (not a member of the workspace).
-pub async fn channels(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -> Result<Vec<Channel>> {
+pub async fn channels(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, page: PageRequest) -> Result<Page<Channel>> {
     let user = actor.user_id()?;
     require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
-    let mine: HashMap<uuid::Uuid, i64> = channel_members::Entity::find()
+    let my_channels = Query::select()
+        .column(channel_members::Column::ChannelId)
+        .from(channel_members::Entity)
+        .and_where(channel_members::Column::UserId.eq(user.0))
+        .to_owned();
+    let limit = page.limit();
+    let mut query = channels::Entity::find()
+        .filter(channels::Column::WorkspaceId.eq(workspace.0))
+        .filter(
+            Condition::any()
+                .add(channels::Column::Kind.eq(ChannelKind::Public.as_str()))
+                .add(channels::Column::Id.in_subquery(my_channels)),
+        )
+        .order_by_asc(channels::Column::Id) // UUIDv7: creation order
+        .limit(limit + 1);
+    if let Some(after) = page.after {
+        query = query.filter(channels::Column::Id.gt(after));
+    }
+    let mut rows = query.all(app.db()).await?;
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let read: HashMap<uuid::Uuid, i64> = channel_members::Entity::find()
         .filter(channel_members::Column::UserId.eq(user.0))
+        .filter(channel_members::Column::ChannelId.is_in(rows.iter().map(|c| c.id)))
         .all(app.db())
         .await?
         .into_iter()
         .map(|m| (m.channel_id, m.last_read_seq))
         .collect();
-    let rows = channels::Entity::find()
-        .filter(channels::Column::WorkspaceId.eq(workspace.0))
-        .filter(
-            Condition::any()
-                .add(channels::Column::Kind.eq(ChannelKind::Public.as_str()))
-                .add(channels::Column::Id.is_in(mine.keys().copied())),
-        )
-        .order_by_asc(channels::Column::CreatedAt)
-        .all(app.db())
-        .await?;
-    Ok(rows
+    let items = rows
         .into_iter()
         .map(|c| {
-            let read = mine.get(&c.id).copied();
-            channel_view(c, read)
+            let mine = read.get(&c.id).copied();
+            channel_view(c, mine)
         })
-        .collect())
+        .collect();
+    Ok(Page { items, has_next_page })
 }
 
 /// One channel the actor can read.

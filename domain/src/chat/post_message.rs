@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use crate::actor::Actor;
-use crate::app::AppCtx;
+use crate::app::{AppCtx, ChatSettings};
+use crate::authz::{self, Permission};
 use crate::chat::body::MessageBody;
 use crate::chat::group_commit;
 use crate::chat::model::{AuthorCard, ChannelKind, ChatEventKind, MessageSnapshot};
@@ -59,7 +60,7 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
         let workspace = access.workspace();
         crate::files::attach_to_message(tx.db(), access.user, workspace, message.id, &input.attachment_ids).await?;
     }
-    notify(&mut tx, &access, &body, message.id, seq, now).await?;
+    notify(&mut tx, &access, &body, message.id, seq, app.chat(), now).await?;
     let snapshot = MessageSnapshot { message, author, reactions: Vec::new() };
     store::record_event(&mut tx, seq, ChatEventKind::Posted, snapshot.clone()).await?;
     tx.commit().await?;
@@ -72,13 +73,15 @@ fn notifies_anyone(access: &Access, body: &MessageBody) -> bool {
 }
 
 /// Stores mentions and notifications: mentioned members, everyone on `@channel`, and every other
-/// participant of a direct channel.
+/// participant of a direct channel, each kind in one multi-row insert. `@channel` in a channel of
+/// more than `mention_everyone_above` members needs [`Permission::MentionEveryone`].
 async fn notify(
     tx: &mut Tx,
     access: &Access,
     body: &MessageBody,
     message: MessageId,
     seq: i64,
+    settings: &ChatSettings,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     if !notifies_anyone(access, body) {
@@ -87,6 +90,13 @@ async fn notify(
     let direct = access.kind() == ChannelKind::Direct;
     let named = body.mentioned_users();
     let members: BTreeSet<UserId> = store::member_ids(tx.db(), access.id()).await?;
+    if body.mentions_channel()
+        && !direct
+        && members.len() > settings.mention_everyone_above
+        && !authz::can(access.role, Permission::MentionEveryone)
+    {
+        return Err(DomainError::Forbidden { needed: Permission::MentionEveryone });
+    }
     let everyone = body.mentions_channel() || direct;
     let kind_for = |user: &UserId| {
         if named.contains(user) {
@@ -99,12 +109,14 @@ async fn notify(
             None
         }
     };
+    let mut mentioned = Vec::new();
+    let mut notes = Vec::new();
     for user in members.iter().filter(|u| **u != access.user) {
         let Some(kind) = kind_for(user) else { continue };
         if kind != "direct_message" {
-            store::insert_mention(tx.db(), message, access.id(), seq, *user).await?;
+            mentioned.push(*user);
         }
-        let note = store::NewNotification {
+        notes.push(store::NewNotification {
             user: *user,
             workspace: access.workspace(),
             kind,
@@ -113,9 +125,11 @@ async fn notify(
             actor: access.user,
             preview: body.preview(),
             at: now,
-        };
-        let row = store::insert_notification(tx.db(), note).await?;
-        tx.emit(Event::NotificationCreated(row));
+        });
+    }
+    store::insert_mentions(tx.db(), message, access.id(), seq, &mentioned).await?;
+    for note in store::insert_notifications(tx.db(), notes).await? {
+        tx.emit(Event::NotificationCreated(note));
     }
     Ok(())
 }

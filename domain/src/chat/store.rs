@@ -303,6 +303,48 @@ pub(crate) async fn events_between(
         .collect()
 }
 
+/// Removes `user`'s `emoji` reaction on `message`; whether there was one.
+pub(crate) async fn remove_reaction(
+    db: &impl ConnectionTrait,
+    message: MessageId,
+    user: UserId,
+    emoji: &str,
+) -> Result<bool> {
+    let res = reactions::Entity::delete_many()
+        .filter(reactions::Column::MessageId.eq(message.0))
+        .filter(reactions::Column::UserId.eq(user.0))
+        .filter(reactions::Column::Emoji.eq(emoji))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// The different emoji on `message`.
+pub(crate) async fn reaction_emojis(db: &impl ConnectionTrait, message: MessageId) -> Result<BTreeSet<String>> {
+    let rows = reactions::Entity::find().filter(reactions::Column::MessageId.eq(message.0)).all(db).await?;
+    Ok(rows.into_iter().map(|r| r.emoji).collect())
+}
+
+/// Adds `user`'s `emoji` reaction on `message`.
+pub(crate) async fn add_reaction(
+    db: &impl ConnectionTrait,
+    message: MessageId,
+    user: UserId,
+    emoji: String,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    reactions::Entity::insert(reactions::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        message_id: Set(message.0),
+        user_id: Set(user.0),
+        emoji: Set(emoji),
+        created_at: Set(at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
 /// Ends every channel membership of `user` in `workspace`; the channels left.
 pub(crate) async fn leave_workspace_channels(
     db: &impl ConnectionTrait,
@@ -364,23 +406,27 @@ pub(crate) async fn member_ids(db: &impl ConnectionTrait, channel: ChannelId) ->
         .collect())
 }
 
-/// Records that `message` (number `seq` in `channel`) mentions `user`.
-pub(crate) async fn insert_mention(
+/// Rows per multi-row insert: well under SQLite's 32,766 bound parameters at 10 columns a row.
+const INSERT_CHUNK: usize = 500;
+
+/// Records that `message` (number `seq` in `channel`) mentions each of `users`.
+pub(crate) async fn insert_mentions(
     db: &impl ConnectionTrait,
     message: MessageId,
     channel: ChannelId,
     seq: i64,
-    user: UserId,
+    users: &[UserId],
 ) -> Result<()> {
-    mentions::Entity::insert(mentions::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        message_id: Set(message.0),
-        channel_id: Set(channel.0),
-        seq: Set(seq),
-        user_id: Set(user.0),
-    })
-    .exec_without_returning(db)
-    .await?;
+    for chunk in users.chunks(INSERT_CHUNK) {
+        let rows = chunk.iter().map(|user| mentions::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            message_id: Set(message.0),
+            channel_id: Set(channel.0),
+            seq: Set(seq),
+            user_id: Set(user.0),
+        });
+        mentions::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
     Ok(())
 }
 
@@ -397,21 +443,40 @@ pub(crate) struct NewNotification {
     pub at: DateTime<Utc>,
 }
 
-/// Stores a notification and returns it as its recipient sees it.
-pub(crate) async fn insert_notification(db: &impl ConnectionTrait, n: NewNotification) -> Result<Notification> {
-    let row = notifications::Entity::insert(notifications::ActiveModel {
-        id: Set(NotificationId::new().0),
-        user_id: Set(n.user.0),
-        workspace_id: Set(n.workspace.0),
-        kind: Set(n.kind.to_owned()),
-        channel_id: Set(Some(n.channel.0)),
-        message_id: Set(Some(n.message.0)),
-        actor_id: Set(Some(n.actor.0)),
-        preview: Set(n.preview),
-        created_at: Set(n.at),
-        read_at: Set(None),
-    })
-    .exec_with_returning(db)
-    .await?;
-    Ok(Notification::from(row))
+/// Stores notifications, in multi-row inserts, and returns them as their recipients see them.
+pub(crate) async fn insert_notifications(
+    db: &impl ConnectionTrait,
+    notes: Vec<NewNotification>,
+) -> Result<Vec<Notification>> {
+    let rows: Vec<notifications::Model> = notes
+        .into_iter()
+        .map(|n| notifications::Model {
+            id: NotificationId::new().0,
+            user_id: n.user.0,
+            workspace_id: n.workspace.0,
+            kind: n.kind.to_owned(),
+            channel_id: Some(n.channel.0),
+            message_id: Some(n.message.0),
+            actor_id: Some(n.actor.0),
+            preview: n.preview,
+            created_at: n.at,
+            read_at: None,
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let models = chunk.iter().map(|r| notifications::ActiveModel {
+            id: Set(r.id),
+            user_id: Set(r.user_id),
+            workspace_id: Set(r.workspace_id),
+            kind: Set(r.kind.clone()),
+            channel_id: Set(r.channel_id),
+            message_id: Set(r.message_id),
+            actor_id: Set(r.actor_id),
+            preview: Set(r.preview.clone()),
+            created_at: Set(r.created_at),
+            read_at: Set(r.read_at),
+        });
+        notifications::Entity::insert_many(models).exec_without_returning(db).await?;
+    }
+    Ok(rows.into_iter().map(Notification::from).collect())
 }

@@ -93,6 +93,13 @@ impl From<attachments::Model> for Attachment {
     }
 }
 
+/// Where a signed upload URL writes: read once by `completeUpload`, never scanned or served.
+pub(crate) fn upload_key(id: AttachmentId) -> String {
+    format!("upload/{id}")
+}
+
+/// Where the bytes `completeUpload` checked wait for the scanner. Only Stoa writes here: no signed
+/// URL names this key.
 pub(crate) fn quarantine_key(id: AttachmentId) -> String {
     format!("quarantine/{id}")
 }

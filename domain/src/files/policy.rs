@@ -45,7 +45,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
         Some("application/pdf")
     } else if starts(b"MZ") || starts(b"\x7FELF") || starts(b"\xCA\xFE\xBA\xBE") || starts(b"#!") {
         Some("application/x-executable")
-    } else if std::str::from_utf8(&bytes[..bytes.len().min(4096)]).is_ok() && !bytes.contains(&0) {
+    } else if looks_like_text(bytes) {
         Some("text/plain")
     } else {
         None
@@ -70,9 +70,31 @@ pub fn clean_filename(raw: &str) -> Option<String> {
     (!name.is_empty() && name != "." && name != "..").then_some(name)
 }
 
+/// UTF-8 in its first 4 KiB and no NUL byte. The cut at 4 KiB may split a character: an incomplete
+/// sequence at the very end of the sample is still text.
+fn looks_like_text(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(4096)];
+    let valid = match std::str::from_utf8(sample) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && sample.len() < bytes.len(),
+    };
+    valid && !bytes.contains(&0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_whose_4096th_byte_splits_a_character_is_still_text() {
+        let mut text = "a".repeat(4095).into_bytes();
+        text.extend_from_slice("é and more".as_bytes()); // é is bytes 4095 and 4096
+        assert_eq!(sniff(&text), Some("text/plain"));
+        // A file that really ends inside a character is not text.
+        let mut truncated = "a".repeat(10).into_bytes();
+        truncated.push(0xC3);
+        assert_eq!(sniff(&truncated), None);
+    }
 
     #[test]
     fn declared_types_need_an_allowed_mime_and_a_matching_extension() {

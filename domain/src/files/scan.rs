@@ -11,6 +11,7 @@ use crate::files::model::{Attachment, AttachmentStatus, clean_key, quarantine_ke
 use crate::files::store::{self, InfectedNotice};
 use crate::ids::{AttachmentId, UserId, WorkspaceId};
 use crate::ports::scanner::ScanVerdict;
+use crate::ports::scanner::sha256_hex;
 
 /// Scans one attachment. Idempotent: anything but `pending_scan` is left alone. A scanner failure
 /// is returned as an error so the job is retried; it never marks a file clean.
@@ -26,9 +27,16 @@ pub async fn scan_attachment(app: &AppCtx, id: AttachmentId) -> Result<()> {
     let Some(bytes) = app.storage().get(&quarantine_key(id)).await? else {
         return finish(app, row, AttachmentStatus::ScanFailed, Some("the quarantined object is missing".into())).await;
     };
+    // Exactly the bytes completeUpload checked, or nothing: anything else in quarantine is refused.
+    if row.sha256.as_deref().is_some_and(|expected| expected != sha256_hex(&bytes)) {
+        app.storage().delete(&quarantine_key(id)).await?;
+        let reason = Some("the quarantined bytes are not the ones checked at upload".into());
+        return finish(app, row, AttachmentStatus::ScanFailed, reason).await;
+    }
     match app.scanner().scan(&bytes).await.map_err(DomainError::Internal)? {
         ScanVerdict::Clean => {
-            app.storage().copy(&quarantine_key(id), &clean_key(id)).await?;
+            // The bytes scanned are the bytes written: no copy of a key that may have changed since.
+            app.storage().put_for_download(&clean_key(id), bytes).await?;
             app.storage().delete(&quarantine_key(id)).await?;
             let image = row.mime.starts_with("image/");
             finish(app, row, AttachmentStatus::Clean, None).await?;

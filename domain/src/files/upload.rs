@@ -11,7 +11,7 @@ use crate::app::AppCtx;
 use crate::authz::Permission;
 use crate::chat::store::readable_message;
 use crate::error::{DomainError, Result};
-use crate::files::model::{Attachment, AttachmentStatus, clean_key, quarantine_key};
+use crate::files::model::{Attachment, AttachmentStatus, clean_key, quarantine_key, upload_key};
 use crate::files::policy::{self, FileType};
 use crate::files::store::{self, NewAttachment};
 use crate::ids::{AttachmentId, MessageId, UserId, WorkspaceId};
@@ -116,7 +116,7 @@ pub async fn create_upload(app: &AppCtx, actor: &Actor, input: CreateUpload) -> 
         sha256: None,
     };
     let saved = store::insert_attachment(app.db(), new).await?;
-    let url = app.storage().signed_url(SignedMethod::Put, &quarantine_key(id), app.files().url_ttl).await?;
+    let url = app.storage().signed_url(SignedMethod::Put, &upload_key(id), app.files().url_ttl).await?;
     Ok((saved.into(), url))
 }
 
@@ -137,16 +137,30 @@ pub async fn complete_upload(app: &AppCtx, actor: &Actor, id: AttachmentId) -> R
     if AttachmentStatus::parse(&row.status) != AttachmentStatus::AwaitingUpload {
         return Err(DomainError::Conflict("upload already completed"));
     }
-    let key = quarantine_key(id);
-    let Some(bytes) = app.storage().get(&key).await? else {
-        return Err(DomainError::invalid("id", "nothing was uploaded to the signed URL"));
-    };
-    let kind = policy::declared(&row.mime, &row.filename).ok_or(DomainError::invalid("mime", "not allowed"))?;
-    if i64::try_from(bytes.len()).ok() != Some(row.size) || !policy::matches(kind, &bytes) {
-        app.storage().delete(&key).await?;
-        return Err(DomainError::invalid("file", "the uploaded bytes do not match the declared size and type"));
+    // The signed URL stays writable for its TTL, so the bytes are measured first (a direct PUT may
+    // hold anything), read up to the declared size only, checked, and then copied by Stoa to a key
+    // no signed URL can write. The scan later verifies it reads exactly these bytes (SHA-256).
+    let key = upload_key(id);
+    let declared = u64::try_from(row.size).unwrap_or(0);
+    let refused = || DomainError::invalid("file", "the uploaded bytes do not match the declared size and type");
+    match app.storage().size(&key).await? {
+        None => return Err(DomainError::invalid("id", "nothing was uploaded to the signed URL")),
+        Some(size) if size != declared || size > app.files().max_upload_bytes => {
+            app.storage().delete(&key).await?;
+            return Err(refused());
+        }
+        Some(_) => {}
     }
-    if !store::mark_uploaded(tx.db(), id, sha256_hex(&bytes)).await? {
+    let kind = policy::declared(&row.mime, &row.filename).ok_or(DomainError::invalid("mime", "not allowed"))?;
+    let bytes = app.storage().get_prefix(&key, declared).await?.filter(|b| policy::matches(kind, b));
+    let Some(bytes) = bytes else {
+        app.storage().delete(&key).await?;
+        return Err(refused());
+    };
+    let sha256 = sha256_hex(&bytes);
+    app.storage().put(&quarantine_key(id), bytes).await?;
+    app.storage().delete(&key).await?;
+    if !store::mark_uploaded(tx.db(), id, sha256).await? {
         return Err(DomainError::Conflict("upload already completed"));
     }
     tx.commit().await?;

@@ -1,5 +1,6 @@
 //! Signing out: revoke the refresh-token family of the presented token.
 
+use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::audit::{self, AuditRecord};
 use crate::error::{DomainError, Result};
@@ -29,4 +30,22 @@ pub async fn logout(app: &AppCtx, refresh_token: &str) -> Result<()> {
         tx.emit(Event::SessionRevoked { user_id: UserId(row.user_id), session: family });
     }
     tx.commit().await
+}
+
+/// Ends every session of the actor's user, on every device: their access tokens are refused from
+/// now on and their sockets close. Returns how many sessions ended.
+///
+/// # Errors
+/// `UNAUTHENTICATED` without a signed-in user.
+#[tracing::instrument(skip_all, fields(actor = %actor.label()))]
+pub async fn logout_everywhere(app: &AppCtx, actor: &Actor) -> Result<usize> {
+    let user = actor.user_id()?;
+    let mut tx = app.begin().await?;
+    let families = store::revoke_user_sessions(tx.db(), user, app.now()).await?;
+    audit::record(&mut tx, AuditRecord::by_user(user, "session.logged_out_everywhere", "user", Some(user.0))).await?;
+    for family in &families {
+        tx.emit(Event::SessionRevoked { user_id: user, session: *family });
+    }
+    tx.commit().await?;
+    Ok(families.len())
 }

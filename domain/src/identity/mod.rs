@@ -16,7 +16,7 @@ mod tokens;
 mod update_profile;
 
 pub use login::{Login, login};
-pub use logout::logout;
+pub use logout::{logout, logout_everywhere};
 pub use model::{AuthSession, User, UserCard};
 pub use password::{DisplayName, Email};
 pub use refresh_session::refresh_session;

@@ -31,6 +31,11 @@ pub async fn refresh_session(app: &AppCtx, refresh_token: &str) -> Result<AuthSe
     if row.revoked_at.is_some() || row.expires_at <= now {
         return Err(REFUSED);
     }
+    // A session does not slide forever: it ends `session_max_age` after its login.
+    let started = store::family_started_at(tx.db(), family).await?.unwrap_or(row.created_at);
+    if now - started >= to_chrono(app.auth().session_max_age) {
+        return Err(DomainError::Unauthenticated("session too old: sign in again"));
+    }
     if row.rotated_at.is_some() || !store::mark_rotated(tx.db(), row.id, now).await? {
         let revoked = store::revoke_family(tx.db(), family, now).await?;
         let mut record = AuditRecord::by_user(UserId(row.user_id), "session.reuse_detected", "session", Some(family.0));

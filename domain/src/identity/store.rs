@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use stoa_entities::{sessions, users};
 
 use crate::actor::Actor;
@@ -95,6 +95,41 @@ pub(crate) async fn revoke_family(
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// When `family`'s first token was issued: the login that started the session.
+pub(crate) async fn family_started_at(
+    db: &impl ConnectionTrait,
+    family: SessionFamilyId,
+) -> Result<Option<DateTime<Utc>>> {
+    let first = sessions::Entity::find()
+        .filter(sessions::Column::FamilyId.eq(family.0))
+        .order_by_asc(sessions::Column::CreatedAt)
+        .one(db)
+        .await?;
+    Ok(first.map(|s| s.created_at))
+}
+
+/// Revokes every live token of `user`; the families that had one.
+pub(crate) async fn revoke_user_sessions(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionFamilyId>> {
+    let live = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user.0))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .all(db)
+        .await?;
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+        .filter(sessions::Column::UserId.eq(user.0))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    let families: std::collections::BTreeSet<SessionFamilyId> =
+        live.into_iter().map(|s| SessionFamilyId(s.family_id)).collect();
+    Ok(families.into_iter().collect())
 }
 
 /// Whether any token of `family` is still unrevoked (logout and reuse revoke them all at once).

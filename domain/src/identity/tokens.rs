@@ -116,6 +116,7 @@ mod tests {
             jwt_secret: secret.to_vec().into(),
             access_ttl: Duration::from_mins(15),
             refresh_ttl: Duration::from_hours(1),
+            session_max_age: Duration::from_hours(24),
             login_attempts_per_minute: 10,
             login_attempts_per_address_per_minute: 30,
         }

@@ -15,11 +15,22 @@ pub struct ChatQuery;
 
 #[Object]
 impl ChatQuery {
-    /// Channels of a workspace the viewer can see: every public one and those they belong to.
-    #[graphql(complexity = "10 * child_complexity")]
-    async fn channels(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<Vec<Channel>> {
+    /// Channels of a workspace the viewer can see: every public one and those they belong to,
+    /// oldest first, `first` at a time (default 50, at most 100).
+    #[graphql(complexity = "pagination::cost(first, 50, child_complexity)")]
+    async fn channels(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Channel, EmptyFields, EmptyFields>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
-        Ok(chat::channels(ctx.app()?, ctx.actor()?, workspace).await?.into_iter().map(Channel).collect())
+        let page = pagination::page(first, after)?;
+        let result = chat::channels(ctx.app()?, ctx.actor()?, workspace, page).await?;
+        let mut c = Connection::new(page.after.is_some(), result.has_next_page);
+        c.edges.extend(result.items.into_iter().map(|ch| Edge::new(ch.id.to_string(), Channel(ch))));
+        Ok(c)
     }
 
     /// One channel. `NOT_FOUND` unless the viewer may read it.

@@ -55,6 +55,13 @@ impl IdentityMutation {
         Ok(LogoutPayload { ok: true })
     }
 
+    /// Ends every session of the signed-in user, on every device: their tokens stop working and
+    /// their sockets close. `UNAUTHENTICATED` when signed out.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<LogoutPayload> {
+        identity::logout_everywhere(ctx.app()?, ctx.actor()?).await?;
+        Ok(LogoutPayload { ok: true })
+    }
+
     /// Changes the signed-in user's display name and custom status.
     async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<UpdateProfilePayload> {
         let input = identity::UpdateProfile {
