@@ -212,14 +212,60 @@ impl Storage {
     /// # Errors
     /// When signing fails.
     pub async fn signed_url(&self, method: SignedMethod, key: &str, expires_in: Duration) -> anyhow::Result<String> {
+        match method {
+            SignedMethod::Get => self.signed_download_url(key, expires_in).await,
+            SignedMethod::Put => match &self.signer {
+                UrlSigner::Local(signer) => Ok(signer.sign(SignedMethod::Put, key, expires_in)),
+                UrlSigner::S3(s3) => {
+                    let url = s3.signed_url(http::Method::PUT, &Path::from(key), expires_in).await;
+                    Ok(url.context("presigning")?.to_string())
+                }
+            },
+        }
+    }
+
+    /// A URL to download `key` until it expires. On S3 the response is forced to
+    /// `application/octet-stream` with `Content-Disposition: attachment` (signed query parameters),
+    /// so a browser saves the file instead of rendering it on the bucket's origin; Stoa's local
+    /// `/files` handler always answers so.
+    ///
+    /// # Errors
+    /// When signing fails.
+    pub async fn signed_download_url(&self, key: &str, expires_in: Duration) -> anyhow::Result<String> {
         match &self.signer {
-            UrlSigner::Local(signer) => Ok(signer.sign(method, key, expires_in)),
+            UrlSigner::Local(signer) => Ok(signer.sign(SignedMethod::Get, key, expires_in)),
             UrlSigner::S3(s3) => {
-                let method = match method {
-                    SignedMethod::Get => http::Method::GET,
-                    SignedMethod::Put => http::Method::PUT,
-                };
-                Ok(s3.signed_url(method, &Path::from(key), expires_in).await.context("presigning")?.to_string())
+                let options = object_store::signer::SignedUrlOptions::default().with_query([
+                    ("response-content-disposition", "attachment"),
+                    ("response-content-type", "application/octet-stream"),
+                ]);
+                let url = s3.signed_url_opts(http::Method::GET, &Path::from(key), expires_in, &options).await;
+                Ok(url.context("presigning")?.to_string())
+            }
+        }
+    }
+
+    /// A URL to upload exactly `length` bytes of `content_type` to `key` until it expires. On S3 both
+    /// headers are bound to the signature, so the uploader cannot store another type or size; Stoa's
+    /// local `/files` handler bounds the size itself and never serves the uploader's type.
+    ///
+    /// # Errors
+    /// When signing fails, or `content_type` is not a valid header value.
+    pub async fn signed_upload_url(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        content_type: &str,
+        length: u64,
+    ) -> anyhow::Result<String> {
+        match &self.signer {
+            UrlSigner::Local(signer) => Ok(signer.sign(SignedMethod::Put, key, expires_in)),
+            UrlSigner::S3(s3) => {
+                let options = object_store::signer::SignedUrlOptions::default()
+                    .with_signed_header(http::header::CONTENT_TYPE, http::HeaderValue::from_str(content_type)?)
+                    .with_signed_header(http::header::CONTENT_LENGTH, http::HeaderValue::from(length));
+                let url = s3.signed_url_opts(http::Method::PUT, &Path::from(key), expires_in, &options).await;
+                Ok(url.context("presigning")?.to_string())
             }
         }
     }

@@ -185,7 +185,8 @@ async fn a_large_upload_goes_through_a_signed_put_url_and_completes() {
         )
         .await;
     assert_eq!(early.error_code().as_deref(), Some("BAD_USER_INPUT"), "nothing uploaded yet");
-    let put = app.http.put(&url).body(b"%PDF-1.7\n".to_vec()).send().await.unwrap();
+    let put =
+        app.http.put(&url).header("content-type", "application/pdf").body(b"%PDF-1.7\n".to_vec()).send().await.unwrap();
     assert!(put.status().is_success(), "{}", put.status());
     let done = app
         .gql_as(
@@ -322,7 +323,14 @@ async fn of_two_concurrent_completions_of_an_upload_one_wins_and_the_other_is_a_
         .ok();
     let upload = &created.data()["createUpload"];
     let id = upload["attachment"]["id"].as_str().unwrap().to_owned();
-    let put = app.http.put(upload["uploadUrl"].as_str().unwrap()).body(b"notes".to_vec()).send().await.unwrap();
+    let put = app
+        .http
+        .put(upload["uploadUrl"].as_str().unwrap())
+        .header("content-type", "text/plain")
+        .body(b"notes".to_vec())
+        .send()
+        .await
+        .unwrap();
     assert!(put.status().is_success(), "{}", put.status());
 
     let complete = "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }";
@@ -377,14 +385,22 @@ async fn bytes_put_again_after_complete_upload_never_reach_clean() {
         .ok();
     let id = created.data()["createUpload"]["attachment"]["id"].as_str().unwrap().to_owned();
     let url = created.data()["createUpload"]["uploadUrl"].as_str().unwrap().to_owned();
-    assert!(app.http.put(&url).body(checked.clone()).send().await.unwrap().status().is_success());
+    let put = app.http.put(&url).header("content-type", "text/plain").body(checked.clone()).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
     let complete = "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }";
     let done = app.gql_as(Some(&alice.token), complete, json!({ "id": id })).await.ok();
     assert_eq!(done.data()["completeUpload"]["attachment"]["status"], "PENDING_SCAN");
 
     // The signed URL is still valid: the same-size swap lands before the worker scans.
     let swapped = b"<script>alert(1)</script>".to_vec();
-    let _ = app.http.put(&url).body(swapped[..checked.len()].to_vec()).send().await.unwrap();
+    let _ = app
+        .http
+        .put(&url)
+        .header("content-type", "text/plain")
+        .body(swapped[..checked.len()].to_vec())
+        .send()
+        .await
+        .unwrap();
 
     wait_for_status(&app, &alice.token, &id, "CLEAN").await;
     let res = app.gql_as(Some(&alice.token), ATTACHMENT, json!({ "id": id })).await.ok();
@@ -406,8 +422,9 @@ async fn a_direct_put_larger_than_declared_is_refused_without_reading_it() {
         .ok();
     let id = created.data()["createUpload"]["attachment"]["id"].as_str().unwrap().to_owned();
     let url = created.data()["createUpload"]["uploadUrl"].as_str().unwrap().to_owned();
-    let put = app.http.put(&url).body(vec![b'a'; 900]).send().await.unwrap();
-    assert!(put.status().is_success() || put.status().as_u16() == 413, "{}", put.status());
+    // Stoa's local handler stores it (below the server's limit); S3 refuses it (the signed length).
+    let put = app.http.put(&url).header("content-type", "text/plain").body(vec![b'a'; 900]).send().await.unwrap();
+    assert!(put.status().is_success() || put.status().is_client_error(), "{}", put.status());
     let complete = "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }";
     let res = app.gql_as(Some(&alice.token), complete, json!({ "id": id })).await;
     assert_eq!(res.error_code().as_deref(), Some("BAD_USER_INPUT"), "{}", res.body);

@@ -116,7 +116,8 @@ pub async fn create_upload(app: &AppCtx, actor: &Actor, input: CreateUpload) -> 
         sha256: None,
     };
     let saved = store::insert_attachment(app.db(), new).await?;
-    let url = app.storage().signed_url(SignedMethod::Put, &upload_key(id), app.files().url_ttl).await?;
+    // On S3 the URL takes exactly the declared type and size: nothing else can be stored under it.
+    let url = app.storage().signed_upload_url(&upload_key(id), app.files().url_ttl, kind.mime, input.size).await?;
     Ok((saved.into(), url))
 }
 
