@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod access_matrix;
 mod addresses;
 mod chat;
 mod config;
