@@ -6,6 +6,7 @@
 mod helpers;
 
 mod abuse;
+mod access_matrix;
 mod addresses;
 mod chat;
 mod config;

@@ -123,19 +123,25 @@ pub async fn unread_notification_count(app: &AppCtx, actor: &Actor) -> Result<u6
 }
 
 /// Marks one notification (`Some(id)`) or all of them (`None`) read; returns how many changed.
+/// Only those still visible count, as in the list: a hidden one is as good as missing.
 ///
 /// # Errors
-/// `NOT_FOUND` for someone else's or a missing notification.
+/// `NOT_FOUND` for someone else's, a hidden or a missing notification.
 pub async fn mark_notifications_read(app: &AppCtx, actor: &Actor, id: Option<NotificationId>) -> Result<u64> {
     let user = actor.user_id()?;
     let tx = app.begin().await?;
     let mut update = notifications::Entity::update_many()
         .col_expr(notifications::Column::ReadAt, Expr::value(app.now()))
         .filter(notifications::Column::UserId.eq(user.0))
-        .filter(notifications::Column::ReadAt.is_null());
+        .filter(notifications::Column::ReadAt.is_null())
+        .filter(still_visible(user));
     if let Some(id) = id {
-        let found = notifications::Entity::find_by_id(id.0).one(tx.db()).await?;
-        if found.is_none_or(|n| n.user_id != user.0) {
+        let found = notifications::Entity::find_by_id(id.0)
+            .filter(notifications::Column::UserId.eq(user.0))
+            .filter(still_visible(user))
+            .one(tx.db())
+            .await?;
+        if found.is_none() {
             return Err(DomainError::NotFound("notification"));
         }
         update = update.filter(notifications::Column::Id.eq(id.0));

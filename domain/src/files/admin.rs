@@ -8,6 +8,7 @@ use crate::authz::Permission;
 use crate::error::{DomainError, Result};
 use crate::files::model::{Attachment, AttachmentStatus};
 use crate::files::store;
+use crate::files::upload::visible;
 use crate::ids::{AttachmentId, WorkspaceId};
 use crate::jobs::Job;
 use crate::workspaces::store::require_permission;
@@ -25,13 +26,21 @@ pub async fn failed_scans(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -
 /// Puts a dead-lettered file back in the scan queue.
 ///
 /// # Errors
-/// `NOT_FOUND`, `FORBIDDEN`, `CONFLICT` (not a failed scan).
+/// `NOT_FOUND` (missing, or a file the actor cannot see), `FORBIDDEN` (a file the actor sees, below
+/// admin), `CONFLICT` (not a failed scan).
 pub async fn retry_scan(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Attachment> {
     let row = store::attachment(app.db(), id).await?.ok_or(DomainError::NotFound("attachment"))?;
     let workspace = WorkspaceId(row.workspace_id);
-    require_permission(app.db(), actor, workspace, Permission::ManageDepartments)
-        .await
-        .map_err(|e| if matches!(e, DomainError::NotFound(_)) { DomainError::NotFound("attachment") } else { e })?;
+    match require_permission(app.db(), actor, workspace, Permission::ManageDepartments).await {
+        Ok(_) => {}
+        // Below admin: `FORBIDDEN` only for a file the actor may see, else it learns the id exists.
+        Err(e @ DomainError::Forbidden { .. }) => {
+            visible(app, actor, &row).await?;
+            return Err(e);
+        }
+        Err(DomainError::NotFound(_)) => return Err(DomainError::NotFound("attachment")),
+        Err(e) => return Err(e),
+    }
     if AttachmentStatus::parse(&row.status) != AttachmentStatus::ScanFailed {
         return Err(DomainError::Conflict("only failed scans can be retried"));
     }

@@ -179,7 +179,7 @@ fn hidden(err: DomainError) -> DomainError {
 }
 
 /// Whether the actor may see the attachment: its uploader, or a reader of its message's channel.
-async fn visible(app: &AppCtx, actor: &Actor, row: &attachments::Model) -> Result<()> {
+pub(super) async fn visible(app: &AppCtx, actor: &Actor, row: &attachments::Model) -> Result<()> {
     let me = actor.user_id()?;
     require_permission(app.db(), actor, WorkspaceId(row.workspace_id), Permission::ViewWorkspace)
         .await
