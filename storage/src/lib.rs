@@ -245,9 +245,11 @@ impl Storage {
         }
     }
 
-    /// A URL to upload exactly `length` bytes of `content_type` to `key` until it expires. On S3 both
-    /// headers are bound to the signature, so the uploader cannot store another type or size; Stoa's
-    /// local `/files` handler bounds the size itself and never serves the uploader's type.
+    /// A URL to upload `length` bytes of `content_type` to `key` until it expires. On S3 the
+    /// `Content-Type` is bound to the signature. `Content-Length` cannot be (object_store reserves it
+    /// for the signer), so the size is enforced where the bytes are taken: `completeUpload` measures
+    /// the object (HEAD) and never reads past the declared size. Stoa's local `/files` handler bounds
+    /// the body itself and never serves the uploader's type.
     ///
     /// # Errors
     /// When signing fails, or `content_type` is not a valid header value.
@@ -261,9 +263,9 @@ impl Storage {
         match &self.signer {
             UrlSigner::Local(signer) => Ok(signer.sign(SignedMethod::Put, key, expires_in)),
             UrlSigner::S3(s3) => {
+                let _ = length; // see above: enforced by completeUpload
                 let options = object_store::signer::SignedUrlOptions::default()
-                    .with_signed_header(http::header::CONTENT_TYPE, http::HeaderValue::from_str(content_type)?)
-                    .with_signed_header(http::header::CONTENT_LENGTH, http::HeaderValue::from(length));
+                    .with_signed_header(http::header::CONTENT_TYPE, http::HeaderValue::from_str(content_type)?);
                 let url = s3.signed_url_opts(http::Method::PUT, &Path::from(key), expires_in, &options).await;
                 Ok(url.context("presigning")?.to_string())
             }

@@ -199,6 +199,14 @@ async fn a_large_upload_goes_through_a_signed_put_url_and_completes() {
     assert_eq!(done.data()["completeUpload"]["attachment"]["status"], "CLEAN");
     let url = app.gql_as(Some(&alice.token), ATTACHMENT, json!({ "id": id })).await.ok();
     let download = app.http.get(url.data()["attachment"]["downloadUrl"].as_str().unwrap()).send().await.unwrap();
+    // Saved, never rendered: on S3 the presigned GET forces these, locally Stoa's handler sets them.
+    let header = |name: &str| download.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(header("content-type").as_deref(), Some("application/octet-stream"));
+    assert!(
+        header("content-disposition").is_some_and(|d| d.starts_with("attachment")),
+        "{:?}",
+        header("content-disposition")
+    );
     assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.7\n");
 }
 
@@ -422,7 +430,8 @@ async fn a_direct_put_larger_than_declared_is_refused_without_reading_it() {
         .ok();
     let id = created.data()["createUpload"]["attachment"]["id"].as_str().unwrap().to_owned();
     let url = created.data()["createUpload"]["uploadUrl"].as_str().unwrap().to_owned();
-    // Stoa's local handler stores it (below the server's limit); S3 refuses it (the signed length).
+    // Stored as sent (below the server's limit on local storage; S3 takes any length):
+    // completeUpload measures the object before reading it.
     let put = app.http.put(&url).header("content-type", "text/plain").body(vec![b'a'; 900]).send().await.unwrap();
     assert!(put.status().is_success() || put.status().is_client_error(), "{}", put.status());
     let complete = "mutation($id: ID!) { completeUpload(id: $id) { attachment { status } } }";

@@ -132,13 +132,32 @@ async fn typing_ends_when_the_viewer_is_removed_from_the_workspace() {
 async fn a_stream_ends_within_the_recheck_period_when_access_goes_without_an_event() {
     use sea_orm::ConnectionTrait as _;
     let app = spawn_app_with(&[("STOA_STREAM_RECHECK_SECS", "1")]).await;
-    let (_alice, bob, _ws, secret) = setup(&app).await;
+    let (alice, bob, _ws, secret) = setup(&app).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
     let events = "subscription($id: ID!) { channelEvents(channelId: $id) { seq } }";
     subscribe(&mut b, "e", events, json!({ "id": secret })).await;
     let typing = "subscription($c: ID!) { typing(channelId: $c) { userId } }";
     subscribe(&mut b, "t", typing, json!({ "c": secret })).await;
-    hears_nothing(&mut b).await;
+    // Both streams are live before access goes (each delivers once).
+    let (mut events_live, mut typing_live) = (false, false);
+    for attempt in 0..20 {
+        if !events_live {
+            post(&app, &alice, &secret, &format!("are you there? ({attempt})")).await;
+        }
+        if !typing_live {
+            let set = "mutation($c: ID!) { setTyping(channelId: $c) { ok } }";
+            app.gql_as(Some(&alice.token), set, json!({ "c": secret })).await.ok();
+        }
+        while let Some(WsEvent::Json(msg)) = b.try_next(Duration::from_millis(300)).await {
+            assert_eq!(msg["type"], "next", "{msg}");
+            events_live |= msg["id"] == "e";
+            typing_live |= msg["id"] == "t";
+        }
+        if events_live && typing_live {
+            break;
+        }
+    }
+    assert!(events_live && typing_live, "both subscriptions deliver before the test removes access");
 
     // Access ends with no bus event at all (as when Redis was down during the removal).
     let db = app.app.db_for_tests();
