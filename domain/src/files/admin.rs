@@ -27,7 +27,10 @@ pub async fn failed_scans(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -
 /// # Errors
 /// `NOT_FOUND`, `FORBIDDEN`, `CONFLICT` (not a failed scan).
 pub async fn retry_scan(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Attachment> {
-    let row = store::attachment(app.db(), id).await?.ok_or(DomainError::NotFound("attachment"))?;
+    let row = store::attachment(app.db(), id)
+        .await?
+        .filter(|r| AttachmentStatus::parse(&r.status) != AttachmentStatus::Deleted)
+        .ok_or(DomainError::NotFound("attachment"))?;
     let workspace = WorkspaceId(row.workspace_id);
     require_permission(app.db(), actor, workspace, Permission::ManageDepartments)
         .await
