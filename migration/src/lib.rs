@@ -8,6 +8,8 @@ mod m20261122_000002_create_workspaces;
 mod m20261122_000003_create_audit_log;
 mod m20261122_000004_create_chat;
 mod m20261122_000005_create_attachments;
+mod m20261201_120000_slim_channel_events;
+mod m20261201_120001_index_notifications_by_message;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_audit_log::Migration),
             Box::new(m20261122_000004_create_chat::Migration),
             Box::new(m20261122_000005_create_attachments::Migration),
+            Box::new(m20261201_120000_slim_channel_events::Migration),
+            Box::new(m20261201_120001_index_notifications_by_message::Migration),
         ]
     }
 }

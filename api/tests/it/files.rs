@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, WsClient, spawn_app, spawn_app_with};
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR fake png body";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR fake png body";
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 const UPLOAD: &str = "mutation($ws: ID!, $file: Upload!) { uploadFile(workspaceId: $ws, file: $file) { attachment { id status filename mime size scanDetail } } }";
 const ATTACHMENT: &str = "query($id: ID!) { attachment(id: $id) { id status downloadUrl } }";
@@ -23,14 +23,14 @@ fn storage_vars() -> Vec<(String, String)> {
     }
 }
 
-async fn files_app(extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn files_app(extra: &[(&str, &str)]) -> TestApp {
     let mut vars = storage_vars();
     vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     spawn_app_with(&vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await
 }
 
 /// A GraphQL multipart request (spec: operations, map, files).
-async fn multipart(
+pub(crate) async fn multipart(
     app: &TestApp,
     token: &str,
     ws: &str,
@@ -539,7 +539,7 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn real_png() -> Vec<u8> {
+pub(crate) fn real_png() -> Vec<u8> {
     let img = image::RgbaImage::from_pixel(640, 480, image::Rgba([10, 120, 200, 255]));
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("encodes");

@@ -12,6 +12,7 @@ mod chat;
 mod config;
 mod files;
 mod identity;
+mod redaction;
 mod removal;
 mod sessions;
 mod transport;

@@ -1,4 +1,6 @@
 //! Deleting a message: a soft delete that keeps a tombstone in place (thread counts stay right).
+//! Its text is kept nowhere: the row's body is emptied, the event log stores no text (replay shows
+//! the tombstone), notifications about it lose their preview, and its files are deleted.
 
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
@@ -10,9 +12,11 @@ use crate::authz::{self, Permission};
 use crate::chat::model::{ChatEventKind, MessageSnapshot};
 use crate::chat::store;
 use crate::error::{DomainError, Result};
+use crate::files;
 use crate::ids::MessageId;
 
 /// Deletes the actor's own message, or anyone's for a workspace moderator. Deleting twice is a no-op.
+/// The message's files stop downloading at the commit; their objects are removed right after.
 ///
 /// # Errors
 /// `NOT_FOUND`, `FORBIDDEN`.
@@ -37,6 +41,8 @@ pub async fn delete_message(app: &AppCtx, actor: &Actor, id: MessageId) -> Resul
     model.deleted_at = Set(Some(app.now()));
     model.pinned_at = Set(None);
     let row = model.update(tx.db()).await?;
+    store::set_notification_previews(tx.db(), id, String::new()).await?;
+    let discarded = files::discard_with_message(tx.db(), id).await?;
     if !own {
         let record =
             AuditRecord::new(actor, Some(access.workspace()), "message.deleted_by_moderator", "message", Some(id.0));
@@ -45,5 +51,6 @@ pub async fn delete_message(app: &AppCtx, actor: &Actor, id: MessageId) -> Resul
     let snapshot = store::snapshot(tx.db(), row).await?;
     store::record_event(&mut tx, seq, ChatEventKind::Deleted, snapshot.clone()).await?;
     tx.commit().await?;
+    files::remove_objects(app, &discarded).await;
     Ok(snapshot)
 }

@@ -1,4 +1,5 @@
-//! Editing one's own message.
+//! Editing one's own message. The old text is kept nowhere: the event log stores no text, and the
+//! notifications about the message show the new one.
 
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
@@ -26,6 +27,7 @@ pub async fn edit_message(app: &AppCtx, actor: &Actor, id: MessageId, body: &str
         return Err(DomainError::Forbidden { needed: Permission::ModerateMessages });
     }
     let seq = store::next_seq(tx.db(), access.id()).await?;
+    store::set_notification_previews(tx.db(), id, body.preview()).await?;
     let mut model = message.into_active_model();
     model.body = Set(body.into_inner());
     model.edited_at = Set(Some(app.now()));

@@ -97,7 +97,8 @@ impl From<stoa_entities::messages::Model> for Message {
             channel_id: m.channel_id.into(),
             seq: m.seq,
             author_id: m.author_id.into(),
-            body: m.body,
+            // Deleting empties the row's body; a tombstone shows none even if a row still had one.
+            body: if m.deleted_at.is_some() { String::new() } else { m.body },
             thread_root_id: m.thread_root_id.map(MessageId),
             reply_count: m.reply_count,
             last_reply_at: m.last_reply_at,
@@ -129,7 +130,32 @@ pub enum ChatEventKind {
     Unpinned,
 }
 
-/// One numbered event of a channel: stored in `channel_events` and published on its topic.
+impl ChatEventKind {
+    const ALL: [Self; 6] =
+        [Self::Posted, Self::Edited, Self::Deleted, Self::ReactionChanged, Self::Pinned, Self::Unpinned];
+
+    /// The name stored in `channel_events.kind` (the same as its serde name).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Posted => "posted",
+            Self::Edited => "edited",
+            Self::Deleted => "deleted",
+            Self::ReactionChanged => "reaction_changed",
+            Self::Pinned => "pinned",
+            Self::Unpinned => "unpinned",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One numbered event of a channel, as published on its topic and replayed. `channel_events` stores
+/// only its number, kind and message: a replayed event carries the message as it is now (an edited
+/// message with its current text, a deleted one as a tombstone), never a stored copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatEvent {
     pub channel_id: ChannelId,
@@ -187,4 +213,18 @@ pub enum PresenceStatus {
     Online,
     Away,
     Offline,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChatEventKind;
+
+    #[test]
+    fn event_kinds_are_stored_under_their_serde_names() {
+        for kind in ChatEventKind::ALL {
+            assert_eq!(serde_json::to_value(kind).ok(), Some(serde_json::Value::from(kind.as_str())));
+            assert_eq!(ChatEventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ChatEventKind::parse("nonsense"), None);
+    }
 }

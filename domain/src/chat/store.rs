@@ -1,4 +1,5 @@
-//! Chat queries shared by the use cases: visibility, sequence numbers, the event log, snapshots.
+//! Chat queries shared by the use cases: visibility, sequence numbers, the event log (stored
+//! without text, replayed from the current rows), snapshots, notification previews.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -253,20 +254,18 @@ pub(crate) async fn record_event(
 }
 
 /// Stores numbered events in one statement and queues them, in order, for publication after commit.
+/// A stored event is its number, kind and message id, never the message's text: live subscribers get
+/// the snapshot (the text as it is at this commit), and replay reads the message as it is by then.
 pub(crate) async fn record_events(tx: &mut Tx, events: Vec<ChatEvent>) -> Result<()> {
     let now = chrono::Utc::now();
-    let rows = events
-        .iter()
-        .map(|event| {
-            Ok(channel_events::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
-                channel_id: Set(event.channel_id.0),
-                seq: Set(event.seq),
-                payload: Set(serde_json::to_value(event).map_err(anyhow::Error::from)?),
-                created_at: Set(now),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let rows = events.iter().map(|event| channel_events::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        channel_id: Set(event.channel_id.0),
+        seq: Set(event.seq),
+        message_id: Set(event.snapshot.message.id.0),
+        kind: Set(event.kind.as_str().to_owned()),
+        created_at: Set(now),
+    });
     channel_events::Entity::insert_many(rows).exec_without_returning(tx.db()).await?;
     for event in events {
         tx.emit(Event::Chat(std::sync::Arc::new(event)));
@@ -274,33 +273,57 @@ pub(crate) async fn record_events(tx: &mut Tx, events: Vec<ChatEvent>) -> Result
     Ok(())
 }
 
-/// Stored events of a channel with `after < seq <= up_to`, oldest first, at most `limit`.
-pub(crate) async fn events_between(
+/// Stored events of a channel with `seq > after`, oldest first, at most `limit`, each carrying its
+/// message as it is now: an edited message with its current text, a deleted one as a tombstone.
+/// Two statements whatever the page size (the events joined with their messages and authors, then
+/// those messages' reactions); one when there is nothing to replay.
+pub(crate) async fn events_after(
     db: &impl ConnectionTrait,
     channel: ChannelId,
     after: i64,
-    up_to: Option<i64>,
     limit: u64,
 ) -> Result<Vec<std::sync::Arc<ChatEvent>>> {
-    use sea_orm::QuerySelect as _;
-    let mut query = channel_events::Entity::find()
-        .filter(channel_events::Column::ChannelId.eq(channel.0))
-        .filter(channel_events::Column::Seq.gt(after))
-        .order_by_asc(channel_events::Column::Seq)
-        .limit(limit);
-    if let Some(up_to) = up_to {
-        query = query.filter(channel_events::Column::Seq.lte(up_to));
+    use sea_orm::FromQueryResult as _;
+    let sql = "SELECT e.seq AS e_seq, e.kind AS e_kind, u.display_name AS u_display_name, m.* \
+               FROM channel_events e \
+               JOIN messages m ON m.id = e.message_id \
+               LEFT JOIN users u ON u.id = m.author_id \
+               WHERE e.channel_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3";
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let values = vec![channel.0.into(), after.into(), limit.into()];
+    let rows = db.query_all_raw(stmt(db.get_database_backend(), sql, values)).await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let kind: String = row.try_get("", "e_kind")?;
+        let kind = ChatEventKind::parse(&kind)
+            .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("unknown channel event kind {kind:?}")))?;
+        let message = Message::from(messages::Model::from_query_result(row, "")?);
+        let display_name: Option<String> = row.try_get("", "u_display_name")?;
+        let author = AuthorCard {
+            id: message.author_id,
+            display_name: display_name.unwrap_or_else(|| "deleted user".to_owned()),
+        };
+        events.push((row.try_get::<i64>("", "e_seq")?, kind, message, author));
     }
-    query
-        .all(db)
-        .await?
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<MessageId> = events.iter().map(|(_, _, message, _)| message.id).collect();
+    ids.sort();
+    ids.dedup();
+    let reactions = reactions_of(db, &ids).await?;
+    Ok(events
         .into_iter()
-        .map(|row| {
-            serde_json::from_value::<ChatEvent>(row.payload)
-                .map(std::sync::Arc::new)
-                .map_err(|e| DomainError::Internal(e.into()))
+        .map(|(seq, kind, message, author)| {
+            let reactions = reactions.get(&message.id).cloned().unwrap_or_default();
+            std::sync::Arc::new(ChatEvent {
+                channel_id: channel,
+                seq,
+                kind,
+                snapshot: MessageSnapshot { message, author, reactions },
+            })
         })
-        .collect()
+        .collect())
 }
 
 /// Removes `user`'s `emoji` reaction on `message`; whether there was one.
@@ -344,6 +367,26 @@ pub(crate) async fn add_reaction(
     .await?;
     Ok(())
 }
+
+/// Sets the preview of every notification about `message` (mentions and direct messages) to
+/// `preview`, so a notification shows the message's current text: the new one after an edit,
+/// nothing once it is deleted.
+pub(crate) async fn set_notification_previews(
+    db: &impl ConnectionTrait,
+    message: MessageId,
+    preview: String,
+) -> Result<()> {
+    notifications::Entity::update_many()
+        .col_expr(notifications::Column::Preview, Expr::value(preview))
+        .filter(notifications::Column::MessageId.eq(message.0))
+        .filter(notifications::Column::Kind.is_in(MESSAGE_NOTIFICATIONS))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The notification kinds whose preview is the text of their message.
+const MESSAGE_NOTIFICATIONS: [&str; 3] = ["mention", "channel_mention", "direct_message"];
 
 /// Ends every channel membership of `user` in `workspace`; the channels left.
 pub(crate) async fn leave_workspace_channels(

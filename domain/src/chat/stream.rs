@@ -1,6 +1,8 @@
 //! The resumable channel stream: replay from `channel_events` after a sequence number, then live
 //! events from the bus, with no gap and no duplicate. A live event that skips numbers (a lost
-//! pub/sub message, or commits published out of order) is filled in from the database.
+//! pub/sub message, or commits published out of order) is filled in from the database. Replayed
+//! and filled-in events carry their message as it is when read (current text, or a tombstone);
+//! live ones the snapshot published at their commit.
 //! The stream ends when the viewer leaves or is removed from the channel or its workspace: at the
 //! removal's event, before any replay or gap-fill, and at a periodic re-check (for a lost event).
 
@@ -94,7 +96,7 @@ async fn next(mut s: State) -> Option<(Result<Arc<ChatEvent>>, State)> {
                 }
                 Err(_) => return None,
             }
-            match store::events_between(s.app.db(), s.channel, s.delivered, None, REPLAY_BATCH).await {
+            match store::events_after(s.app.db(), s.channel, s.delivered, REPLAY_BATCH).await {
                 Ok(events) if !events.is_empty() => {
                     s.behind = events.len() as u64 == REPLAY_BATCH;
                     s.pending.extend(events);

@@ -29,7 +29,10 @@ pub async fn failed_scans(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) -
 /// `NOT_FOUND` (missing, or a file the actor cannot see), `FORBIDDEN` (a file the actor sees, below
 /// admin), `CONFLICT` (not a failed scan).
 pub async fn retry_scan(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<Attachment> {
-    let row = store::attachment(app.db(), id).await?.ok_or(DomainError::NotFound("attachment"))?;
+    let row = store::attachment(app.db(), id)
+        .await?
+        .filter(|r| AttachmentStatus::parse(&r.status) != AttachmentStatus::Deleted)
+        .ok_or(DomainError::NotFound("attachment"))?;
     let workspace = WorkspaceId(row.workspace_id);
     match require_permission(app.db(), actor, workspace, Permission::ManageDepartments).await {
         Ok(_) => {}

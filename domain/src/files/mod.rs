@@ -2,9 +2,11 @@
 //! attachments owned by a message or a ticket, virus scanning, and signed downloads of clean files.
 //!
 //! Owns `attachments`. Objects live under `quarantine/<id>` until scanned and `clean/<id>` after;
-//! only clean files can be downloaded. Scanning runs as a [`crate::jobs::Job`].
+//! only clean files can be downloaded. Deleting a message deletes its files: their status becomes
+//! `deleted` (shown to no one) and their objects are removed. Scanning runs as a [`crate::jobs::Job`].
 
 mod admin;
+mod discard;
 mod model;
 pub mod policy;
 mod scan;
@@ -13,6 +15,7 @@ mod thumbnail;
 mod upload;
 
 pub use admin::{failed_scans, retry_scan, set_upload_limit};
+pub(crate) use discard::{discard_with_message, remove_objects};
 pub use model::{Attachment, AttachmentStatus, FilesSettings};
 pub use scan::{mark_scan_failed, scan_attachment, stale_scans};
 pub use thumbnail::make_thumbnail;

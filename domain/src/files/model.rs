@@ -35,6 +35,8 @@ pub enum AttachmentStatus {
     Infected,
     /// The scan kept failing; the bytes stay in quarantine.
     ScanFailed,
+    /// Its message was deleted: the bytes are removed and the file is shown to no one.
+    Deleted,
 }
 
 impl AttachmentStatus {
@@ -46,12 +48,13 @@ impl AttachmentStatus {
             Self::Clean => "clean",
             Self::Infected => "infected",
             Self::ScanFailed => "scan_failed",
+            Self::Deleted => "deleted",
         }
     }
 
     #[must_use]
     pub fn parse(s: &str) -> Self {
-        [Self::AwaitingUpload, Self::PendingScan, Self::Clean, Self::Infected, Self::ScanFailed]
+        [Self::AwaitingUpload, Self::PendingScan, Self::Clean, Self::Infected, Self::ScanFailed, Self::Deleted]
             .into_iter()
             .find(|k| k.as_str() == s)
             .unwrap_or(Self::ScanFailed)

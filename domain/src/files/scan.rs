@@ -13,8 +13,10 @@ use crate::ids::{AttachmentId, UserId, WorkspaceId};
 use crate::ports::scanner::ScanVerdict;
 use crate::ports::scanner::sha256_hex;
 
-/// Scans one attachment. Idempotent: anything but `pending_scan` is left alone. A scanner failure
-/// is returned as an error so the job is retried; it never marks a file clean.
+/// Scans one attachment. Idempotent: anything but `pending_scan` is left alone, also when it
+/// changes during the scan (a file deleted with its message stays deleted, and its clean copy is
+/// removed). A scanner failure is returned as an error so the job is retried; it never marks a
+/// file clean.
 ///
 /// # Errors
 /// `Internal` when the scanner or storage fails (retry).
@@ -25,13 +27,14 @@ pub async fn scan_attachment(app: &AppCtx, id: AttachmentId) -> Result<()> {
         return Ok(());
     }
     let Some(bytes) = app.storage().get(&quarantine_key(id)).await? else {
-        return finish(app, row, AttachmentStatus::ScanFailed, Some("the quarantined object is missing".into())).await;
+        let detail = Some("the quarantined object is missing".into());
+        return finish(app, row, AttachmentStatus::ScanFailed, detail).await.map(drop);
     };
     // Exactly the bytes completeUpload checked, or nothing: anything else in quarantine is refused.
     if row.sha256.as_deref().is_some_and(|expected| expected != sha256_hex(&bytes)) {
         app.storage().delete(&quarantine_key(id)).await?;
         let reason = Some("the quarantined bytes are not the ones checked at upload".into());
-        return finish(app, row, AttachmentStatus::ScanFailed, reason).await;
+        return finish(app, row, AttachmentStatus::ScanFailed, reason).await.map(drop);
     }
     match app.scanner().scan(&bytes).await.map_err(DomainError::Internal)? {
         ScanVerdict::Clean => {
@@ -39,7 +42,10 @@ pub async fn scan_attachment(app: &AppCtx, id: AttachmentId) -> Result<()> {
             app.storage().put_for_download(&clean_key(id), bytes).await?;
             app.storage().delete(&quarantine_key(id)).await?;
             let image = row.mime.starts_with("image/");
-            finish(app, row, AttachmentStatus::Clean, None).await?;
+            if !finish(app, row, AttachmentStatus::Clean, None).await? {
+                app.storage().delete(&clean_key(id)).await?; // deleted while scanned: nothing to release
+                return Ok(());
+            }
             if image {
                 app.jobs().enqueue(crate::jobs::Job::Thumbnail { id }).await?;
             }
@@ -47,7 +53,7 @@ pub async fn scan_attachment(app: &AppCtx, id: AttachmentId) -> Result<()> {
         }
         ScanVerdict::Infected(signature) => {
             app.storage().delete(&quarantine_key(id)).await?;
-            finish(app, row, AttachmentStatus::Infected, Some(signature)).await
+            finish(app, row, AttachmentStatus::Infected, Some(signature)).await.map(drop)
         }
     }
 }
@@ -61,16 +67,26 @@ pub async fn mark_scan_failed(app: &AppCtx, id: AttachmentId, reason: &str) -> R
     if AttachmentStatus::parse(&row.status) != AttachmentStatus::PendingScan {
         return Ok(());
     }
-    finish(app, row, AttachmentStatus::ScanFailed, Some(reason.chars().take(200).collect())).await
+    finish(app, row, AttachmentStatus::ScanFailed, Some(reason.chars().take(200).collect())).await.map(drop)
 }
 
-/// Records the outcome; an infected file also notifies its uploader and is audited.
-async fn finish(app: &AppCtx, row: attachments::Model, status: AttachmentStatus, detail: Option<String>) -> Result<()> {
+/// Records the outcome; an infected file also notifies its uploader and is audited. `false` (and
+/// nothing recorded) when the file stopped waiting for its scan meanwhile.
+async fn finish(
+    app: &AppCtx,
+    row: attachments::Model,
+    status: AttachmentStatus,
+    detail: Option<String>,
+) -> Result<bool> {
     let mut tx = app.begin().await?;
     let uploader = UserId(row.uploader_id);
     let workspace = WorkspaceId(row.workspace_id);
     let filename = row.filename.clone();
-    let saved: Attachment = store::set_scan_result(tx.db(), row, status, detail.clone(), app.now()).await?.into();
+    let id = AttachmentId(row.id);
+    let Some(saved) = store::set_scan_result(tx.db(), id, status, detail.clone(), app.now()).await? else {
+        return Ok(false);
+    };
+    let saved: Attachment = saved.into();
     if status == AttachmentStatus::Infected {
         let notice = InfectedNotice {
             uploader,
@@ -92,7 +108,8 @@ async fn finish(app: &AppCtx, row: attachments::Model, status: AttachmentStatus,
         audit::record(&mut tx, record).await?;
     }
     tx.emit(Event::AttachmentScanned(saved));
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Files waiting for a scan for longer than `older_than`: their job was lost (a worker died while

@@ -79,19 +79,24 @@ pub(crate) async fn mark_uploaded(db: &impl ConnectionTrait, id: AttachmentId, s
     Ok(res.rows_affected == 1)
 }
 
-/// Records a scan's outcome on the row and returns it as saved.
+/// Records a scan's outcome on a file still waiting for it and returns the row as saved; `None`
+/// when it no longer waits (deleted with its message meanwhile), which is then left as it is.
 pub(crate) async fn set_scan_result(
     db: &impl ConnectionTrait,
-    row: attachments::Model,
+    id: AttachmentId,
     status: AttachmentStatus,
     detail: Option<String>,
     at: DateTime<Utc>,
-) -> Result<attachments::Model> {
-    let mut model = row.into_active_model();
-    model.status = Set(status.as_str().to_owned());
-    model.scan_detail = Set(detail);
-    model.scanned_at = Set(Some(at));
-    Ok(model.update(db).await?)
+) -> Result<Option<attachments::Model>> {
+    let saved = attachments::Entity::update_many()
+        .col_expr(attachments::Column::Status, Expr::value(status.as_str()))
+        .col_expr(attachments::Column::ScanDetail, Expr::value(detail))
+        .col_expr(attachments::Column::ScannedAt, Expr::value(at))
+        .filter(attachments::Column::Id.eq(id.0))
+        .filter(attachments::Column::Status.eq(AttachmentStatus::PendingScan.as_str()))
+        .exec_with_returning(db)
+        .await?;
+    Ok(saved.into_iter().next())
 }
 
 /// Puts a file back in the scan queue, forgetting the last failure.
@@ -103,12 +108,32 @@ pub(crate) async fn requeue_scan(db: &impl ConnectionTrait, row: attachments::Mo
     Ok(())
 }
 
-/// Records where the file's thumbnail is stored.
-pub(crate) async fn set_thumbnail(db: &impl ConnectionTrait, row: attachments::Model, key: String) -> Result<()> {
-    let mut model = row.into_active_model();
-    model.thumbnail_key = Set(Some(key));
-    model.update(db).await?;
-    Ok(())
+/// Records where a clean file's thumbnail is stored; `false` when the file is no longer clean
+/// (deleted with its message meanwhile).
+pub(crate) async fn set_thumbnail(db: &impl ConnectionTrait, id: AttachmentId, key: String) -> Result<bool> {
+    let res = attachments::Entity::update_many()
+        .col_expr(attachments::Column::ThumbnailKey, Expr::value(key))
+        .filter(attachments::Column::Id.eq(id.0))
+        .filter(attachments::Column::Status.eq(AttachmentStatus::Clean.as_str()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Marks the files of `message` deleted, forgetting their thumbnails; returns them as they were
+/// before (their ids name the objects to remove). One statement.
+pub(crate) async fn mark_deleted_with_message(
+    db: &impl ConnectionTrait,
+    message: MessageId,
+) -> Result<Vec<AttachmentId>> {
+    let rows = attachments::Entity::update_many()
+        .col_expr(attachments::Column::Status, Expr::value(AttachmentStatus::Deleted.as_str()))
+        .col_expr(attachments::Column::ThumbnailKey, Expr::value(Option::<String>::None))
+        .filter(attachments::Column::MessageId.eq(message.0))
+        .filter(attachments::Column::Status.ne(AttachmentStatus::Deleted.as_str()))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
 }
 
 /// Makes the attachment part of `message`.
@@ -123,13 +148,14 @@ pub(crate) async fn link_to_message(
     Ok(())
 }
 
-/// The attachments of `messages`, oldest first: one statement.
+/// The attachments of `messages` that were not deleted with them, oldest first: one statement.
 pub(crate) async fn attachments_of_messages(
     db: &impl ConnectionTrait,
     messages: &[MessageId],
 ) -> Result<Vec<attachments::Model>> {
     Ok(attachments::Entity::find()
         .filter(attachments::Column::MessageId.is_in(messages.iter().map(|m| m.0)))
+        .filter(attachments::Column::Status.ne(AttachmentStatus::Deleted.as_str()))
         .order_by_asc(attachments::Column::Id)
         .all(db)
         .await?)

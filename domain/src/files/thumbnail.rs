@@ -29,7 +29,8 @@ fn render(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(out.into_inner())
 }
 
-/// Makes the thumbnail of a clean image. Idempotent; images that do not decode get none.
+/// Makes the thumbnail of a clean image. Idempotent; images that do not decode get none, and a file
+/// deleted while its thumbnail was made keeps none.
 ///
 /// # Errors
 /// `Internal` on storage or database failure (retried).
@@ -50,7 +51,10 @@ pub async fn make_thumbnail(app: &AppCtx, id: AttachmentId) -> Result<()> {
         }
     };
     app.storage().put(&thumb_key(id), webp.into()).await?;
-    store::set_thumbnail(app.db(), row, thumb_key(id)).await
+    if !store::set_thumbnail(app.db(), id, thumb_key(id)).await? {
+        app.storage().delete(&thumb_key(id)).await?; // deleted with its message while rendering
+    }
+    Ok(())
 }
 
 #[cfg(test)]

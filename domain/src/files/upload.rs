@@ -193,9 +193,12 @@ pub(super) async fn visible(app: &AppCtx, actor: &Actor, row: &attachments::Mode
     }
 }
 
-/// The attachment's row, if it exists and the actor may see it.
+/// The attachment's row, if it exists, was not deleted with its message, and the actor may see it.
 async fn visible_attachment(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Result<attachments::Model> {
     let row = store::attachment(app.db(), id).await?.ok_or(DomainError::NotFound("attachment"))?;
+    if AttachmentStatus::parse(&row.status) == AttachmentStatus::Deleted {
+        return Err(DomainError::NotFound("attachment"));
+    }
     visible(app, actor, &row).await?;
     Ok(row)
 }
@@ -234,7 +237,8 @@ pub async fn thumbnail_url(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Res
     }
 }
 
-/// Attachments of messages the caller already read (DataLoader backend): one statement.
+/// Attachments of messages the caller already read, except those deleted with their message
+/// (DataLoader backend): one statement.
 ///
 /// # Errors
 /// `Internal` on database failure.

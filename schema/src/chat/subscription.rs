@@ -16,8 +16,9 @@ pub struct ChatSubscription;
 #[Subscription]
 impl ChatSubscription {
     /// Messages posted, edited, deleted, reacted to, pinned and unpinned in a channel. With
-    /// `after`, first replays every event with a greater `seq` from the database, then streams live
-    /// with no gap or duplicate. Ends when the viewer leaves or is removed.
+    /// `after`, first replays every event with a greater `seq` from the database (each with its
+    /// message as it is now), then streams live with no gap or duplicate. Ends when the viewer
+    /// leaves or is removed.
     async fn channel_events(
         &self,
         ctx: &Context<'_>,

@@ -345,7 +345,9 @@ impl ChannelEvent {
     async fn kind(&self) -> ChannelEventKind {
         self.0.kind.into()
     }
-    /// The message as it is after the event.
+    /// The message. Live, as it is at the event's commit; replayed (with `after`, or to fill a
+    /// gap), as it is now: an edited message with its current text, a deleted one as a tombstone.
+    /// Text its author replaced or deleted never comes back.
     async fn message(&self) -> Message {
         Message::snapshot(self.0.snapshot.clone())
     }

@@ -20,6 +20,9 @@ pub enum AttachmentStatus {
     Infected,
     /// The scan kept failing; the file stays in quarantine.
     ScanFailed,
+    /// Deleted with its message; the file is gone (the API returns no deleted file: asking for one
+    /// is `NOT_FOUND`).
+    Deleted,
 }
 
 impl From<DomainStatus> for AttachmentStatus {
@@ -30,6 +33,7 @@ impl From<DomainStatus> for AttachmentStatus {
             DomainStatus::Clean => Self::Clean,
             DomainStatus::Infected => Self::Infected,
             DomainStatus::ScanFailed => Self::ScanFailed,
+            DomainStatus::Deleted => Self::Deleted,
         }
     }
 }
