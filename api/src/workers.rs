@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use stoa_domain::AppCtx;
 use stoa_workers::runtime::{self, JobStorage};
+use stoa_workers::supervise;
 
 /// How often idle workers look for new jobs.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -20,15 +21,27 @@ pub async fn install_queue(app: &AppCtx) -> anyhow::Result<JobStorage> {
     Ok(storage)
 }
 
-/// Runs workers until `shutdown`.
+/// Runs workers until `shutdown`, under a supervisor: a worker loop that fails (a database outage
+/// ends apalis' monitor) starts again with backoff, and nothing but shutdown stops it for good.
 ///
 /// # Errors
-/// When a worker stops with an error.
+/// None today: failures are restarted, not returned.
 pub async fn run(
     app: AppCtx,
     storage: JobStorage,
     sweep: runtime::Sweep,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    runtime::run(app, storage, POLL, sweep, shutdown).await
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let restarts = Arc::new(supervise::Restarts::default());
+    supervise::supervise("jobs", stopped, restarts, move |mut signal| {
+        let (app, storage) = (app.clone(), storage.clone());
+        async move { runtime::run(app, storage, POLL, sweep, async move { signal.wait().await }).await }
+    })
+    .await;
+    Ok(())
 }
