@@ -44,10 +44,6 @@ async fn setup(app: &TestApp) -> (TestUser, TestUser, String) {
     (alice, bob, ws)
 }
 
-async fn subscribe(socket: &mut WsClient, id: &str, query: &str, variables: Value) {
-    socket.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } })).await;
-}
-
 /// The next `next` payload's data for subscription `id`.
 async fn next_data(socket: &mut WsClient, id: &str) -> Value {
     loop {
@@ -66,8 +62,8 @@ async fn two_users_on_two_sockets_see_each_others_messages() {
     let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let mut a = WsClient::init(&app, Some(&alice.token)).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(&mut a, "a", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
-    subscribe(&mut b, "b", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
+    a.subscribe("a", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
+    b.subscribe("b", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
 
     post(&app, &alice, &general, "hello bob").await;
     post(&app, &bob, &general, "hi alice").await;
@@ -102,7 +98,7 @@ async fn resuming_with_after_replays_everything_missed_then_streams_live() {
     post(&app, &alice, &general, "three").await;
 
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(&mut b, "r", CHANNEL_EVENTS, json!({ "id": general, "after": seen })).await;
+    b.subscribe("r", CHANNEL_EVENTS, json!({ "id": general, "after": seen })).await;
     let mut got = Vec::new();
     for _ in 0..3 {
         let e = next_data(&mut b, "r").await;
@@ -125,11 +121,11 @@ async fn a_burst_of_posts_arrives_in_order_with_no_gap_or_duplicate() {
     let (alice, bob, ws) = setup(&app).await;
     let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(&mut b, "s", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
+    b.subscribe("s", CHANNEL_EVENTS, json!({ "id": general, "after": 0 })).await;
     // A fresh stream (no `after`) starts live, and the protocol has no "subscribed" message: post
     // until it shows one, then it must see the whole burst.
     let mut fresh = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(&mut fresh, "live", CHANNEL_EVENTS, json!({ "id": general })).await;
+    fresh.subscribe("live", CHANNEL_EVENTS, json!({ "id": general })).await;
     let mut ready = None;
     for _ in 0..50 {
         post(&app, &alice, &general, "ready").await;
@@ -173,7 +169,7 @@ async fn a_user_removed_from_a_channel_stops_receiving_its_events_at_once() {
     let (alice, bob, ws) = setup(&app).await;
     let secret = channel(&app, &alice, &ws, "secret", "PRIVATE", &[&bob]).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(&mut b, "s", CHANNEL_EVENTS, json!({ "id": secret, "after": 0 })).await;
+    b.subscribe("s", CHANNEL_EVENTS, json!({ "id": secret, "after": 0 })).await;
     post(&app, &alice, &secret, "before").await;
     assert_eq!(next_data(&mut b, "s").await["channelEvents"]["message"]["body"], "before");
 
@@ -250,7 +246,7 @@ async fn access_is_denied_to_outsiders_and_bad_posts_are_refused() {
     assert_eq!(code(&archived), "FORBIDDEN");
 
     let mut socket = WsClient::init(&app, Some(&carol.token)).await;
-    subscribe(&mut socket, "x", CHANNEL_EVENTS, json!({ "id": private, "after": 0 })).await;
+    socket.subscribe("x", CHANNEL_EVENTS, json!({ "id": private, "after": 0 })).await;
     let msg = socket.next_json().await;
     assert_eq!(msg["type"], "error");
     assert_eq!(msg["payload"][0]["extensions"]["code"], "NOT_FOUND");
@@ -332,7 +328,7 @@ async fn reactions_toggle_and_pins_reach_subscribers() {
     let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let msg = post(&app, &alice, &general, "vote").await;
     let mut a = WsClient::init(&app, Some(&alice.token)).await;
-    subscribe(&mut a, "s", CHANNEL_EVENTS, json!({ "id": general, "after": msg["seq"] })).await;
+    a.subscribe("s", CHANNEL_EVENTS, json!({ "id": general, "after": msg["seq"] })).await;
     let react = "mutation($id: ID!, $e: String!) { toggleReaction(input: { messageId: $id, emoji: $e }) { added message { reactions { emoji count reactedByMe } } } }";
 
     let on = app.gql_as(Some(&bob.token), react, json!({ "id": msg["id"], "e": "👍" })).await.ok();
@@ -373,7 +369,7 @@ async fn mentions_notify_count_as_unread_and_clear_when_read() {
     let (alice, bob, ws) = setup(&app).await;
     let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(&mut b, "n", "subscription { notificationReceived { kind preview actor { id } } }", json!({})).await;
+    b.subscribe("n", "subscription { notificationReceived { kind preview actor { id } } }", json!({})).await;
     b.send(json!({ "type": "ping" })).await;
     assert_eq!(b.next_json().await["type"], "pong");
 
@@ -552,8 +548,7 @@ async fn typing_is_seen_by_others_and_stops_by_itself() {
     let (alice, bob, ws) = setup(&app).await;
     let general = channel(&app, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(
-        &mut b,
+    b.subscribe(
         "t",
         "subscription($c: ID!) { typing(channelId: $c) { userId displayName typing } }",
         json!({ "c": general }),
@@ -591,8 +586,7 @@ async fn presence_follows_sockets_and_away() {
     let app = spawn_app().await;
     let (alice, bob, ws) = setup(&app).await;
     let mut a = WsClient::init(&app, Some(&alice.token)).await;
-    subscribe(
-        &mut a,
+    a.subscribe(
         "p",
         "subscription($ws: ID!) { presenceChanged(workspaceId: $ws) { userId status } }",
         json!({ "ws": ws }),
@@ -641,7 +635,7 @@ async fn cross_instance_delivery_over_redis_on_postgres() {
     let (alice, bob, ws) = setup(&a).await;
     let general = channel(&a, &alice, &ws, "general", "PUBLIC", &[&bob]).await;
     let mut on_b = WsClient::init(&b, Some(&bob.token)).await;
-    subscribe(&mut on_b, "x", CHANNEL_EVENTS, json!({ "id": general })).await;
+    on_b.subscribe("x", CHANNEL_EVENTS, json!({ "id": general })).await;
 
     let mut delivered = None;
     for attempt in 0..20 {
@@ -675,10 +669,10 @@ async fn a_socket_that_stops_reading_holds_up_neither_its_own_operations_nor_the
     // socket and reads none of it, then, on the same socket, posts.
     let mut slow = WsClient::init(&app, Some(&bob.token)).await;
     for i in 0..40 {
-        subscribe(&mut slow, &format!("page{i}"), BIG_PAGE, json!({ "id": general })).await;
+        slow.subscribe(&format!("page{i}"), BIG_PAGE, json!({ "id": general })).await;
     }
     let input = json!({ "input": { "channelId": general, "body": "still here" } });
-    subscribe(&mut slow, "post", POST, input).await;
+    slow.subscribe("post", POST, input).await;
 
     // The post lands while his socket is backed up, and the server keeps answering everyone.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -725,7 +719,7 @@ async fn a_peer_that_keeps_talking_but_never_reads_is_dropped() {
     let mut slow = WsClient::init(&app, Some(&bob.token)).await;
     assert_eq!(connections().await, Some(1));
     for i in 0..40 {
-        subscribe(&mut slow, &format!("page{i}"), BIG_PAGE, json!({ "id": general })).await;
+        slow.subscribe(&format!("page{i}"), BIG_PAGE, json!({ "id": general })).await;
     }
     // It keeps sending (so it is not silent) but takes nothing: after 3 keep-alives without the
     // socket accepting a byte, the server lets it go.
@@ -768,7 +762,7 @@ async fn a_member_added_to_a_private_channel_reads_it_and_receives_its_events() 
     assert_eq!(history.data()["channel"]["messages"]["edges"][0]["node"]["body"], "said before bob came");
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
     let after = seen.data()["channel"]["lastSeq"].clone();
-    subscribe(&mut b, "s", CHANNEL_EVENTS, json!({ "id": secret, "after": after })).await;
+    b.subscribe("s", CHANNEL_EVENTS, json!({ "id": secret, "after": after })).await;
     post(&app, &alice, &secret, "welcome").await;
     assert_eq!(next_data(&mut b, "s").await["channelEvents"]["message"]["body"], "welcome");
     post(&app, &bob, &secret, "thanks").await;

@@ -305,6 +305,12 @@ impl WsClient {
         }
     }
 
+    /// Starts operation `id` (graphql-transport-ws `subscribe`).
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
     /// The next JSON message; panics on a close.
     pub async fn next_json(&mut self) -> Value {
         match self.next_within(Duration::from_secs(5)).await {

@@ -33,10 +33,6 @@ async fn remove(app: &TestApp, by: &TestUser, ws: &str, user: &TestUser) {
     app.gql_as(Some(&by.token), REMOVE, json!({ "input": { "workspaceId": ws, "userId": user.id } })).await.ok();
 }
 
-async fn subscribe(socket: &mut WsClient, id: &str, query: &str, variables: Value) {
-    socket.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } })).await;
-}
-
 /// Nothing more arrives on `socket`: a ping is answered before anything else.
 async fn hears_nothing(socket: &mut WsClient) {
     socket.send(json!({ "type": "ping" })).await;
@@ -88,7 +84,7 @@ async fn a_removed_member_hears_no_notifications_and_lists_none_from_the_workspa
     let app = spawn_app().await;
     let (alice, bob, ws, secret) = setup(&app).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
-    subscribe(&mut b, "n", "subscription { notificationReceived { kind preview } }", json!({})).await;
+    b.subscribe("n", "subscription { notificationReceived { kind preview } }", json!({})).await;
     // Retried until the subscription is live: notifications have no replay.
     let mut heard = false;
     for attempt in 0..20 {
@@ -120,7 +116,7 @@ async fn typing_ends_when_the_viewer_is_removed_from_the_workspace() {
     let general = res.data()["createChannel"]["channel"]["id"].as_str().unwrap().to_owned();
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
     let typing = "subscription($c: ID!) { typing(channelId: $c) { userId typing } }";
-    subscribe(&mut b, "t", typing, json!({ "c": general })).await;
+    b.subscribe("t", typing, json!({ "c": general })).await;
     hears_nothing(&mut b).await;
 
     remove(&app, &alice, &ws, &bob).await;
@@ -135,9 +131,9 @@ async fn a_stream_ends_within_the_recheck_period_when_access_goes_without_an_eve
     let (alice, bob, _ws, secret) = setup(&app).await;
     let mut b = WsClient::init(&app, Some(&bob.token)).await;
     let events = "subscription($id: ID!) { channelEvents(channelId: $id) { seq } }";
-    subscribe(&mut b, "e", events, json!({ "id": secret })).await;
+    b.subscribe("e", events, json!({ "id": secret })).await;
     let typing = "subscription($c: ID!) { typing(channelId: $c) { userId } }";
-    subscribe(&mut b, "t", typing, json!({ "c": secret })).await;
+    b.subscribe("t", typing, json!({ "c": secret })).await;
     // Both streams are live before access goes (each delivers once).
     let (mut events_live, mut typing_live) = (false, false);
     for attempt in 0..20 {
