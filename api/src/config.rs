@@ -125,6 +125,16 @@ pub struct Config {
     /// `STOA_TRUSTED_PROXIES`: comma-separated CIDRs of proxies whose `Forwarded` /
     /// `X-Forwarded-For` name the client; empty trusts none.
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// `STOA_DB_ACQUIRE_TIMEOUT_MS` (2000): the longest a request waits for a database connection
+    /// before it is answered `UNAVAILABLE`.
+    pub db_acquire_timeout: Duration,
+    /// `STOA_REDIS_TIMEOUT_MS` (250): the longest any Redis call may take.
+    pub redis_timeout: Duration,
+    /// `STOA_RATE_LIMIT_REDIS_DOWN` (`open`): what the rate limiter does while Redis is unreachable.
+    pub limiter_policy: crate::adapters::LimiterPolicy,
+    /// `STOA_WORKER_BIND` (127.0.0.1:9090): where `stoa worker` serves `/healthz`, `/readyz` and
+    /// `/metrics`.
+    pub worker_bind: SocketAddr,
 }
 
 /// One bad variable, with what was wrong.
@@ -168,6 +178,16 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
     fn positive(&self, var: &'static str, default: usize) -> Result<usize, ConfigError> {
         let value: usize = self.parse(var, default)?;
         if value == 0 { Err(err(var, "must be greater than 0")) } else { Ok(value) }
+    }
+
+    /// A deadline in milliseconds: more than zero, at most a minute.
+    fn deadline_ms(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let value: i64 = self.parse(var, i64::try_from(default).unwrap_or(i64::MAX))?;
+        match u64::try_from(value) {
+            Ok(0) | Err(_) => Err(err(var, format!("{value} ms: must be greater than 0"))),
+            Ok(ms) if ms > 60_000 => Err(err(var, format!("{ms} ms: must be at most 60000 (one minute)"))),
+            Ok(ms) => Ok(Duration::from_millis(ms)),
+        }
     }
 
     fn secs(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
@@ -319,6 +339,10 @@ impl Config {
                 &src.get("STOA_TRUSTED_PROXIES").unwrap_or_default(),
             )
             .map_err(|e| err("STOA_TRUSTED_PROXIES", e))?,
+            db_acquire_timeout: src.deadline_ms("STOA_DB_ACQUIRE_TIMEOUT_MS", 2000)?,
+            redis_timeout: src.deadline_ms("STOA_REDIS_TIMEOUT_MS", 250)?,
+            limiter_policy: src.parse("STOA_RATE_LIMIT_REDIS_DOWN", crate::adapters::LimiterPolicy::Open)?,
+            worker_bind: src.parse("STOA_WORKER_BIND", SocketAddr::from(([127, 0, 0, 1], 9090)))?,
         })
     }
 }
@@ -363,6 +387,18 @@ mod tests {
         assert_eq!(config.storage_url, "file://./data/objects");
         assert!(matches!(config.bus, BusConfig::InProcess));
         assert!(config.limits.introspection);
+        assert_eq!(config.db_acquire_timeout, Duration::from_secs(2));
+        assert_eq!(config.redis_timeout, Duration::from_millis(250));
+        assert_eq!(config.limiter_policy, crate::adapters::LimiterPolicy::Open);
+    }
+
+    #[test]
+    fn deadlines_take_milliseconds_up_to_a_minute() {
+        let config = load(&[("STOA_DB_ACQUIRE_TIMEOUT_MS", "60000"), ("STOA_REDIS_TIMEOUT_MS", "1")]).ok();
+        assert_eq!(config.as_ref().map(|c| c.db_acquire_timeout), Some(Duration::from_mins(1)));
+        assert_eq!(config.map(|c| c.redis_timeout), Some(Duration::from_millis(1)));
+        let closed = load(&[("STOA_RATE_LIMIT_REDIS_DOWN", "closed")]).ok().map(|c| c.limiter_policy);
+        assert_eq!(closed, Some(crate::adapters::LimiterPolicy::Closed));
     }
 
     #[test]
@@ -401,6 +437,15 @@ mod tests {
             ("STOA_JWT_SECRET", "short"),
             ("STOA_INTROSPECTION", "maybe"),
             ("STOA_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+            ("STOA_DB_ACQUIRE_TIMEOUT_MS", "0"),
+            ("STOA_DB_ACQUIRE_TIMEOUT_MS", "-5"),
+            ("STOA_DB_ACQUIRE_TIMEOUT_MS", "60001"),
+            ("STOA_DB_ACQUIRE_TIMEOUT_MS", "soon"),
+            ("STOA_REDIS_TIMEOUT_MS", "0"),
+            ("STOA_REDIS_TIMEOUT_MS", "-1"),
+            ("STOA_REDIS_TIMEOUT_MS", "120000"),
+            ("STOA_RATE_LIMIT_REDIS_DOWN", "ajar"),
+            ("STOA_WORKER_BIND", "nowhere"),
         ] {
             let error = load(&[(var, value)]).err().map(|e| e.var);
             assert_eq!(error, Some(var), "{var}={value}");

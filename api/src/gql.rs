@@ -82,7 +82,7 @@ pub async fn authenticate(app: &AppCtx, token: Option<&str>) -> Option<Caller> {
     let verified = identity::verify_token(app.auth(), token).ok()?;
     match identity::require_live_session(app, &verified.actor).await {
         Ok(()) => {}
-        Err(stoa_domain::DomainError::Internal(e)) => {
+        Err(e @ (stoa_domain::DomainError::Internal(_) | stoa_domain::DomainError::Unavailable { .. })) => {
             tracing::warn!(error = %format!("{e:#}"), "session check failed; token accepted");
         }
         Err(_) => return None,

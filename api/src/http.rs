@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError, Variables};
+use async_graphql::{BatchRequest, Request, Response, ServerError, Variables};
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -101,12 +101,14 @@ async fn limit(
 ) -> Result<Option<stoa_domain::ports::ratelimit::Budget>, axum::response::Response> {
     match state.ops.check(&state.app, ip, actor, u32::try_from(cost).unwrap_or(u32::MAX)).await {
         Ok(budget) => Ok(budget),
-        Err(budget) => {
-            let retry = budget.retry_after_s.unwrap_or(1);
-            let mut err = transport_error(ErrorCode::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
-            err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
-            let mut res = refused(media, &[err]);
-            budget_headers(&mut res, &budget);
+        Err(refusal) => {
+            let mut res = refused(media, &[refusal.error()]);
+            match refusal {
+                crate::ratelimit::Refused::Budget(budget) => budget_headers(&mut res, &budget),
+                crate::ratelimit::Refused::Unavailable => {
+                    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after_s()));
+                }
+            }
             Err(res)
         }
     }
@@ -166,6 +168,46 @@ async fn run_one(
     let mut response = state.schema.execute(request).await;
     classify_errors(&mut response.errors);
     Ok(response)
+}
+
+/// `Some(seconds to wait)` when every error of `response` is `UNAVAILABLE` and no field produced
+/// data: nothing executed, and the same request can be sent again.
+fn unavailable(response: &Response) -> Option<u64> {
+    use async_graphql::Value;
+    let all_unavailable =
+        !response.errors.is_empty() && response.errors.iter().all(|e| ErrorCode::of(e) == Some(ErrorCode::UNAVAILABLE));
+    let nothing = match &response.data {
+        Value::Null => true,
+        Value::Object(fields) => fields.values().all(|v| *v == Value::Null),
+        _ => false,
+    };
+    if !(all_unavailable && nothing) {
+        return None;
+    }
+    let retry = response.errors.iter().find_map(|e| match e.extensions.as_ref()?.get("retryAfter")? {
+        async_graphql::Value::Number(n) => n.as_u64(),
+        _ => None,
+    });
+    Some(retry.unwrap_or(stoa_domain::error::RETRY_AFTER_S))
+}
+
+/// The reply to executed responses: 503 with `Retry-After` when none of them could run for an
+/// unavailable dependency, else `status`.
+fn executed_reply(
+    media: Media,
+    status: StatusCode,
+    responses: &[&Response],
+    body: &impl serde::Serialize,
+) -> axum::response::Response {
+    let retry = responses.iter().map(|r| unavailable(r)).collect::<Option<Vec<u64>>>();
+    match retry.and_then(|r| r.into_iter().max()) {
+        Some(retry) => {
+            let mut res = reply(media, StatusCode::SERVICE_UNAVAILABLE, body);
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+            res
+        }
+        None => reply(media, status, body),
+    }
 }
 
 /// Status for one response under `application/graphql-response+json`: 200 when execution began
@@ -256,7 +298,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
     let res = match batch {
         BatchRequest::Single(request) => match run_one(&state, request, false, actor, &ip).await {
             Ok(response) => {
-                let res = reply(media, status_for(media, &response), &response);
+                let res = executed_reply(media, status_for(media, &response), &[&response], &response);
                 count(&state, &[&response]);
                 return with_budget(res, budget.as_ref());
             }
@@ -273,7 +315,8 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
             for response in &responses {
                 state.metrics.errors(&response.errors);
             }
-            let res = reply(media, StatusCode::OK, &BatchResponse::Batch(responses));
+            let all: Vec<&Response> = responses.iter().collect();
+            let res = executed_reply(media, StatusCode::OK, &all, &all);
             return with_budget(res, budget.as_ref());
         }
     };
@@ -342,7 +385,7 @@ async fn get_inner(
         Err(res) => return res,
     };
     let (res, response) = match run_one(&state, request, true, actor, &ip).await {
-        Ok(response) => (reply(media, status_for(media, &response), &response), Some(response)),
+        Ok(response) => (executed_reply(media, status_for(media, &response), &[&response], &response), Some(response)),
         Err(refusal) => (refused(media, &refusal.errors), None),
     };
     count(&state, &response.iter().collect::<Vec<_>>());

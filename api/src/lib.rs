@@ -9,6 +9,7 @@ pub mod gql;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;
+pub mod readiness;
 pub mod router;
 pub mod secret;
 pub mod seed;

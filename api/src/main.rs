@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
@@ -89,8 +91,30 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
     config.run_workers = false;
     let app = server::build_app(&config, &format!("http://{}", config.bind)).await?;
     let storage = stoa_api::workers::install_queue(&app).await?;
-    say("Stoa worker running (ctrl-c to stop)");
-    stoa_api::workers::run(app, storage, config.sweep, server::shutdown_signal()).await
+    // `/healthz`, `/readyz` and `/metrics` of this worker, on its own port.
+    let readiness = stoa_api::readiness::Readiness::new(stoa_api::readiness::Role::Worker);
+    let listener = tokio::net::TcpListener::bind(config.worker_bind)
+        .await
+        .with_context(|| format!("binding STOA_WORKER_BIND {}", config.worker_bind))?;
+    let addr = listener.local_addr()?;
+    let router = stoa_api::router::worker_router(app.clone(), Arc::clone(&readiness), server::metrics_access(&config));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "worker health endpoint stopped");
+        }
+    });
+    let work = stoa_api::workers::run(app.clone(), storage, config.sweep, server::shutdown_signal());
+    // The first probe runs once the supervisor has started the loops.
+    let probe = async {
+        tokio::task::yield_now().await;
+        readiness.start(app.clone()).await;
+        std::future::pending::<()>().await;
+    };
+    say(&format!("Stoa worker running (ctrl-c to stop). Health: http://{addr}/readyz"));
+    tokio::select! {
+        r = work => r,
+        () = probe => Ok(()),
+    }
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {

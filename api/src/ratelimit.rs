@@ -1,7 +1,7 @@
 //! Operation budgets: a token bucket per client address and one per user, sized by the user's
 //! highest role. Backed by the domain's `RateLimiter` (in-process, or Redis so replicas share one
-//! budget). A limiter that cannot be reached lets traffic through and logs: losing Redis must not
-//! take the API down.
+//! budget). When Redis cannot be reached, `STOA_RATE_LIMIT_REDIS_DOWN` decides (see
+//! `adapters::GuardedLimiter`): `open` limits by this replica alone, `closed` refuses `UNAVAILABLE`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -65,6 +65,47 @@ impl OpBudgets {
     }
 }
 
+/// Why an operation was refused before it ran.
+#[derive(Debug, Clone, Copy)]
+pub enum Refused {
+    /// A budget is spent.
+    Budget(Budget),
+    /// The shared limiter is unreachable and the policy is `closed`.
+    Unavailable,
+}
+
+impl Refused {
+    /// The coded error a client gets.
+    #[must_use]
+    pub fn error(&self) -> async_graphql::ServerError {
+        use stoa_schema::error::{ErrorCode, transport_error};
+        let (mut err, retry) = match self {
+            Self::Budget(budget) => {
+                let retry = budget.retry_after_s.unwrap_or(1);
+                (transport_error(ErrorCode::RATE_LIMITED, format!("too many operations: retry in {retry}s")), retry)
+            }
+            Self::Unavailable => {
+                let retry = stoa_domain::error::RETRY_AFTER_S;
+                let mut err =
+                    transport_error(ErrorCode::UNAVAILABLE, format!("rate limiter unavailable: retry in {retry}s"));
+                err.extensions.get_or_insert_with(Default::default).set("dependency", "redis");
+                (err, retry)
+            }
+        };
+        err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
+        err
+    }
+
+    /// Seconds until a retry may succeed.
+    #[must_use]
+    pub fn retry_after_s(&self) -> u64 {
+        match self {
+            Self::Budget(budget) => budget.retry_after_s.unwrap_or(1),
+            Self::Unavailable => stoa_domain::error::RETRY_AFTER_S,
+        }
+    }
+}
+
 /// How long a user's highest role is cached before it is read again.
 const ROLE_TTL: Duration = Duration::from_secs(30);
 
@@ -103,18 +144,18 @@ impl OpLimiter {
         role
     }
 
-    /// Takes `cost` tokens from the address's bucket and the user's. Returns the tighter budget;
-    /// `Err` carries it when refused.
+    /// Takes `cost` tokens from the address's bucket and the user's. Returns the tighter budget
+    /// (`None` when no shared budget could be read).
     ///
     /// # Errors
-    /// The exhausted bucket's budget when the operation must be refused.
+    /// The exhausted bucket's budget, or `Unavailable` under the closed policy.
     pub async fn check(
         &self,
         app: &AppCtx,
         ip: &str,
         actor: &RequestActor,
         cost: u32,
-    ) -> Result<Option<Budget>, Budget> {
+    ) -> Result<Option<Budget>, Refused> {
         let mut keys = vec![(format!("ops:ip:{ip}"), self.budgets.per_ip)];
         if let Some(user) = actor.0.as_ref().ok().and_then(|a| a.user_id().ok()) {
             let per_minute = self.budgets.for_role(self.role(app, user).await);
@@ -122,14 +163,17 @@ impl OpLimiter {
         }
         let budgets = match app.limiter().take_all(&keys, cost).await {
             Ok(budgets) => budgets,
+            // The guarded limiter has logged it; anything else failing lets the operation through.
+            Err(e) if e.downcast_ref::<stoa_domain::error::Unreachable>().is_some() => {
+                return Err(Refused::Unavailable);
+            }
             Err(e) => {
-                let error = format!("{e:#}");
-                tracing::warn!(error, "rate limiter unreachable; letting the operation through");
+                tracing::warn!(error = %format_args!("{e:#}"), "rate limiter failed; letting the operation through");
                 return Ok(None);
             }
         };
         if let Some(refused) = budgets.iter().find(|b| b.retry_after_s.is_some()) {
-            return Err(*refused);
+            return Err(Refused::Budget(*refused));
         }
         Ok(budgets.into_iter().min_by_key(|b| b.remaining))
     }

@@ -63,21 +63,27 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// `/metrics`: open in development; with `STOA_METRICS_TOKEN` set it needs that bearer token, and in
 /// production it is not served on the API port at all without one (scrapers are no clients).
 async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    match &state.metrics_access {
-        MetricsAccess::Open => {}
-        MetricsAccess::Hidden => return StatusCode::NOT_FOUND.into_response(),
+    if let Some(refused) = metrics_refused(&state.metrics_access, &headers) {
+        return refused;
+    }
+    let mut body = state.metrics.render(state.app.sql_statements());
+    body.push_str(&state.readiness.render_metrics(state.app.health()));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// The refusal of a `/metrics` request `access` does not allow, if it is one.
+pub fn metrics_refused(access: &MetricsAccess, headers: &axum::http::HeaderMap) -> Option<Response> {
+    match access {
+        MetricsAccess::Open => None,
+        MetricsAccess::Hidden => Some(StatusCode::NOT_FOUND.into_response()),
         MetricsAccess::Token(token) => {
             use secrecy::ExposeSecret as _;
             let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
             let expected = format!("Bearer {}", token.expose_secret());
             let ok = presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes()));
-            if !ok {
-                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
-            }
+            (!ok).then(|| (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response())
         }
     }
-    let body = state.metrics.render(state.app.sql_statements());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// Compares without an early exit, so the time taken says nothing about the token.
@@ -86,11 +92,34 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.app.ping().await {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-    }
+    state.readiness.response()
+}
+
+/// The router of `stoa worker`: `/healthz`, `/readyz` (workers alive, database reachable) and
+/// `/metrics`, nothing else.
+pub fn worker_router(
+    app: stoa_domain::AppCtx,
+    readiness: std::sync::Arc<crate::readiness::Readiness>,
+    access: MetricsAccess,
+) -> Router {
+    let ready = std::sync::Arc::clone(&readiness);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(move || async move { ready.response() }))
+        .route(
+            "/metrics",
+            get(move |headers: axum::http::HeaderMap| async move {
+                if let Some(refused) = metrics_refused(&access, &headers) {
+                    return refused;
+                }
+                let mut body = format!(
+                    "# TYPE stoa_sql_statements_total counter\nstoa_sql_statements_total {}\n",
+                    app.sql_statements()
+                );
+                body.push_str(&readiness.render_metrics(app.health()));
+                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+            }),
+        )
 }
 
 async fn playground() -> Html<String> {

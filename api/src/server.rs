@@ -25,19 +25,34 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     app: AppCtx,
+    readiness: Arc<crate::readiness::Readiness>,
 }
 
-/// Connects to the database (creating a `SQLite` file and its folder if needed).
+/// The default of `STOA_DB_ACQUIRE_TIMEOUT_MS`.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Connects to the database (creating a `SQLite` file and its folder if needed), with the default
+/// acquire deadline.
 ///
 /// # Errors
 /// When the database is unreachable.
 pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_database_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// Connects to the database; a request waits at most `acquire` for a pooled connection (and a
+/// new connection at most that long to open) before it is answered `UNAVAILABLE`.
+///
+/// # Errors
+/// When the database is unreachable.
+pub async fn connect_database_with(url: &str, acquire: Duration) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     // sqlx pings a connection when it goes back to the pool; pinging again on every checkout
     // doubles the round trips of a short read. Only a connection idle for 30 s is tested first.
     options
         .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire)
+        .connect_timeout(acquire)
         .test_before_acquire_if_idle_for(Duration::from_secs(30));
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = std::path::Path::new(path.split('?').next().unwrap_or_default());
@@ -73,13 +88,14 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// # Errors
 /// When a backend cannot be reached or set up.
 pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppCtx> {
-    let mut db = connect_database(&config.database_url).await?;
+    let mut db = connect_database_with(&config.database_url, config.db_acquire_timeout).await?;
     migrate(&db).await?;
     let sql_statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = Arc::clone(&sql_statements);
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
+    let health = Arc::new(stoa_domain::ports::health::Health::default());
     let (bus, limiter, presence): (Arc<dyn EventBus>, Arc<dyn RateLimiter>, Arc<dyn PresenceStore>) = match &config.bus
     {
         BusConfig::InProcess => (
@@ -90,9 +106,14 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         BusConfig::Redis { url, prefix } => {
             use secrecy::ExposeSecret as _;
             let url = url.expose_secret();
-            let bus = adapters::RedisBus::connect(url, prefix).await.context("connecting the Redis bus")?;
-            let limiter = adapters::RedisLimiter::connect(url, prefix).await.context("connecting the Redis limiter")?;
-            let presence = adapters::RedisPresence::connect(url, prefix).await.context("connecting Redis presence")?;
+            let deadline = config.redis_timeout;
+            let bus = adapters::RedisBus::connect(url, prefix, deadline).await.context("connecting the Redis bus")?;
+            let limiter =
+                adapters::RedisLimiter::connect(url, prefix, deadline).await.context("connecting the Redis limiter")?;
+            let presence =
+                adapters::RedisPresence::connect(url, prefix, deadline).await.context("connecting Redis presence")?;
+            let limiter = adapters::GuardedLimiter::new(Arc::new(limiter), config.limiter_policy, Arc::clone(&health));
+            let bus = stoa_domain::ports::outbox::Outbox::new(bus, Arc::clone(&health));
             (bus, Arc::new(limiter), Arc::new(presence))
         }
     };
@@ -147,6 +168,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         password_slots: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         )),
+        health,
     });
     match config.jobs {
         JobMode::Inline => stoa_workers::jobs::InlineQueue::install(&app),
@@ -179,6 +201,8 @@ impl Server {
         let schema = stoa_schema::build(Some(app.clone()), &config.limits);
         let sockets = Arc::new(crate::sessions::SocketSessions::default());
         sockets.spawn_listener(app.clone());
+        let readiness = crate::readiness::Readiness::new(crate::readiness::Role::Server);
+        readiness.start(app.clone()).await;
         let state = AppState {
             app: app.clone(),
             schema,
@@ -190,14 +214,11 @@ impl Server {
             ops: Arc::new(crate::ratelimit::OpLimiter::new(config.op_budgets.clone())),
             proxies: Arc::new(config.trusted_proxies.clone()),
             sockets: Arc::clone(&sockets),
-            metrics_access: match (&config.metrics_token, config.env) {
-                (Some(token), _) => crate::state::MetricsAccess::Token(token.clone()),
-                (None, crate::config::Env::Production) => crate::state::MetricsAccess::Hidden,
-                (None, crate::config::Env::Development) => crate::state::MetricsAccess::Open,
-            },
+            metrics_access: metrics_access(&config),
+            readiness: Arc::clone(&readiness),
         };
         let router = crate::router::router(state, &config.cors_origins);
-        Ok(Self { listener, router, app })
+        Ok(Self { listener, router, app, readiness })
     }
 
     /// The bound address (port 0 resolved).
@@ -220,6 +241,11 @@ impl Server {
     /// On a fatal I/O error of the listener.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let readiness = Arc::clone(&self.readiness);
+        let shutdown = async move {
+            shutdown.await;
+            readiness.drain(); // requests still in flight on kept-alive connections see 503
+        };
         axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
     }
 
@@ -229,6 +255,16 @@ impl Server {
     /// On a fatal I/O error of the listener.
     pub async fn run(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Who may read `/metrics`, from `STOA_METRICS_TOKEN` and `STOA_ENV`.
+#[must_use]
+pub fn metrics_access(config: &Config) -> crate::state::MetricsAccess {
+    match (&config.metrics_token, config.env) {
+        (Some(token), _) => crate::state::MetricsAccess::Token(token.clone()),
+        (None, crate::config::Env::Production) => crate::state::MetricsAccess::Hidden,
+        (None, crate::config::Env::Development) => crate::state::MetricsAccess::Open,
     }
 }
 

@@ -38,4 +38,6 @@ pub struct AppState {
     pub sockets: Arc<crate::sessions::SocketSessions>,
     /// Proxies whose forwarding headers name the client.
     pub proxies: Arc<crate::client_addr::TrustedProxies>,
+    /// What `/readyz` answers, from the background probe.
+    pub readiness: Arc<crate::readiness::Readiness>,
 }

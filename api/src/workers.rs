@@ -37,8 +37,8 @@ pub async fn run(
         shutdown.await;
         let _ = stop.send(true);
     });
-    let restarts = Arc::new(supervise::Restarts::default());
-    supervise::supervise("jobs", stopped, restarts, move |mut signal| {
+    let health = app.health().worker("jobs");
+    supervise::supervise("jobs", stopped, health, move |mut signal| {
         let (app, storage) = (app.clone(), storage.clone());
         async move { runtime::run(app, storage, POLL, sweep, async move { signal.wait().await }).await }
     })

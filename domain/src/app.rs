@@ -83,6 +83,8 @@ pub struct AppDeps {
     /// Password hashes allowed to run at once (about the core count); a request finding none free
     /// is refused `RATE_LIMITED` rather than queued behind them.
     pub password_slots: Arc<tokio::sync::Semaphore>,
+    /// What `/readyz` and `/metrics` report about dependencies and worker loops.
+    pub health: Arc<crate::ports::health::Health>,
 }
 
 /// The database pool of [`AppCtx::job_pool`].
@@ -162,6 +164,12 @@ impl AppCtx {
     #[must_use]
     pub fn bus(&self) -> &Arc<dyn EventBus> {
         &self.0.bus
+    }
+
+    /// Dependency and worker health, shared with the transport.
+    #[must_use]
+    pub fn health(&self) -> &Arc<crate::ports::health::Health> {
+        &self.0.health
     }
 
     #[must_use]
@@ -257,5 +265,20 @@ impl AppCtx {
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
         self.0.db.ping().await.is_ok()
+    }
+
+    /// How many migrations the database has applied (rows of `seaql_migrations`), for the
+    /// readiness probe to hold against the binary's own list.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn applied_migrations(&self) -> Result<usize> {
+        use sea_orm::ConnectionTrait as _;
+        let db = &self.0.db;
+        let stmt =
+            sea_orm::Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM seaql_migrations");
+        let row = db.query_one_raw(stmt).await?;
+        let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 }

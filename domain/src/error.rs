@@ -28,6 +28,11 @@ pub enum DomainError {
     /// Too many attempts; retry after the given number of seconds.
     #[error("rate limited: retry in {retry_after_s}s")]
     RateLimited { retry_after_s: u64 },
+    /// A dependency this request needs (the database, or Redis under the closed limiter policy)
+    /// cannot be reached in its deadline: nothing was done, and the same request may succeed after
+    /// `retry_after_s`.
+    #[error("{dependency} unavailable: retry in {retry_after_s}s")]
+    Unavailable { dependency: &'static str, retry_after_s: u64 },
     /// Anything unexpected. Logged with its cause chain; clients see "internal error".
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -40,8 +45,96 @@ impl DomainError {
     }
 }
 
+/// Seconds a client is told to wait before retrying a request refused as unavailable: about
+/// the time a database restart or a Redis failover takes to be noticed.
+pub const RETRY_AFTER_S: u64 = 2;
+
+impl DomainError {
+    /// The database cannot be reached.
+    #[must_use]
+    pub const fn database_unavailable() -> Self {
+        Self::Unavailable { dependency: "database", retry_after_s: RETRY_AFTER_S }
+    }
+
+    /// This error again, for each of several callers who waited on one failed operation (a post
+    /// group): the kind a client can act on survives, everything else is internal.
+    #[must_use]
+    pub fn for_waiter(&self) -> Self {
+        match self {
+            Self::Unavailable { dependency, retry_after_s } => {
+                Self::Unavailable { dependency, retry_after_s: *retry_after_s }
+            }
+            other => Self::Internal(anyhow::anyhow!("{other:#}")),
+        }
+    }
+
+    /// `Internal` errors whose cause is an unreachable database become `Unavailable`.
+    #[must_use]
+    pub fn classified(self) -> Self {
+        match self {
+            Self::Internal(cause) => {
+                if let Some(Unreachable(dependency)) = cause.chain().find_map(|e| e.downcast_ref::<Unreachable>()) {
+                    return Self::Unavailable { dependency, retry_after_s: RETRY_AFTER_S };
+                }
+                if cause.chain().any(is_unavailable_cause) {
+                    tracing::warn!(error = %format_args!("{cause:#}"), "database unavailable");
+                    return Self::database_unavailable();
+                }
+                Self::Internal(cause)
+            }
+            other => other,
+        }
+    }
+}
+
+/// A cause saying a networked dependency other than the database could not be reached in its
+/// deadline (Redis, under the limiter's `closed` policy): at the edge it becomes `UNAVAILABLE`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} unreachable")]
+pub struct Unreachable(pub &'static str);
+
+/// Whether an error in a cause chain says the database could not be reached (as opposed to a
+/// statement that failed): pool timeouts, closed or broken connections, a server shutting down.
+fn is_unavailable_cause(err: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(db) = err.downcast_ref::<sea_orm::DbErr>() {
+        return db_unavailable(db);
+    }
+    if let Some(sqlx) = err.downcast_ref::<sea_orm::sqlx::Error>() {
+        return sqlx_unavailable(sqlx);
+    }
+    false
+}
+
+/// Whether `err` means the database is unreachable.
+#[must_use]
+pub fn db_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_unavailable(e),
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as E;
+    match err {
+        E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => true,
+        // Class 08: connection exception; 57P01-03: the server is shutting down or starting;
+        // SQLite 5/6: the database file is locked by another process.
+        E::Database(db) => {
+            db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "5" || c == "6")
+        }
+        _ => false,
+    }
+}
+
 impl From<sea_orm::DbErr> for DomainError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if db_unavailable(&err) {
+            tracing::warn!(error = %format_args!("{err:#}"), "database unavailable");
+            return Self::database_unavailable();
+        }
         Self::Internal(anyhow::Error::new(err).context("database"))
     }
 }

@@ -61,6 +61,10 @@ pub enum Event {
     /// A login's session family was revoked (logout, refresh-token reuse): its access tokens stop
     /// working and its sockets close.
     SessionRevoked { user_id: UserId, session: SessionFamilyId },
+    /// Local only, never published: this replica's bus may have missed events of the topic (its
+    /// upstream connection came back, or a subscriber lagged). Resumable streams read the
+    /// database to fill the gap.
+    Resync,
     PresenceChanged {
         workspace_id: WorkspaceId,
         user_id: UserId,
@@ -89,6 +93,7 @@ impl Event {
             Self::PresenceChanged { workspace_id, .. } => vec![Topic::Workspace(*workspace_id)],
             Self::AttachmentScanned(a) => vec![Topic::User(a.uploader_id)],
             Self::SessionRevoked { .. } => vec![Topic::Sessions],
+            Self::Resync => vec![],
         }
     }
 }

@@ -31,8 +31,9 @@ impl Tx {
         self.events.push(event);
     }
 
-    /// Commits, then publishes the buffered events in order. A failed publish is logged, not
-    /// returned: the data is committed, and resumable streams replay from the database.
+    /// Commits, then publishes the buffered events in order. A failed publish is not returned:
+    /// the data is committed; a networked bus keeps the events for retry (`Outbox`), and
+    /// resumable streams replay from the database.
     ///
     /// # Errors
     /// `Internal` when the commit fails (nothing is published then).
@@ -42,7 +43,7 @@ impl Tx {
             return Ok(());
         }
         #[expect(clippy::disallowed_methods, reason = "publishing after commit is this type's job")]
-        let published = self.bus.publish_all(self.events).await;
+        let published = self.bus.publish_committed(self.events).await;
         if let Err(err) = published {
             tracing::warn!(error = ?err, "event publish failed after commit");
         }

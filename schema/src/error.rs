@@ -28,7 +28,7 @@ pub type Result<T, E = GqlError> = std::result::Result<T, E>;
 
 impl From<DomainError> for GqlError {
     fn from(err: DomainError) -> Self {
-        Self(Arc::new(err))
+        Self(Arc::new(err.classified()))
     }
 }
 
@@ -60,6 +60,11 @@ fn extensions_of(err: &DomainError, ext: &mut ErrorExtensionValues, trace_id: Op
         DomainError::RateLimited { retry_after_s } => {
             ext.set("retryAfter", *retry_after_s);
             ErrorCode::RATE_LIMITED
+        }
+        DomainError::Unavailable { dependency, retry_after_s } => {
+            ext.set("dependency", *dependency);
+            ext.set("retryAfter", *retry_after_s);
+            ErrorCode::UNAVAILABLE
         }
         DomainError::Internal(_) => {
             if let Some(id) = trace_id {
@@ -112,6 +117,7 @@ mod tests {
             DomainError::invalid("email", "bad"),
             DomainError::Conflict("taken"),
             DomainError::RateLimited { retry_after_s: 3 },
+            DomainError::database_unavailable(),
             DomainError::Internal(anyhow::anyhow!("secret detail")),
         ];
         for err in errors {

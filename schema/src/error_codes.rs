@@ -70,6 +70,10 @@ error_codes! {
     /// anything unexpected; the message is always "internal error" and the detail is in the server
     /// log under the trace id (refused with 500 only when a request handler panicked)
     INTERNAL => (Some(500), "`traceId`"),
+    /// a dependency cannot be reached in its deadline (the database; Redis when
+    /// `STOA_RATE_LIMIT_REDIS_DOWN=closed`): nothing was done, retry after `retryAfter` seconds
+    /// (refused with 503 and `Retry-After` when no part of the request executed)
+    UNAVAILABLE => (Some(503), "`retryAfter` (seconds), `dependency` (`database` or `redis`)"),
     /// the HTTP request is malformed: not JSON, no `query`, wrong `Content-Type` (answered 415), batch
     /// too large
     BAD_REQUEST => (Some(400), ""),

@@ -54,8 +54,16 @@ impl JobQueue for JobStorage {
 }
 
 async fn handle(job: Job, app: Data<AppCtx>) -> Result<(), BoxDynError> {
-    jobs::run_with_retries(&app, &job).await;
-    Ok(())
+    let app = AppCtx::clone(&app);
+    let described = format!("{job:?}");
+    // Its own task: a panicking job fails alone (logged with the job), never the worker.
+    match tokio::spawn(async move { jobs::run_with_retries(&app, &job).await }).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            tracing::error!(job = %described, error = %e, "job panicked");
+            Err(format!("job {described} panicked").into())
+        }
+    }
 }
 
 /// Re-queues scans whose job was lost with a dead worker: every `every`, files pending for longer
@@ -102,7 +110,7 @@ pub async fn run(
     sweep_config: Sweep,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let sweeper = tokio::spawn(sweep(app.clone(), sweep_config.every, sweep_config.stale));
+    let mut sweeper = tokio::spawn(sweep(app.clone(), sweep_config.every, sweep_config.stale));
     let work = async move {
         match storage {
             JobStorage::Sqlite(s) => {
@@ -125,6 +133,8 @@ pub async fn run(
     };
     let result = tokio::select! {
         r = work => r.context("worker"),
+        // The sweep never returns; if it panicked, this run fails and the supervisor starts both.
+        r = &mut sweeper => Err(anyhow::anyhow!("stale-scan sweep stopped: {r:?}")),
         () = shutdown => Ok(()),
     };
     sweeper.abort();

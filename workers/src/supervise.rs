@@ -1,11 +1,13 @@
 //! Worker loops that come back: a loop that fails (a database outage ends apalis' monitor) or
 //! returns is started again after a backoff of 100 ms doubling to 30 s, with jitter, until shutdown.
-//! Each restart is logged with its cause and counted. A run that lasted a minute resets the backoff.
+//! Each restart is logged with its cause and counted in the loop's [`WorkerHealth`] (which
+//! `/readyz` and `/metrics` read). A panic is a failure like any other. A run that lasted a minute
+//! resets the backoff.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use stoa_domain::ports::health::WorkerHealth;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -16,43 +18,38 @@ pub const MAX_DELAY: Duration = Duration::from_secs(30);
 /// A run this long counts as healthy: the next failure starts the backoff over.
 const HEALTHY_RUN: Duration = Duration::from_mins(1);
 
-/// Restarts of supervised loops since start (for metrics).
-#[derive(Debug, Default)]
-pub struct Restarts(AtomicU64);
-
-impl Restarts {
-    /// How many restarts so far.
-    #[must_use]
-    pub fn count(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
 /// Runs `run_once` until `shutdown` turns true, starting it again whenever it fails or returns.
 /// `run_once` receives a future that resolves at shutdown, to stop cleanly.
 pub async fn supervise<F, Fut>(
     name: &'static str,
     shutdown: watch::Receiver<bool>,
-    restarts: Arc<Restarts>,
+    health: Arc<WorkerHealth>,
     mut run_once: F,
 ) where
     F: FnMut(ShutdownSignal) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let mut delay = FIRST_DELAY;
     loop {
         if *shutdown.borrow() {
+            health.set_up(false);
             return;
         }
         let started = Instant::now();
-        let outcome = run_once(ShutdownSignal(shutdown.clone())).await;
+        health.set_up(true);
+        // Its own task, so a panic inside ends this run only and is reported like an error.
+        let outcome = match tokio::spawn(run_once(ShutdownSignal(shutdown.clone()))).await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(anyhow::anyhow!("{}", panic_message(e))),
+        };
+        health.set_up(false);
         if *shutdown.borrow() {
             return;
         }
         if started.elapsed() >= HEALTHY_RUN {
             delay = FIRST_DELAY;
         }
-        restarts.0.fetch_add(1, Ordering::Relaxed);
+        health.restarted();
         let wait = jittered(delay);
         if let Err(e) = outcome {
             let cause = format!("{e:#}");
@@ -82,6 +79,20 @@ impl ShutdownSignal {
     }
 }
 
+/// What a join error says: the panic's message, or that the task was cancelled.
+fn panic_message(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return "cancelled".to_owned();
+    }
+    let payload = e.into_panic();
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic".to_owned());
+    format!("panicked: {text}")
+}
+
 /// `delay` plus up to a quarter more, so replicas that failed together do not retry in step.
 fn jittered(delay: Duration) -> Duration {
     let quarter = u64::try_from(delay.as_millis() / 4).unwrap_or(0);
@@ -98,9 +109,9 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn a_failing_loop_comes_back_with_growing_delays_until_shutdown() {
+    async fn a_failing_or_panicking_loop_comes_back_with_growing_delays_until_shutdown() {
         let (stop, shutdown) = watch::channel(false);
-        let restarts = Arc::new(Restarts::default());
+        let restarts = Arc::new(WorkerHealth::default());
         let starts: Arc<Mutex<Vec<Instant>>> = Arc::default();
         let seen = Arc::clone(&starts);
         let t0 = Instant::now();
@@ -112,6 +123,7 @@ mod tests {
                     starts.push(Instant::now());
                     starts.len()
                 };
+                assert_ne!(n, 3, "a bug in run {n}"); // a panic: restarted like a failure
                 if n <= 5 {
                     anyhow::bail!("database gone ({n})");
                 }
@@ -132,9 +144,11 @@ mod tests {
             let base = FIRST_DELAY * 2u32.pow(u32::try_from(i).unwrap_or(0));
             assert!(*gap >= base && *gap <= base + base / 4, "gap {i}: {gap:?}, base {base:?}");
         }
-        assert_eq!(restarts.count(), 5);
+        assert_eq!(restarts.restarts(), 5);
+        assert!(restarts.is_up(), "the sixth run is up");
         let _ = stop.send(true);
         assert!(tokio::time::timeout(Duration::from_secs(1), supervisor).await.is_ok(), "stops at shutdown");
+        assert!(!restarts.is_up());
     }
 
     #[test]

@@ -20,12 +20,11 @@ enum Command {
     Confirm(tokio::sync::oneshot::Sender<()>),
 }
 
-/// How long a new subscription waits for Redis to acknowledge it before going on (reconnecting).
-const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Redis-backed [`EventBus`].
 pub struct RedisBus {
     prefix: String,
+    /// Each publish, ping and subscription confirmation waits at most this long.
+    deadline: Duration,
     publisher: ConnectionManager,
     fanout: LocalFanout,
     commands: mpsc::UnboundedSender<Command>,
@@ -36,15 +35,15 @@ impl RedisBus {
     ///
     /// # Errors
     /// When Redis is unreachable at start.
-    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Arc<Self>> {
+    pub async fn connect(url: &str, prefix: &str, deadline: Duration) -> anyhow::Result<Arc<Self>> {
         let client = redis::Client::open(url)?;
-        let publisher = client.get_connection_manager().await?;
+        let publisher = super::manager(url, deadline).await?;
         // Fail at start, not on first subscribe, when Redis is not there.
-        client.get_async_pubsub().await?;
+        super::within(deadline * 4, client.get_async_pubsub()).await?;
         let fanout = LocalFanout::default();
         let (commands, rx) = mpsc::unbounded_channel();
         tokio::spawn(subscriber_loop(client, format!("{prefix}:bus:"), fanout.clone(), rx));
-        Ok(Arc::new(Self { prefix: format!("{prefix}:bus:"), publisher, fanout, commands }))
+        Ok(Arc::new(Self { prefix: format!("{prefix}:bus:"), deadline, publisher, fanout, commands }))
     }
 }
 
@@ -55,7 +54,9 @@ impl EventBus for RedisBus {
         let mut conn = self.publisher.clone();
         for topic in event.topics() {
             let channel = format!("{}{}", self.prefix, topic.key());
-            let () = redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(&mut conn).await.map(|_: i64| ())?;
+            let _: i64 =
+                super::within(self.deadline, redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(&mut conn))
+                    .await?;
         }
         Ok(())
     }
@@ -69,16 +70,22 @@ impl EventBus for RedisBus {
             }
         }
         let mut conn = self.publisher.clone();
-        let () = pipe.query_async(&mut conn).await?;
+        let () = super::within(self.deadline, pipe.query_async(&mut conn)).await?;
         Ok(())
+    }
+
+    async fn ping(&self) -> Option<anyhow::Result<()>> {
+        let mut conn = self.publisher.clone();
+        Some(super::within(self.deadline, redis::cmd("PING").query_async::<String>(&mut conn)).await.map(|_| ()))
     }
 
     async fn subscribed(&self, _topic: &Topic) {
         let (done, confirmed) = tokio::sync::oneshot::channel();
         if self.commands.send(Command::Confirm(done)).is_ok()
-            && tokio::time::timeout(CONFIRM_TIMEOUT, confirmed).await.is_err()
+            && tokio::time::timeout(self.deadline, confirmed).await.is_err()
         {
-            tracing::warn!("redis bus: subscription not confirmed in time; events may arrive late");
+            // Redis is away: go on; the subscriber loop resyncs every stream when it is back.
+            tracing::debug!("redis bus: subscription not confirmed in time; events may arrive late");
         }
     }
 
@@ -99,13 +106,15 @@ async fn subscriber_loop(
 ) {
     let mut subscribed: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut backoff = Duration::from_millis(100);
+    let mut reconnecting = false;
     loop {
-        let pubsub = match client.get_async_pubsub().await {
+        let attempt = tokio::time::timeout(Duration::from_secs(1), client.get_async_pubsub()).await;
+        let pubsub = match attempt.map_err(|_| anyhow::anyhow!("no connection within 1 s")).and_then(|r| Ok(r?)) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %format_args!("{e:#}"), "redis bus: connect failed; retrying");
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff = (backoff * 2).min(Duration::from_secs(1));
                 continue;
             }
         };
@@ -117,6 +126,13 @@ async fn subscriber_loop(
                 healthy = false;
             }
         }
+        if healthy && reconnecting {
+            // Events published while the connection was down never reach this replica: every
+            // local stream is told to read the database for what it missed.
+            tracing::info!(topics = subscribed.len(), "redis bus: subscriber reconnected; resyncing streams");
+            fanout.resync_all();
+        }
+        reconnecting = true;
         let mut sweep = tokio::time::interval(Duration::from_secs(30));
         while healthy {
             tokio::select! {

@@ -46,6 +46,7 @@ return out
 /// Redis-backed [`RateLimiter`].
 pub struct RedisLimiter {
     conn: ConnectionManager,
+    deadline: Duration,
     prefix: String,
     script: redis::Script,
     gcra: redis::Script,
@@ -56,9 +57,10 @@ impl RedisLimiter {
     ///
     /// # Errors
     /// When Redis is unreachable at start.
-    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let conn = redis::Client::open(url)?.get_connection_manager().await?;
+    pub async fn connect(url: &str, prefix: &str, deadline: std::time::Duration) -> anyhow::Result<Self> {
+        let conn = super::manager(url, deadline).await?;
         Ok(Self {
+            deadline,
             conn,
             prefix: format!("{prefix}:rl:"),
             script: redis::Script::new(SCRIPT),
@@ -72,8 +74,11 @@ impl RateLimiter for RedisLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> anyhow::Result<Verdict> {
         let mut conn = self.conn.clone();
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-        let (count, ttl_ms): (u64, i64) =
-            self.script.key(format!("{}{key}", self.prefix)).arg(window_ms).invoke_async(&mut conn).await?;
+        let (count, ttl_ms): (u64, i64) = super::within(
+            self.deadline,
+            self.script.key(format!("{}{key}", self.prefix)).arg(window_ms).invoke_async(&mut conn),
+        )
+        .await?;
         if count > u64::from(limit) {
             let retry = u64::try_from(ttl_ms.max(0)).unwrap_or(0).div_ceil(1000).max(1);
             return Ok(Verdict::Limited { retry_after_s: retry });
@@ -96,7 +101,7 @@ impl RateLimiter for RedisLimiter {
         }
         invocation.arg(cost.max(1));
         let mut conn = self.conn.clone();
-        let flat: Vec<i64> = invocation.invoke_async(&mut conn).await?;
+        let flat: Vec<i64> = super::within(self.deadline, invocation.invoke_async(&mut conn)).await?;
         if flat.len() != buckets.len() * 3 {
             anyhow::bail!("rate limit script returned {} values for {} buckets", flat.len(), buckets.len());
         }

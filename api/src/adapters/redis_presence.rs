@@ -16,6 +16,7 @@ const TTL_SECS: i64 = 60;
 pub struct RedisPresence {
     conn: ConnectionManager,
     prefix: String,
+    deadline: std::time::Duration,
 }
 
 impl RedisPresence {
@@ -23,9 +24,9 @@ impl RedisPresence {
     ///
     /// # Errors
     /// When Redis is unreachable at start.
-    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let conn = redis::Client::open(url)?.get_connection_manager().await?;
-        Ok(Self { conn, prefix: format!("{prefix}:presence:") })
+    pub async fn connect(url: &str, prefix: &str, deadline: std::time::Duration) -> anyhow::Result<Self> {
+        let conn = super::manager(url, deadline).await?;
+        Ok(Self { conn, prefix: format!("{prefix}:presence:"), deadline })
     }
 
     fn key(&self, user: UserId) -> String {
@@ -37,22 +38,29 @@ impl RedisPresence {
 impl PresenceStore for RedisPresence {
     async fn connect(&self, user: UserId) -> anyhow::Result<bool> {
         let mut conn = self.conn.clone();
-        let (n, ()): (i64, ()) = redis::pipe()
-            .atomic()
-            .hincr(self.key(user), "conns", 1)
-            .expire(self.key(user), TTL_SECS)
-            .ignore()
-            .query_async(&mut conn)
-            .await
-            .map(|(n,): (i64,)| (n, ()))?;
+        let (n,): (i64,) = super::within(
+            self.deadline,
+            redis::pipe()
+                .atomic()
+                .hincr(self.key(user), "conns", 1)
+                .expire(self.key(user), TTL_SECS)
+                .ignore()
+                .query_async(&mut conn),
+        )
+        .await?;
         Ok(n == 1)
     }
 
     async fn disconnect(&self, user: UserId) -> anyhow::Result<bool> {
         let mut conn = self.conn.clone();
-        let n: i64 = redis::cmd("HINCRBY").arg(self.key(user)).arg("conns").arg(-1).query_async(&mut conn).await?;
+        let n: i64 = super::within(
+            self.deadline,
+            redis::cmd("HINCRBY").arg(self.key(user)).arg("conns").arg(-1).query_async(&mut conn),
+        )
+        .await?;
         if n <= 0 {
-            let _: i64 = redis::cmd("DEL").arg(self.key(user)).query_async(&mut conn).await?;
+            let _: i64 =
+                super::within(self.deadline, redis::cmd("DEL").arg(self.key(user)).query_async(&mut conn)).await?;
             return Ok(true);
         }
         Ok(false)
@@ -60,17 +68,23 @@ impl PresenceStore for RedisPresence {
 
     async fn heartbeat(&self, user: UserId) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
-        let _: i64 = redis::cmd("EXPIRE").arg(self.key(user)).arg(TTL_SECS).query_async(&mut conn).await?;
+        let _: i64 =
+            super::within(self.deadline, redis::cmd("EXPIRE").arg(self.key(user)).arg(TTL_SECS).query_async(&mut conn))
+                .await?;
         Ok(())
     }
 
     async fn set_away(&self, user: UserId, away: bool) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
         // Only users with a live socket have a key; HSET on a missing key would create one without conns.
-        let exists: i64 = redis::cmd("EXISTS").arg(self.key(user)).query_async(&mut conn).await?;
+        let exists: i64 =
+            super::within(self.deadline, redis::cmd("EXISTS").arg(self.key(user)).query_async(&mut conn)).await?;
         if exists == 1 {
-            let _: i64 =
-                redis::cmd("HSET").arg(self.key(user)).arg("away").arg(i64::from(away)).query_async(&mut conn).await?;
+            let _: i64 = super::within(
+                self.deadline,
+                redis::cmd("HSET").arg(self.key(user)).arg("away").arg(i64::from(away)).query_async(&mut conn),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -81,7 +95,7 @@ impl PresenceStore for RedisPresence {
         for user in users {
             pipe.cmd("HMGET").arg(self.key(*user)).arg("conns").arg("away");
         }
-        let rows: Vec<(Option<i64>, Option<i64>)> = pipe.query_async(&mut conn).await?;
+        let rows: Vec<(Option<i64>, Option<i64>)> = super::within(self.deadline, pipe.query_async(&mut conn)).await?;
         Ok(users
             .iter()
             .zip(rows)

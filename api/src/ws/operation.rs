@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use serde_json::json;
 use stoa_schema::RequestActor;
-use stoa_schema::error::{ErrorCode, INTERNAL_RESPONSE, internal_errors, transport_error};
+use stoa_schema::error::{INTERNAL_RESPONSE, internal_errors};
 use stoa_schema::limits::classify_errors;
 
 use crate::gql;
@@ -39,11 +39,8 @@ pub(super) fn start(
     };
     // Boxed: the start's state (the request, the budget check) is freed once the operation runs.
     futures::stream::once(Box::pin(async move {
-        if let Err(budget) = state.ops.check(&state.app, &ip, &actor, 1).await {
-            let retry = budget.retry_after_s.unwrap_or(1);
-            let mut err = transport_error(ErrorCode::RATE_LIMITED, format!("too many operations: retry in {retry}s"));
-            err.extensions.get_or_insert_with(Default::default).set("retryAfter", retry);
-            return refuse(&state, &id, &[err]);
+        if let Err(refused) = state.ops.check(&state.app, &ip, &actor, 1).await {
+            return refuse(&state, &id, &[refused.error()]);
         }
         match gql::prepare(request, &state.docs, &state.limits, false, &state.app, actor, &ip) {
             Ok(request) => operation(&state.schema, request, &id, protocol),
@@ -117,6 +114,7 @@ struct Op {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stoa_schema::error::{ErrorCode, transport_error};
 
     fn payload(frame: &Message) -> serde_json::Value {
         let Message::Text(text) = frame else { panic!("not a text frame") };

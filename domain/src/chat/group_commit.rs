@@ -122,7 +122,7 @@ async fn run(app: AppCtx, channel: ChannelId) {
             Err(e) => {
                 tracing::error!(error = %format_args!("{e:#}"), channel = %channel, "post group failed");
                 for reply in replies {
-                    let _ = reply.send(Err(DomainError::Internal(anyhow::anyhow!("post group failed: {e:#}"))));
+                    let _ = reply.send(Err(e.for_waiter()));
                 }
             }
         }

@@ -90,9 +90,9 @@ async fn next(mut s: State) -> Option<(Result<Arc<ChatEvent>>, State)> {
             // so a stream whose removal event was lost ends here instead of reading on.
             match store::readable(s.app.db(), &s.actor, s.channel).await {
                 Ok(_) => {}
-                Err(DomainError::Internal(e)) => {
+                Err(e @ (DomainError::Internal(_) | DomainError::Unavailable { .. })) => {
                     s.done = true;
-                    return Some((Err(DomainError::Internal(e)), s));
+                    return Some((Err(e), s));
                 }
                 Err(_) => return None,
             }
@@ -121,6 +121,10 @@ async fn next(mut s: State) -> Option<(Result<Arc<ChatEvent>>, State)> {
                     } else {
                         s.behind = true; // a gap: filled from the database, this event included
                     }
+                    break;
+                }
+                Event::Resync => {
+                    s.behind = true; // the bus may have dropped events: read the log
                     break;
                 }
                 Event::ChannelMemberRemoved { channel_id, user_id } if channel_id == s.channel && user_id == s.me => {

@@ -36,6 +36,21 @@ pub trait EventBus: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Publishes the events of a committed transaction. A bus that can fail keeps what it could
+    /// not deliver and retries (see [`Outbox`]); the default is [`EventBus::publish_all`].
+    ///
+    /// # Errors
+    /// As [`EventBus::publish_all`].
+    async fn publish_committed(&self, events: Vec<Event>) -> anyhow::Result<()> {
+        #[expect(clippy::disallowed_methods, reason = "the default is a plain publish")]
+        self.publish_all(events).await
+    }
+
+    /// Whether the backend answers now: `None` for a bus with no remote part.
+    async fn ping(&self) -> Option<anyhow::Result<()>> {
+        None
+    }
+
     /// Subscribes to one topic. The stream ends when the bus shuts down.
     fn subscribe(&self, topic: &Topic) -> EventStream;
 
@@ -96,12 +111,22 @@ impl LocalFanout {
                 Ok(event) => Some((*event).clone()),
                 Err(BroadcastStreamRecvError::Lagged(skipped)) => {
                     tracing::warn!(topic = %key, skipped, "subscriber lagged; events skipped");
-                    None
+                    Some(Event::Resync)
                 }
             };
             futures::future::ready(out)
         });
         (stream.boxed(), is_first)
+    }
+
+    /// Tells every local subscriber that events may have been missed ([`Event::Resync`]): the
+    /// upstream connection was lost and is back.
+    pub fn resync_all(&self) {
+        let topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let resync = Arc::new(Event::Resync);
+        for sender in topics.values() {
+            let _ = sender.send(Arc::clone(&resync));
+        }
     }
 
     /// Topic keys that currently have no subscriber (a networked bus unsubscribes them upstream).

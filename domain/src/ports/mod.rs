@@ -12,10 +12,15 @@
 //! | virus scan | [`scanner::Scanner`] | [`scanner::BuiltinScanner`] | `ClamdScanner` (api) |
 //! | jobs | [`jobs::JobQueue`] | `InlineQueue` (workers) | apalis `JobStorage` (workers) |
 //! | time | [`clock::Clock`] | [`clock::SystemClock`] | |
+//!
+//! [`outbox::Outbox`] sits in front of a networked bus and retries committed publishes;
+//! [`health::Health`] holds what `/readyz` and `/metrics` report about all of them.
 
 pub mod bus;
 pub mod clock;
+pub mod health;
 pub mod jobs;
+pub mod outbox;
 pub mod presence;
 pub mod ratelimit;
 pub mod scanner;
