@@ -282,3 +282,38 @@ fn workers_check(health: &Health) -> Option<Check> {
         Some(Check::failed(&format!("down: {}", down.join(", ")), Value::Object(detail)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(database: bool, redis: Option<bool>, workers: Option<bool>) -> Snapshot {
+        let check = |ok: bool| if ok { Check::ok(json!({})) } else { Check::failed("x", json!({})) };
+        Snapshot {
+            at: Instant::now(),
+            checked_at: chrono::Utc::now(),
+            database: check(database),
+            schema: check(database),
+            redis: redis.map(check),
+            workers: workers.map(check),
+        }
+    }
+
+    #[test]
+    fn redis_down_degrades_and_the_database_down_or_draining_is_unready() {
+        let server = Readiness::new(Role::Server);
+        assert_eq!(server.evaluate(None), Status::Unready, "no probe yet");
+        assert_eq!(server.evaluate(Some(&snapshot(true, Some(true), None))), Status::Ready);
+        assert_eq!(server.evaluate(Some(&snapshot(true, None, None))), Status::Ready, "no Redis configured");
+        assert_eq!(server.evaluate(Some(&snapshot(true, Some(false), None))), Status::Degraded);
+        assert_eq!(server.evaluate(Some(&snapshot(false, Some(true), None))), Status::Unready);
+        assert_eq!(server.evaluate(Some(&snapshot(true, None, Some(false)))), Status::Degraded, "in-process workers");
+        let worker = Readiness::new(Role::Worker);
+        assert_eq!(worker.evaluate(Some(&snapshot(true, None, Some(false)))), Status::Unready, "a worker's loops");
+        let mut stale = snapshot(true, None, None);
+        stale.at = Instant::now().checked_sub(STALE_AFTER * 2).unwrap_or(stale.at);
+        assert_eq!(server.evaluate(Some(&stale)), Status::Unready, "a stuck probe is not trusted");
+        server.drain();
+        assert_eq!(server.evaluate(Some(&snapshot(true, Some(true), None))), Status::Unready, "draining");
+    }
+}

@@ -453,7 +453,7 @@ async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) -> 
     wait_for_status_within(app, token, id, status, 30).await
 }
 
-async fn wait_for_status_within(app: &TestApp, token: &str, id: &str, status: &str, secs: u64) -> Value {
+pub(crate) async fn wait_for_status_within(app: &TestApp, token: &str, id: &str, status: &str, secs: u64) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         let res = app
@@ -502,6 +502,7 @@ async fn a_worker_killed_mid_scan_is_replaced_and_the_job_finishes() {
         let log = app.data_dir.join(format!("{name}.log"));
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"));
         cmd.arg("worker").env_clear().env("STOA_LOG", "info").env("STOA_DATA_DIR", &app.data_dir);
+        cmd.env("STOA_WORKER_BIND", "127.0.0.1:0"); // tests run in parallel: no fixed port
         for (k, v) in app.shared_vars() {
             cmd.env(k, v);
         }
@@ -526,7 +527,7 @@ async fn a_worker_killed_mid_scan_is_replaced_and_the_job_finishes() {
 
 /// A child process killed when the test ends, failed assertions included; when the test failed,
 /// the child's output is printed with the failure.
-struct KillOnDrop(std::process::Child, std::path::PathBuf);
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child, pub(crate) std::path::PathBuf);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

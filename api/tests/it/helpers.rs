@@ -163,6 +163,20 @@ pub const ADD_MEMBER: &str =
     "mutation($input: AddMemberInput!) { addMember(input: $input) { member { role user { id displayName } } } }";
 
 impl TestApp {
+    /// A handle on another server (a `stoa serve` process) at `addr`, sharing `like`'s database
+    /// and secret; dropping it stops nothing.
+    pub fn remote(like: &Self, addr: SocketAddr) -> Self {
+        Self {
+            vars: like.vars.clone(),
+            addr,
+            http: reqwest::Client::new(),
+            secret: like.secret.clone(),
+            app: like.app.clone(),
+            data_dir: std::env::temp_dir().join(format!("stoa-remote-{}", uuid::Uuid::now_v7())),
+            shutdown: None,
+        }
+    }
+
     /// Variables for a second instance on the same database, secret and Redis namespace.
     pub fn shared_vars(&self) -> Vec<(String, String)> {
         [

@@ -10,6 +10,7 @@ mod access_matrix;
 mod addresses;
 mod chat;
 mod config;
+mod faults;
 mod files;
 mod identity;
 mod redaction;
