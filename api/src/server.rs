@@ -92,8 +92,10 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
     migrate(&db).await?;
     let sql_statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = Arc::clone(&sql_statements);
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    db.set_metric_callback(move |info| {
+        if !info.statement.sql.starts_with(stoa_domain::app::PROBE_MARK) {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     });
     let health = Arc::new(stoa_domain::ports::health::Health::default());
     let (bus, limiter, presence): (Arc<dyn EventBus>, Arc<dyn RateLimiter>, Arc<dyn PresenceStore>) = match &config.bus

@@ -480,3 +480,36 @@ async fn a_worker_process_reports_its_loops_in_readyz_and_metrics() {
     assert_eq!((status, body["status"].as_str(), body["role"].as_str()), (200, Some("ready"), Some("server")));
     assert_eq!(body["checks"]["draining"]["status"], "ok", "{body}");
 }
+
+#[tokio::test]
+#[ignore = "needs Postgres + Redis: runs in the .ci/run Postgres pass (--run-ignored all)"]
+async fn with_the_closed_policy_redis_down_refuses_unavailable_and_redis_back_serves_again_on_postgres() {
+    require_postgres_and_redis();
+    let mut redis = PrivateRedis::start().await;
+    let app = spawn_app_with(&[("REDIS_URL", &redis.url()), ("STOA_RATE_LIMIT_REDIS_DOWN", "closed")]).await;
+    let alice = app.signed_up("alice").await;
+    app.gql_as(Some(&alice.token), ME, json!({})).await.ok();
+    redis.kill();
+    let started = Instant::now();
+    let res = app.http.post(app.url()).bearer_auth(&alice.token).json(&json!({ "query": ME })).send().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["dependency"], "redis", "{body}");
+    assert!(took < Duration::from_secs(1), "refused within the Redis deadline, took {took:?}");
+    redis.restart().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = app.gql_as(Some(&alice.token), ME, json!({})).await;
+        if res.error_code().is_none() {
+            assert_eq!(res.data()["me"]["id"], alice.id.as_str());
+            break;
+        }
+        assert!(Instant::now() < deadline, "still refused after Redis came back: {}", res.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = app.http.get(format!("http://{}/metrics", app.addr)).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("stoa_ratelimit_redis_down_total{outcome=\"refused\"} 0"), "counted: {metrics}");
+}
