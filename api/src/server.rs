@@ -83,6 +83,33 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     stoa_migration::Migrator::up(db, None).await.context("running migrations")
 }
 
+/// The event bus, rate limiter and presence store `config` names, with their outage handling.
+async fn backends(
+    config: &Config,
+    health: &Arc<stoa_domain::ports::health::Health>,
+) -> anyhow::Result<(Arc<dyn EventBus>, Arc<dyn RateLimiter>, Arc<dyn PresenceStore>)> {
+    Ok(match &config.bus {
+        BusConfig::InProcess => (
+            Arc::new(InProcessBus::default()),
+            Arc::new(InProcessLimiter::default()),
+            Arc::new(InProcessPresence::default()),
+        ),
+        BusConfig::Redis { url, prefix } => {
+            use secrecy::ExposeSecret as _;
+            let url = url.expose_secret();
+            let deadline = config.redis_timeout;
+            let bus = adapters::RedisBus::connect(url, prefix, deadline).await.context("connecting the Redis bus")?;
+            let limiter =
+                adapters::RedisLimiter::connect(url, prefix, deadline).await.context("connecting the Redis limiter")?;
+            let presence =
+                adapters::RedisPresence::connect(url, prefix, deadline).await.context("connecting Redis presence")?;
+            let limiter = adapters::GuardedLimiter::new(Arc::new(limiter), config.limiter_policy, Arc::clone(health));
+            let bus = stoa_domain::ports::outbox::Outbox::new(bus, Arc::clone(health));
+            (bus, Arc::new(limiter), Arc::new(presence))
+        }
+    })
+}
+
 /// Builds the application context from configuration (shared by `serve`, `seed` and tests).
 ///
 /// # Errors
@@ -98,27 +125,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         }
     });
     let health = Arc::new(stoa_domain::ports::health::Health::default());
-    let (bus, limiter, presence): (Arc<dyn EventBus>, Arc<dyn RateLimiter>, Arc<dyn PresenceStore>) = match &config.bus
-    {
-        BusConfig::InProcess => (
-            Arc::new(InProcessBus::default()),
-            Arc::new(InProcessLimiter::default()),
-            Arc::new(InProcessPresence::default()),
-        ),
-        BusConfig::Redis { url, prefix } => {
-            use secrecy::ExposeSecret as _;
-            let url = url.expose_secret();
-            let deadline = config.redis_timeout;
-            let bus = adapters::RedisBus::connect(url, prefix, deadline).await.context("connecting the Redis bus")?;
-            let limiter =
-                adapters::RedisLimiter::connect(url, prefix, deadline).await.context("connecting the Redis limiter")?;
-            let presence =
-                adapters::RedisPresence::connect(url, prefix, deadline).await.context("connecting Redis presence")?;
-            let limiter = adapters::GuardedLimiter::new(Arc::new(limiter), config.limiter_policy, Arc::clone(&health));
-            let bus = stoa_domain::ports::outbox::Outbox::new(bus, Arc::clone(&health));
-            (bus, Arc::new(limiter), Arc::new(presence))
-        }
-    };
+    let (bus, limiter, presence) = backends(config, &health).await?;
     let jwt_secret = secret::load_or_create(config.jwt_secret.as_ref(), &config.data_dir)?;
     let files_key = secret::files_signing_key(&jwt_secret);
     let location = stoa_storage::StorageLocation::parse(&config.storage_url)?;
@@ -218,6 +225,7 @@ impl Server {
             sockets: Arc::clone(&sockets),
             metrics_access: metrics_access(&config),
             readiness: Arc::clone(&readiness),
+            groups: Arc::default(),
         };
         let router = crate::router::router(state, &config.cors_origins);
         Ok(Self { listener, router, app, readiness })

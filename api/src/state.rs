@@ -38,6 +38,8 @@ pub struct AppState {
     pub sockets: Arc<crate::sessions::SocketSessions>,
     /// Proxies whose forwarding headers name the client.
     pub proxies: Arc<crate::client_addr::TrustedProxies>,
+    /// Subscription groups that share renders.
+    pub groups: Arc<crate::ws::groups::RenderGroups>,
     /// What `/readyz` answers, from the background probe.
     pub readiness: Arc<crate::readiness::Readiness>,
 }

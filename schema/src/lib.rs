@@ -8,6 +8,7 @@ pub mod chat;
 pub mod context;
 pub mod error;
 pub mod error_codes;
+pub mod fanout;
 pub mod files;
 pub mod identity;
 pub mod limits;

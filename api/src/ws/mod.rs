@@ -5,6 +5,7 @@
 //! before Stoa's pre-scan could refuse a hostile one.
 
 mod connection;
+pub mod groups;
 mod operation;
 mod protocol;
 mod writer;

@@ -11,8 +11,14 @@ use stoa_schema::RequestActor;
 use stoa_schema::error::{INTERNAL_RESPONSE, internal_errors};
 use stoa_schema::limits::classify_errors;
 
+use std::sync::Arc;
+
+use stoa_domain::chat::ChatEvent;
+use stoa_schema::fanout::{EventTap, RenderOne};
+
 use crate::gql;
 use crate::state::AppState;
+use crate::ws::groups::Group;
 use crate::ws::protocol::{Protocol, message};
 
 /// What an operation's stream yields to the connection.
@@ -42,8 +48,14 @@ pub(super) fn start(
         if let Err(refused) = state.ops.check(&state.app, &ip, &actor, 1).await {
             return refuse(&state, &id, &[refused.error()]);
         }
+        let variables = request.variables.clone();
+        let viewer = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
+        let member = actor.clone();
         match gql::prepare(request, &state.docs, &state.limits, false, &state.app, actor, &ip) {
-            Ok(request) => operation(&state.schema, request, &id, protocol),
+            Ok(mut request) => match state.groups.group_for(&mut request, &variables, viewer) {
+                Some(group) => grouped(state, request, group, member, ip, &id, protocol),
+                None => operation(&state.schema, request, &id, protocol),
+            },
             Err(refusal) => refuse(&state, &id, &refusal.errors),
         }
     }))
@@ -100,6 +112,111 @@ fn operation(
         Some((OpItem::Frame(Message::Text(text.into())), Some(op)))
     })
     .boxed()
+}
+
+/// A grouped subscription's frames: the member's own stream hands events over the tap, each is
+/// rendered once for the group, and the shared payload is spliced behind this member's id.
+/// Anything the executor yields (a refusal at start, an error that ends the stream) is answered as
+/// in [`operation`].
+fn grouped(
+    state: AppState,
+    request: async_graphql::Request,
+    group: Arc<Group>,
+    actor: RequestActor,
+    ip: String,
+    id: &str,
+    protocol: Protocol,
+) -> BoxStream<'static, OpItem> {
+    let next = if protocol == Protocol::Legacy { "data" } else { "next" };
+    let head = format!(r#"{{"id":{},"type":"{next}","payload":"#, json!(id));
+    // A few events of slack: a member that stops reading stops pulling its stream, which then
+    // falls behind on the bus and catches up from the database, as an ungrouped one does.
+    let (tap, events) = tokio::sync::mpsc::channel(16);
+    let responses = state.schema.execute_stream(request.data(EventTap(tap)));
+    let op =
+        GroupedOp { responses, events, tap_open: true, group, actor, ip, state, head, id: id.to_owned(), first: true };
+    futures::stream::unfold(Some(op), move |op| async move {
+        let mut op = op?;
+        loop {
+            tokio::select! {
+                biased;
+                event = op.events.recv(), if op.tap_open => {
+                    let Some(event) = event else { op.tap_open = false; continue };
+                    op.first = false;
+                    let (state, actor, ip) = (&op.state, op.actor.clone(), op.ip.as_str());
+                    let payload = op.group.payload(&event, || render(state, &op.group, actor, ip, event.clone())).await;
+                    let mut text = String::with_capacity(op.head.len() + payload.len() + 1);
+                    text.push_str(&op.head);
+                    text.push_str(&payload);
+                    text.push('}');
+                    return Some((OpItem::Frame(Message::Text(text.into())), Some(op)));
+                }
+                response = op.responses.next() => {
+                    let Some(mut response) = response else {
+                        // The stream ended: events it sent before ending go out first.
+                        if let Ok(event) = op.events.try_recv() {
+                            let (state, actor, ip) = (&op.state, op.actor.clone(), op.ip.as_str());
+                            let payload = op.group.payload(&event, || render(state, &op.group, actor, ip, event.clone())).await;
+                            let text = format!("{}{payload}}}", op.head);
+                            return Some((OpItem::Frame(Message::Text(text.into())), Some(op)));
+                        }
+                        return Some((OpItem::End { frame: None, complete: true }, None));
+                    };
+                    classify_errors(&mut response.errors);
+                    if op.first && response.data == GqlValue::Null && !response.errors.is_empty() {
+                        let frame = error_frame(&op.id, &response.errors);
+                        return Some((OpItem::End { frame: Some(frame), complete: protocol == Protocol::Legacy }, None));
+                    }
+                    op.first = false;
+                    let text = format!("{}{}}}", op.head, serialised(&response));
+                    return Some((OpItem::Frame(Message::Text(text.into())), Some(op)));
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// One grouped member between results.
+struct GroupedOp {
+    responses: BoxStream<'static, async_graphql::Response>,
+    events: tokio::sync::mpsc::Receiver<Arc<ChatEvent>>,
+    tap_open: bool,
+    group: Arc<Group>,
+    actor: RequestActor,
+    ip: String,
+    state: AppState,
+    head: String,
+    id: String,
+    first: bool,
+}
+
+/// Executes the group's operation for one event, as `actor` (the member that needs it first).
+async fn render(state: &AppState, group: &Group, actor: RequestActor, ip: &str, event: Arc<ChatEvent>) -> String {
+    let mut request = async_graphql::Request::new(group.query.clone()).variables(group.variables.clone());
+    if let Some(name) = &group.operation {
+        request = request.operation_name(name.clone());
+    }
+    let mut response = match gql::prepare(request, &state.docs, &state.limits, false, &state.app, actor, ip) {
+        Ok(request) => {
+            let mut once = state.schema.execute_stream(request.data(RenderOne(event)));
+            once.next().await.unwrap_or_else(|| {
+                let err = async_graphql::ServerError::new("the render produced no result", None);
+                async_graphql::Response::from_errors(vec![err])
+            })
+        }
+        Err(refusal) => async_graphql::Response::from_errors(refusal.errors),
+    };
+    classify_errors(&mut response.errors);
+    serialised(&response)
+}
+
+/// A response as JSON, or the coded `INTERNAL` body when it cannot be serialised.
+fn serialised(response: &async_graphql::Response) -> String {
+    serde_json::to_string(response).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serialising a result failed");
+        INTERNAL_RESPONSE.to_owned()
+    })
 }
 
 /// A running operation's state between results.

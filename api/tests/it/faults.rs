@@ -186,7 +186,7 @@ impl Collector {
         let seen: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
         let sink = Arc::clone(&seen);
         let task = tokio::spawn(async move {
-            while let Some(event) = socket.try_next(Duration::from_secs(120)).await {
+            while let Some(event) = socket.try_next(Duration::from_mins(2)).await {
                 let WsEvent::Json(msg) = event else { break };
                 if msg["type"] == "next" {
                     let e = &msg["payload"]["data"]["channelEvents"];

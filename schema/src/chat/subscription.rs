@@ -5,9 +5,17 @@ use async_graphql::{Context, ID, Subscription};
 use futures::{Stream, StreamExt as _};
 use stoa_domain::chat;
 
+use std::sync::Arc;
+
 use crate::chat::types::{ChannelEvent, Notification, Presence, TypingEvent};
 use crate::context::{ContextExt as _, parse_id};
 use crate::error::Result;
+use crate::fanout::{EventTap, RenderOne};
+
+/// The transport stopped reading the tap (the operation ended): the stream ends with it.
+fn closed_tap() -> crate::error::GqlError {
+    stoa_domain::DomainError::Internal(anyhow::anyhow!("event tap closed")).into()
+}
 
 /// Chat subscriptions.
 #[derive(Default)]
@@ -24,10 +32,29 @@ impl ChatSubscription {
         ctx: &Context<'_>,
         channel_id: ID,
         after: Option<i64>,
-    ) -> Result<impl Stream<Item = Result<ChannelEvent>>> {
+    ) -> Result<futures::stream::BoxStream<'static, Result<ChannelEvent>>> {
+        if let Some(RenderOne(event)) = ctx.data_opt::<RenderOne>() {
+            return Ok(futures::stream::once(futures::future::ready(Ok(ChannelEvent(Arc::clone(event))))).boxed());
+        }
         let id = parse_id(&channel_id, "channelId")?;
         let stream = chat::channel_events(ctx.app()?, ctx.actor()?, id, after).await?;
-        Ok(stream.map(|item| item.map(ChannelEvent).map_err(Into::into)))
+        if let Some(EventTap(tap)) = ctx.data_opt::<EventTap>() {
+            // Events go to the transport, which renders them once per group; errors still end
+            // this subscriber's stream through the executor.
+            let tap = tap.clone();
+            return Ok(stream
+                .filter_map(move |item| {
+                    let tap = tap.clone();
+                    async move {
+                        match item {
+                            Ok(event) => tap.send(event).await.err().map(|_| Err(closed_tap())),
+                            Err(e) => Some(Err(e.into())),
+                        }
+                    }
+                })
+                .boxed());
+        }
+        Ok(stream.map(|item| item.map(ChannelEvent).map_err(Into::into)).boxed())
     }
 
     /// Typing starts and stops in a channel the viewer can read. A start not refreshed within ~5 s

@@ -1,0 +1,218 @@
+//! Render once, deliver many: the transport's half (the schema's is `stoa_schema::fanout`).
+//!
+//! Subscribers of `channelEvents` whose operations are identical (the same document up to
+//! whitespace, operation name and variables, and the same viewer when the document selects a
+//! viewer-dependent field) form one [`Group`]. Each member keeps its own stream of events (its own
+//! access check, replay and end on removal), but an event is rendered, executed and serialised,
+//! once per group: the first member to need it renders it, every other member reuses the bytes
+//! and splices in its own operation id. A replayed event is the member's own (read from the
+//! database for it), so only live events, which every member holds the same allocation of, are
+//! shared.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use async_graphql::parser::types::{OperationType, Selection};
+use stoa_domain::chat::ChatEvent;
+use stoa_domain::ids::UserId;
+
+/// Rendered payloads a group keeps (events in flight to its members at once are far fewer).
+const CACHE: usize = 64;
+/// Sweep dead groups out of the registry after this many new ones.
+const SWEEP_EVERY: u64 = 1024;
+
+/// What makes two operations one group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    query: String,
+    operation: Option<String>,
+    variables: String,
+    /// Set when the document selects a viewer-dependent field.
+    viewer: Option<UserId>,
+}
+
+/// One rendered event.
+struct Entry {
+    event: Arc<ChatEvent>,
+    payload: Arc<tokio::sync::OnceCell<Arc<str>>>,
+}
+
+/// Members of one group share this.
+pub struct Group {
+    /// The operation every member runs (the first member's text; the others' differ at most in
+    /// whitespace outside strings).
+    pub query: String,
+    pub operation: Option<String>,
+    pub variables: async_graphql::Variables,
+    cache: Mutex<VecDeque<Entry>>,
+    counters: Arc<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    renders: AtomicU64,
+    deliveries: AtomicU64,
+    created: AtomicU64,
+}
+
+impl Group {
+    /// The payload of `event`, rendered by `render` unless a member already did (or is doing) it.
+    pub async fn payload<F, Fut>(&self, event: &Arc<ChatEvent>, render: F) -> Arc<str>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = String>,
+    {
+        let cell = {
+            let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(entry) = cache.iter().find(|e| Arc::ptr_eq(&e.event, event)) {
+                Arc::clone(&entry.payload)
+            } else {
+                if cache.len() >= CACHE {
+                    cache.pop_front();
+                }
+                let payload = Arc::new(tokio::sync::OnceCell::new());
+                cache.push_back(Entry { event: Arc::clone(event), payload: Arc::clone(&payload) });
+                payload
+            }
+        };
+        self.counters.deliveries.fetch_add(1, Ordering::Relaxed);
+        let counters = &self.counters;
+        Arc::clone(
+            cell.get_or_init(|| async move {
+                counters.renders.fetch_add(1, Ordering::Relaxed);
+                Arc::from(render().await)
+            })
+            .await,
+        )
+    }
+}
+
+/// Every live group, by key.
+#[derive(Default)]
+pub struct RenderGroups {
+    groups: Mutex<HashMap<Key, Weak<Group>>>,
+    counters: Arc<Counters>,
+}
+
+impl RenderGroups {
+    /// The group `request` (already prepared: its document is parsed) belongs to, when it can
+    /// share renders: a subscription whose only root field is groupable. `query`, `operation` and
+    /// `variables` are the request's own; `viewer` is the authenticated user.
+    #[must_use]
+    pub fn group_for(
+        &self,
+        request: &mut async_graphql::Request,
+        variables: &async_graphql::Variables,
+        viewer: Option<UserId>,
+    ) -> Option<Arc<Group>> {
+        let operation_name = request.operation_name.clone();
+        let doc = request.parsed_query().ok()?;
+        let operation = match (&operation_name, &doc.operations) {
+            (_, async_graphql::parser::types::DocumentOperations::Single(op)) => op,
+            (Some(name), async_graphql::parser::types::DocumentOperations::Multiple(ops)) => ops.get(name.as_str())?,
+            (None, async_graphql::parser::types::DocumentOperations::Multiple(_)) => return None,
+        };
+        if operation.node.ty != OperationType::Subscription {
+            return None;
+        }
+        let [root] = operation.node.selection_set.node.items.as_slice() else { return None };
+        let Selection::Field(field) = &root.node else { return None };
+        if !stoa_schema::fanout::GROUPABLE_ROOTS.contains(&field.node.name.node.as_str()) {
+            return None;
+        }
+        // The raw text decides viewer dependence: a mention anywhere (an alias, a fragment, even
+        // a comment) splits the group per viewer. Over-splitting costs renders; over-sharing would
+        // leak another viewer's answer.
+        let dependent = stoa_schema::fanout::VIEWER_DEPENDENT.iter().any(|(_, f)| request.query.contains(f));
+        let key = Key {
+            query: normalised(&request.query),
+            operation: request.operation_name.clone(),
+            variables: serde_json::to_string(variables).ok()?,
+            viewer: if dependent { Some(viewer?) } else { None },
+        };
+        let mut groups = self.groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(group) = groups.get(&key).and_then(Weak::upgrade) {
+            return Some(group);
+        }
+        let group = Arc::new(Group {
+            query: request.query.clone(),
+            operation: request.operation_name.clone(),
+            variables: variables.clone(),
+            cache: Mutex::default(),
+            counters: Arc::clone(&self.counters),
+        });
+        groups.insert(key, Arc::downgrade(&group));
+        if self.counters.created.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            groups.retain(|_, g| g.strong_count() > 0);
+        }
+        Some(group)
+    }
+
+    /// Groups with at least one member.
+    #[must_use]
+    pub fn live(&self) -> usize {
+        self.groups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .filter(|g| g.strong_count() > 0)
+            .count()
+    }
+
+    /// Renders run, and deliveries made from a group, since start.
+    #[must_use]
+    pub fn counts(&self) -> (u64, u64) {
+        (self.counters.renders.load(Ordering::Relaxed), self.counters.deliveries.load(Ordering::Relaxed))
+    }
+}
+
+/// `query` with each run of whitespace outside string literals (and commas, which GraphQL
+/// ignores) collapsed to one space. A document with a block string is kept as it is.
+fn normalised(query: &str) -> String {
+    if query.contains("\"\"\"") {
+        return query.to_owned();
+    }
+    let mut out = String::with_capacity(query.len());
+    let (mut in_string, mut escaped, mut space) = (false, false, false);
+    for c in query.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if c.is_whitespace() || c == ',' {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_outside_strings_does_not_split_a_group_but_inside_it_does() {
+        assert_eq!(
+            normalised("subscription {\n  a(x: 1,  y: 2) { b }\n}"),
+            normalised("subscription { a(x: 1 y: 2) { b } }")
+        );
+        assert_ne!(normalised(r#"{ a(s: "x  y") }"#), normalised(r#"{ a(s: "x y") }"#));
+        assert_ne!(normalised(r#"{ a(s: "q\"  ") }"#), normalised(r#"{ a(s: "q\" ") }"#));
+    }
+}

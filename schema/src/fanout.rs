@@ -1,0 +1,153 @@
+//! Render once, deliver many: the schema's half. A transport that groups identical `channelEvents`
+//! subscriptions attaches [`EventTap`] to each member's request, so the member's own stream (its
+//! access check at start, replay, gap-fill, and its end on removal) hands events to the transport
+//! instead of to the executor; the transport then renders each event once per group, with
+//! [`RenderOne`], and sends the same bytes to every member.
+//!
+//! Fields whose value depends on who is looking are declared in [`VIEWER_DEPENDENT`]: a document
+//! selecting any of them is grouped per viewer, never across viewers. A test walks every field a
+//! `channelEvents` document can reach and fails on one that is in neither list, so a new
+//! viewer-dependent field cannot silently share.
+
+use std::sync::Arc;
+
+use stoa_domain::chat::ChatEvent;
+
+/// Request data: `channelEvents` sends each event here instead of yielding it to the executor.
+#[derive(Clone)]
+pub struct EventTap(pub tokio::sync::mpsc::Sender<Arc<ChatEvent>>);
+
+/// Request data: `channelEvents` yields this one event and ends (no access check: it renders an
+/// event that every member's own stream has already delivered to it).
+#[derive(Clone)]
+pub struct RenderOne(pub Arc<ChatEvent>);
+
+/// The root fields whose subscribers may share renders.
+pub const GROUPABLE_ROOTS: &[&str] = &["channelEvents"];
+
+/// `(type, field)` pairs whose value depends on the viewer. Grouping treats the field name alone
+/// as the mark (over-splitting is safe; over-sharing is not).
+pub const VIEWER_DEPENDENT: &[(&str, &str)] = &[("Reaction", "reactedByMe")];
+
+/// `(type, field)` pairs reachable from `channelEvents` whose value is the same for every viewer
+/// allowed to see the event (signed file URLs are not tied to a viewer).
+pub const VIEWER_INDEPENDENT: &[(&str, &str)] = &[
+    ("ChannelEvent", "seq"),
+    ("ChannelEvent", "kind"),
+    ("ChannelEvent", "message"),
+    ("Message", "id"),
+    ("Message", "channelId"),
+    ("Message", "seq"),
+    ("Message", "author"),
+    ("Message", "body"),
+    ("Message", "threadRootId"),
+    ("Message", "replyCount"),
+    ("Message", "lastReplyAt"),
+    ("Message", "threadParticipants"),
+    ("Message", "replies"),
+    ("Message", "createdAt"),
+    ("Message", "editedAt"),
+    ("Message", "deleted"),
+    ("Message", "pinned"),
+    ("Message", "attachments"),
+    ("Message", "reactions"),
+    ("MessageConnection", "edges"),
+    ("MessageConnection", "pageInfo"),
+    ("MessageConnection", "nodes"),
+    ("MessageEdge", "cursor"),
+    ("MessageEdge", "node"),
+    ("PageInfo", "hasNextPage"),
+    ("PageInfo", "hasPreviousPage"),
+    ("PageInfo", "startCursor"),
+    ("PageInfo", "endCursor"),
+    ("User", "id"),
+    ("User", "displayName"),
+    ("User", "statusText"),
+    ("User", "statusEmoji"),
+    ("Reaction", "emoji"),
+    ("Reaction", "count"),
+    ("Reaction", "users"),
+    ("Attachment", "id"),
+    ("Attachment", "filename"),
+    ("Attachment", "mime"),
+    ("Attachment", "size"),
+    ("Attachment", "status"),
+    ("Attachment", "scanDetail"),
+    ("Attachment", "messageId"),
+    ("Attachment", "createdAt"),
+    ("Attachment", "thumbnailUrl"),
+    ("Attachment", "downloadUrl"),
+];
+
+/// Whether a field of this name is viewer-dependent on any type.
+#[must_use]
+pub fn is_viewer_dependent(field: &str) -> bool {
+    VIEWER_DEPENDENT.iter().any(|(_, f)| *f == field)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, HashMap};
+
+    use super::*;
+
+    /// Object types and their fields (with each field's named type), from the SDL.
+    fn types(sdl: &str) -> HashMap<String, Vec<(String, String)>> {
+        let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut current: Option<String> = None;
+        let mut in_doc = false;
+        for line in sdl.lines() {
+            let t = line.trim();
+            if t.starts_with("\"\"\"") {
+                in_doc = !(in_doc || t.len() > 3 && t.ends_with("\"\"\""));
+                continue;
+            }
+            if in_doc {
+                continue;
+            }
+            if let Some(rest) = t.strip_prefix("type ") {
+                current = rest.split_whitespace().next().map(str::to_owned);
+            } else if t == "}" {
+                current = None;
+            } else if let Some(ty) = &current {
+                // `name(args): Type!` or `name: [Type!]!`
+                let Some((head, ret)) = t.rsplit_once(':') else { continue };
+                let name = head.split('(').next().unwrap_or_default().trim().to_owned();
+                let named =
+                    ret.trim().trim_matches(|c| c == '[' || c == ']' || c == '!').trim_end_matches('!').to_owned();
+                let named = named.trim_matches(|c| c == '[' || c == ']' || c == '!').to_owned();
+                out.entry(ty.clone()).or_default().push((name, named));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_field_a_channel_events_document_reaches_is_classified() {
+        let sdl = crate::sdl();
+        let types = types(&sdl);
+        let mut seen = BTreeSet::new();
+        let mut queue = vec!["ChannelEvent".to_owned()];
+        let mut unclassified = Vec::new();
+        while let Some(ty) = queue.pop() {
+            if !seen.insert(ty.clone()) {
+                continue;
+            }
+            for (field, named) in types.get(&ty).into_iter().flatten() {
+                let pair = (ty.as_str(), field.as_str());
+                let known = VIEWER_DEPENDENT.contains(&pair) || VIEWER_INDEPENDENT.contains(&pair);
+                if !known {
+                    unclassified.push(format!("{ty}.{field}"));
+                }
+                if types.contains_key(named) {
+                    queue.push(named.clone());
+                }
+            }
+        }
+        assert!(seen.contains("Message") && seen.contains("Reaction"), "walked {seen:?}");
+        assert!(
+            unclassified.is_empty(),
+            "classify these in schema/src/fanout.rs (VIEWER_DEPENDENT if the value depends on who looks): {unclassified:?}"
+        );
+    }
+}
