@@ -214,13 +214,15 @@ impl Server {
         self.app.clone()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, drains in-flight requests, then checkpoints SQLite.
     ///
     /// # Errors
     /// On a fatal I/O error of the listener.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        crate::backup::checkpoint(&self.app).await; // stoa.db alone holds every commit (#16)
+        served
     }
 
     /// Serves until SIGTERM or ctrl-c.
