@@ -2,6 +2,7 @@
 //! transport, and the CLI commands. Holds no business rules.
 
 pub mod adapters;
+pub mod backup;
 pub mod client_addr;
 pub mod config;
 pub mod files;

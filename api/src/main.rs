@@ -1,7 +1,7 @@
-//! `stoa`: serve the API (default), migrate, print the schema, or seed demo data.
+//! `stoa`: serve the API (default), migrate, print the schema, seed demo data, back up or restore.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
-
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -32,6 +32,18 @@ enum Command {
     Seed,
     /// Run job workers only (file scans), against the same database as the servers.
     Worker,
+    /// Write a consistent copy of the live SQLite database to PATH and the objects' manifest to
+    /// PATH.manifest.json (on Postgres: print the pg_dump command).
+    Backup {
+        /// A new file; an existing one is never overwritten.
+        path: PathBuf,
+    },
+    /// Replace the stopped SQLite database with the backup at PATH, once it has passed its checks
+    /// (on Postgres: print the pg_restore command). The replaced files are kept beside it.
+    Restore {
+        /// A file written by `stoa backup`.
+        path: PathBuf,
+    },
 }
 
 fn init_tracing(filter: &str) {
@@ -44,6 +56,12 @@ fn init_tracing(filter: &str) {
 fn say(line: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+fn say_all(lines: &[String]) {
+    for line in lines {
+        say(line);
+    }
 }
 
 #[tokio::main]
@@ -66,6 +84,8 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(&config).await,
         Command::Seed => seed(&config).await,
         Command::Worker => worker(config).await,
+        Command::Backup { path } => stoa_api::backup::backup(&config, &path).await.map(|lines| say_all(&lines)),
+        Command::Restore { path } => stoa_api::backup::restore(&config, &path).await.map(|lines| say_all(&lines)),
         Command::Schema => Ok(()),
     };
     match result {
@@ -78,6 +98,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let _in_use = stoa_api::backup::DatabaseLock::shared(&config)?;
     let server = Server::build(config).await?;
     let addr = server.local_addr()?;
     tracing::info!(%addr, "stoa listening");
@@ -87,6 +108,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn worker(mut config: Config) -> anyhow::Result<()> {
+    let _in_use = stoa_api::backup::DatabaseLock::shared(&config)?;
     config.jobs = stoa_api::config::JobMode::Queue;
     config.run_workers = false;
     let app = server::build_app(&config, &format!("http://{}", config.bind)).await?;
@@ -111,22 +133,28 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
         std::future::pending::<()>().await;
     };
     say(&format!("Stoa worker running (ctrl-c to stop). Health: http://{addr}/readyz"));
-    tokio::select! {
+    let stopped = tokio::select! {
         r = work => r,
         () = probe => Ok(()),
-    }
+    };
+    stoa_api::backup::checkpoint(&app).await;
+    stopped
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let _in_use = stoa_api::backup::DatabaseLock::shared(config)?;
     let db = server::connect_database(&config.database_url).await?;
     server::migrate(&db).await?;
+    stoa_api::backup::checkpoint_connection(&db).await;
     say("migrations applied");
     Ok(())
 }
 
 async fn seed(config: &Config) -> anyhow::Result<()> {
+    let _in_use = stoa_api::backup::DatabaseLock::shared(config)?;
     let app = server::build_app(config, &format!("http://{}", config.bind)).await?;
     let (slug, users) = stoa_api::seed::seed(&app).await.context("seeding the demo workspace")?;
+    stoa_api::backup::checkpoint(&app).await;
     say(&format!("Seeded workspace {slug:?}. Sign in with:"));
     for user in users {
         say(&format!("  {:<10} {}  password: {}", user.role.as_str(), user.email, user.password));

@@ -245,7 +245,7 @@ impl Server {
         self.app.clone()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, drains in-flight requests, then checkpoints SQLite.
     ///
     /// # Errors
     /// On a fatal I/O error of the listener.
@@ -256,7 +256,9 @@ impl Server {
             shutdown.await;
             readiness.drain(); // requests still in flight on kept-alive connections see 503
         };
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        crate::backup::checkpoint(&self.app).await; // stoa.db alone holds every commit (#16)
+        served
     }
 
     /// Serves until SIGTERM or ctrl-c.

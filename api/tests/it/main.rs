@@ -8,6 +8,7 @@ mod helpers;
 mod abuse;
 mod access_matrix;
 mod addresses;
+mod backup;
 mod chat;
 mod config;
 mod faults;
