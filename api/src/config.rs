@@ -132,6 +132,9 @@ pub struct Config {
     pub redis_timeout: Duration,
     /// `STOA_RATE_LIMIT_REDIS_DOWN` (`open`): what the rate limiter does while Redis is unreachable.
     pub limiter_policy: crate::adapters::LimiterPolicy,
+    /// `STOA_SUBSCRIPTION_GROUPS` (true): identical `channelEvents` subscriptions share one render
+    /// per event (false renders per subscriber, for comparison).
+    pub subscription_groups: bool,
     /// `STOA_WORKER_BIND` (127.0.0.1:9090): where `stoa worker` serves `/healthz`, `/readyz` and
     /// `/metrics`.
     pub worker_bind: SocketAddr,
@@ -342,6 +345,7 @@ impl Config {
             db_acquire_timeout: src.deadline_ms("STOA_DB_ACQUIRE_TIMEOUT_MS", 2000)?,
             redis_timeout: src.deadline_ms("STOA_REDIS_TIMEOUT_MS", 250)?,
             limiter_policy: src.parse("STOA_RATE_LIMIT_REDIS_DOWN", crate::adapters::LimiterPolicy::Open)?,
+            subscription_groups: src.flag("STOA_SUBSCRIPTION_GROUPS", true)?,
             worker_bind: src.parse("STOA_WORKER_BIND", SocketAddr::from(([127, 0, 0, 1], 9090)))?,
         })
     }

@@ -64,12 +64,28 @@ impl Metrics {
         let _ = writeln!(out, "stoa_ws_connections {}", self.sockets.load(Ordering::Relaxed));
         let _ = writeln!(out, "# TYPE stoa_sql_statements_total counter");
         let _ = writeln!(out, "stoa_sql_statements_total {sql_statements}");
+        if let Some(cpu) = cpu_seconds() {
+            let _ = writeln!(out, "# TYPE process_cpu_seconds_total counter");
+            let _ = writeln!(out, "process_cpu_seconds_total {cpu:.3}");
+        }
         if let Some(rss) = resident_bytes() {
             let _ = writeln!(out, "# TYPE process_resident_memory_bytes gauge");
             let _ = writeln!(out, "process_resident_memory_bytes {rss}");
         }
         out
     }
+}
+
+/// User + system CPU time of this process (Linux `/proc/self/stat`, in ticks of 1/100 s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th there.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    #[expect(clippy::cast_precision_loss, reason = "CPU ticks stay far below 2^52")]
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// Resident set size of this process (Linux `/proc/self/statm`, in pages of 4 KiB).

@@ -225,7 +225,7 @@ impl Server {
             sockets: Arc::clone(&sockets),
             metrics_access: metrics_access(&config),
             readiness: Arc::clone(&readiness),
-            groups: Arc::default(),
+            groups: Arc::new(crate::ws::groups::RenderGroups::new(config.subscription_groups)),
         };
         let router = crate::router::router(state, &config.cors_origins);
         Ok(Self { listener, router, app, readiness })

@@ -91,11 +91,18 @@ impl Group {
 /// Every live group, by key.
 #[derive(Default)]
 pub struct RenderGroups {
+    enabled: bool,
     groups: Mutex<HashMap<Key, Weak<Group>>>,
     counters: Arc<Counters>,
 }
 
 impl RenderGroups {
+    /// A registry; when not `enabled`, no operation is grouped.
+    #[must_use]
+    pub fn new(enabled: bool) -> Self {
+        Self { enabled, ..Self::default() }
+    }
+
     /// The group `request` (already prepared: its document is parsed) belongs to, when it can
     /// share renders: a subscription whose only root field is groupable. `query`, `operation` and
     /// `variables` are the request's own; `viewer` is the authenticated user.
@@ -106,6 +113,9 @@ impl RenderGroups {
         variables: &async_graphql::Variables,
         viewer: Option<UserId>,
     ) -> Option<Arc<Group>> {
+        if !self.enabled {
+            return None;
+        }
         let operation_name = request.operation_name.clone();
         let doc = request.parsed_query().ok()?;
         let operation = match (&operation_name, &doc.operations) {
