@@ -2,7 +2,9 @@
 # Runs stoa-bench against freshly started release servers.
 #   bench/run.sh sqlite              embedded default (SQLite, in-process bus)
 #   bench/run.sh postgres            Postgres + Redis, two instances (cross-instance fan-out)
-# Extra arguments go to stoa-bench (e.g. --quick). Needs: cargo build --release -p stoa-api -p stoa-bench (the crate lives in this folder)
+# Extra arguments go to stoa-bench (e.g. --quick). `all` runs fanout and idle against the bare
+# baseline (a tokio + tungstenite broadcast server in its own process) first and prints the ratios.
+# Needs: cargo build --release -p stoa-api -p stoa-bench (the crate lives in this folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-sqlite}; shift || true

@@ -35,8 +35,10 @@ async fn connection(
     events: broadcast::Sender<Arc<str>>,
     seq: Arc<AtomicI64>,
 ) -> anyhow::Result<()> {
+    #[expect(clippy::result_large_err, reason = "tungstenite's handshake callback type")]
     let protocol = |_: &Request, mut res: Response| {
-        res.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().expect("a header value"));
+        let protocol = tokio_tungstenite::tungstenite::http::HeaderValue::from_static("graphql-transport-ws");
+        res.headers_mut().insert("sec-websocket-protocol", protocol);
         Ok(res)
     };
     let config = WebSocketConfig::default().read_buffer_size(4096);
@@ -103,7 +105,8 @@ impl Child {
         let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
         let mut lines = tokio::io::BufReader::new(stdout).lines();
         let line = lines.next_line().await?.unwrap_or_default();
-        let addr = line.strip_prefix("baseline listening on ").ok_or_else(|| anyhow::anyhow!("baseline said {line:?}"))?;
+        let addr =
+            line.strip_prefix("baseline listening on ").ok_or_else(|| anyhow::anyhow!("baseline said {line:?}"))?;
         Ok(Self { base: format!("http://{addr}"), child })
     }
 

@@ -10,25 +10,35 @@ use tokio::sync::Semaphore;
 use crate::client::{self, Api};
 use crate::stats::Report;
 
-pub async fn run(api: &Api, connections: usize) -> anyhow::Result<Report> {
-    let owner = api.sign_up("idle").await?;
-    let channel = api.channel(&owner, &[]).await?;
-    let before = api.metric("process_resident_memory_bytes").await?;
+/// The document of the idle row: a realistic message selection, not the lightest one.
+const SUB: &str = "subscription($id: ID!) { channelEvents(channelId: $id) { seq message { id channelId seq body createdAt author { id displayName } } } }";
+
+/// The server's resident bytes: the baseline child's, or Stoa's from `/metrics`.
+async fn resident(api: &Api, baseline: Option<&crate::baseline::Child>) -> anyhow::Result<f64> {
+    match baseline {
+        Some(child) => child.resident_bytes().map(|b| b as f64).ok_or_else(|| anyhow::anyhow!("no baseline RSS")),
+        None => api.metric("process_resident_memory_bytes").await,
+    }
+}
+
+pub async fn run(api: &Api, connections: usize, baseline: Option<&crate::baseline::Child>) -> anyhow::Result<Report> {
+    let (token, channel) = if baseline.is_some() {
+        ("baseline".to_owned(), "c".to_owned())
+    } else {
+        let owner = api.sign_up("idle").await?;
+        let channel = api.channel(&owner, &[]).await?;
+        (owner.token, channel)
+    };
+    let before = resident(api, baseline).await?;
     let gate = Arc::new(Semaphore::new(128));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (api, token, channel, gate) = (api.clone(), owner.token.clone(), channel.clone(), gate.clone());
+        let (api, token, channel, gate) = (api.clone(), token.clone(), channel.clone(), gate.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let mut socket = api.socket(&token).await?;
-            client::subscribe(
-                &mut socket,
-                "s",
-                "subscription($id: ID!) { channelEvents(channelId: $id) { seq } }",
-                json!({ "id": channel }),
-            )
-            .await?;
+            client::subscribe(&mut socket, "s", SUB, json!({ "id": channel })).await?;
             anyhow::Ok(socket)
         }));
     }
@@ -42,12 +52,15 @@ pub async fn run(api: &Api, connections: usize) -> anyhow::Result<Report> {
     }
     let open_secs = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = api.metric("process_resident_memory_bytes").await?;
-    let held = api.metric("stoa_ws_connections").await?;
+    let after = resident(api, baseline).await?;
+    let held = match baseline {
+        Some(_) => sockets.len() as f64,
+        None => api.metric("stoa_ws_connections").await?,
+    };
     let per_conn_kib = if sockets.is_empty() { 0.0 } else { (after - before) / 1024.0 / sockets.len() as f64 };
     drop(sockets);
     Ok(Report {
-        name: "idle",
+        name: if baseline.is_some() { "idle-baseline" } else { "idle" },
         params: json!({ "connections": connections }),
         metrics: json!({
             "open": connections - failed,

@@ -15,6 +15,7 @@
     reason = "a load generator: long linear scenarios, float statistics"
 )]
 
+mod baseline;
 mod client;
 mod fanout;
 mod history;
@@ -54,11 +55,23 @@ enum Command {
         /// Posts per second.
         #[arg(long, default_value_t = 10.0)]
         rate: f64,
+        /// First run the same subscribers and posts against a bare tokio + tungstenite broadcast
+        /// server (its own process, no GraphQL), then against Stoa, and report the ratios.
+        #[arg(long)]
+        baseline: bool,
+    },
+    /// The bare broadcast server `fanout --baseline` starts (not for direct use).
+    BaselineServer {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: String,
     },
     /// N idle authenticated subscriptions: server memory per connection.
     Idle {
         #[arg(long)]
         connections: Option<usize>,
+        /// First hold the same sockets on the bare baseline server, then on Stoa.
+        #[arg(long)]
+        baseline: bool,
     },
     /// History pages (50 messages with authors, reactions, thread summaries) at concurrency C.
     History {
@@ -98,12 +111,35 @@ async fn main() -> anyhow::Result<()> {
             subs.unwrap_or(if q { 200 } else { 1_000 }),
             posts.unwrap_or(if q { 20 } else { 100 }),
             rate,
+            &fanout::Target::Stoa,
         )
     };
     match command {
-        Command::Fanout { subscribers, posts, rate } => run_fanout(subscribers, posts, rate).await?.emit(&cli.out)?,
-        Command::Idle { connections } => {
-            idle::run(&api, connections.unwrap_or(if q { 500 } else { 10_000 })).await?.emit(&cli.out)?
+        Command::BaselineServer { bind } => baseline::serve(&bind).await?,
+        Command::Fanout { subscribers, posts, rate, baseline: true } => {
+            let bare = baseline::Child::start().await?;
+            let bare_api = client::Api::new(&bare.base);
+            let (subs, posts) =
+                (subscribers.unwrap_or(if q { 200 } else { 1_000 }), posts.unwrap_or(if q { 20 } else { 100 }));
+            let bare_row = fanout::run(&bare_api, None, subs, posts, rate, &fanout::Target::Baseline(&bare)).await?;
+            drop(bare);
+            bare_row.emit(&cli.out)?;
+            let stoa = run_fanout(Some(subs), Some(posts), rate).await?;
+            stoa.emit(&cli.out)?;
+            fanout::ratios(&bare_row, &stoa).emit(&cli.out)?;
+        }
+        Command::Fanout { subscribers, posts, rate, baseline: false } => {
+            run_fanout(subscribers, posts, rate).await?.emit(&cli.out)?
+        }
+        Command::Idle { connections, baseline } => {
+            let n = connections.unwrap_or(if q { 500 } else { 10_000 });
+            if baseline {
+                let bare = baseline::Child::start().await?;
+                let bare_row = idle::run(&client::Api::new(&bare.base), n, Some(&bare)).await?;
+                drop(bare);
+                bare_row.emit(&cli.out)?;
+            }
+            idle::run(&api, n, None).await?.emit(&cli.out)?;
         }
         Command::History { concurrency, requests } => {
             history::run(
@@ -125,8 +161,20 @@ async fn main() -> anyhow::Result<()> {
             .emit(&cli.out)?;
         }
         Command::All { database_url } => {
-            run_fanout(None, None, 10.0).await?.emit(&cli.out)?;
-            idle::run(&api, if q { 500 } else { 10_000 }).await?.emit(&cli.out)?;
+            let (subs, posts, rate) = (if q { 200 } else { 1_000 }, if q { 20 } else { 100 }, 10.0);
+            let n = if q { 500 } else { 10_000 };
+            {
+                let bare = baseline::Child::start().await?;
+                let bare_api = client::Api::new(&bare.base);
+                let bare_row =
+                    fanout::run(&bare_api, None, subs, posts, rate, &fanout::Target::Baseline(&bare)).await?;
+                bare_row.emit(&cli.out)?;
+                let stoa = run_fanout(Some(subs), Some(posts), rate).await?;
+                stoa.emit(&cli.out)?;
+                fanout::ratios(&bare_row, &stoa).emit(&cli.out)?;
+                idle::run(&bare_api, n, Some(&bare)).await?.emit(&cli.out)?;
+            }
+            idle::run(&api, n, None).await?.emit(&cli.out)?;
             history::run(&api, if q { 4 } else { 16 }, if q { 200 } else { 5_000 }).await?.emit(&cli.out)?;
             post::run(&api, if q { 4 } else { 16 }, if q { 3 } else { 10 }, database_url).await?.emit(&cli.out)?;
         }
