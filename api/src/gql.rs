@@ -95,11 +95,29 @@ pub async fn authenticate(app: &AppCtx, token: Option<&str>) -> Option<Caller> {
 /// # Errors
 /// A [`Refusal`] with coded errors.
 pub fn prepare(
-    mut request: Request,
+    request: Request,
     docs: &DocCache,
     limits: &Limits,
     queries_only: bool,
     app: &AppCtx,
+    actor: RequestActor,
+    ip: &str,
+) -> Result<Request, Refusal> {
+    let user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
+    let request = check(request, docs, limits, queries_only, actor, ip)?;
+    Ok(stoa_schema::with_loaders(request, app, user))
+}
+
+/// [`prepare`] without the data loaders: for an operation that resolves no fields itself (a
+/// grouped subscriber, whose events its group renders), so an idle subscriber holds none.
+///
+/// # Errors
+/// A [`Refusal`] with coded errors.
+pub fn check(
+    mut request: Request,
+    docs: &DocCache,
+    limits: &Limits,
+    queries_only: bool,
     actor: RequestActor,
     ip: &str,
 ) -> Result<Request, Refusal> {
@@ -128,6 +146,5 @@ pub fn prepare(
         let err = transport_error(ErrorCode::METHOD_NOT_ALLOWED, "only queries may be sent with GET; use POST");
         return Err(Refusal::one(err));
     }
-    let user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
-    Ok(stoa_schema::with_loaders(request.data(actor).data(ClientIp(ip.to_owned())), app, user))
+    Ok(request.data(actor).data(ClientIp(ip.to_owned())))
 }

@@ -47,6 +47,7 @@ pub async fn run(api: &Api, concurrency: usize, seconds: u64, database_url: Opti
     let channel = api.channel(&owner, &[]).await?;
     let (count, errors, stop) =
         (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let statements_before = api.metric("stoa_sql_statements_total").await?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -75,6 +76,8 @@ pub async fn run(api: &Api, concurrency: usize, seconds: u64, database_url: Opti
         let _ = t.await;
     }
     let posts_per_s = count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    let statements = api.metric("stoa_sql_statements_total").await? - statements_before;
+    let per_post = statements / count.load(Ordering::Relaxed).max(1) as f64;
     let baseline = match &database_url {
         Some(url) => Some(baseline(url, concurrency, seconds).await?),
         None => None,
@@ -85,6 +88,7 @@ pub async fn run(api: &Api, concurrency: usize, seconds: u64, database_url: Opti
         metrics: json!({
             "posts_per_s": posts_per_s.round(),
             "post_errors": errors.load(Ordering::Relaxed),
+            "sql_statements_per_post": (per_post * 100.0).round() / 100.0,
             "raw_insert_per_s": baseline.map(f64::round),
             "ratio_post_to_insert": baseline.map(|b| (posts_per_s / b * 100.0).round() / 100.0),
         }),

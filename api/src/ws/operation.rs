@@ -51,10 +51,13 @@ pub(super) fn start(
         let variables = request.variables.clone();
         let viewer = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
         let member = actor.clone();
-        match gql::prepare(request, &state.docs, &state.limits, false, &state.app, actor, &ip) {
+        match gql::check(request, &state.docs, &state.limits, false, actor, &ip) {
             Ok(mut request) => match state.groups.group_for(&mut request, &variables, viewer) {
                 Some(group) => grouped(state, request, group, member, ip, &id, protocol),
-                None => operation(&state.schema, request, &id, protocol),
+                None => {
+                    let request = stoa_schema::with_loaders(request, &state.app, viewer);
+                    operation(&state.schema, request, &id, protocol)
+                }
             },
             Err(refusal) => refuse(&state, &id, &refusal.errors),
         }
