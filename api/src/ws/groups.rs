@@ -177,15 +177,21 @@ impl RenderGroups {
     }
 }
 
-/// `query` with each run of whitespace outside string literals (and commas, which GraphQL
-/// ignores) collapsed to one space. A document with a block string is kept as it is.
+/// `query` with each run of whitespace, commas and comments outside string literals (all of which
+/// GraphQL ignores) collapsed to one space. A comment runs to the end of its line, so the line
+/// break that ends one is never read as a mere space: a selection after it stays a selection. A
+/// document with a block string is kept as it is.
 fn normalised(query: &str) -> String {
     if query.contains("\"\"\"") {
         return query.to_owned();
     }
     let mut out = String::with_capacity(query.len());
-    let (mut in_string, mut escaped, mut space) = (false, false, false);
+    let (mut in_string, mut in_comment, mut escaped, mut space) = (false, false, false, false);
     for c in query.chars() {
+        if in_comment {
+            in_comment = c != '\n' && c != '\r';
+            continue;
+        }
         if in_string {
             out.push(c);
             match (escaped, c) {
@@ -196,7 +202,8 @@ fn normalised(query: &str) -> String {
             }
             continue;
         }
-        if c.is_whitespace() || c == ',' {
+        if c.is_whitespace() || c == ',' || c == '#' {
+            in_comment = c == '#';
             space = true;
             continue;
         }
@@ -224,5 +231,16 @@ mod tests {
         );
         assert_ne!(normalised(r#"{ a(s: "x  y") }"#), normalised(r#"{ a(s: "x y") }"#));
         assert_ne!(normalised(r#"{ a(s: "q\"  ") }"#), normalised(r#"{ a(s: "q\" ") }"#));
+    }
+
+    #[test]
+    fn a_comment_is_ignored_up_to_its_line_break_and_no_further() {
+        assert_eq!(normalised("{ a # first\n b }"), normalised("{ a # second\r\n b }"));
+        assert_eq!(normalised("{ a # first\n b }"), normalised("{ a b }"));
+        // The same characters, but the comment swallows `b` in the second.
+        assert_ne!(normalised("{ a # x\n b\n }"), normalised("{ a # x b\n }"));
+        // A quote in a comment opens no string (whitespace in a later string still counts).
+        assert_ne!(normalised("{ a # \"\n b(s: \"x  y\") }"), normalised("{ a # \"\n b(s: \"x y\") }"));
+        assert_eq!(normalised(r##"{ a(s: "# not a comment") }"##), r##"{ a(s: "# not a comment") }"##);
     }
 }

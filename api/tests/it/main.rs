@@ -13,6 +13,7 @@ mod chat;
 mod config;
 mod faults;
 mod files;
+mod groups;
 mod identity;
 mod redaction;
 mod removal;
