@@ -27,7 +27,9 @@ pub const GROUPABLE_ROOTS: &[&str] = &["channelEvents"];
 
 /// `(type, field)` pairs whose value depends on the viewer. Grouping treats the field name alone
 /// as the mark (over-splitting is safe; over-sharing is not).
-pub const VIEWER_DEPENDENT: &[(&str, &str)] = &[("Reaction", "reactedByMe")];
+/// `Message.replies` is here because its resolver asks the viewer's access again: a render by a
+/// member whose removal has not reached its stream yet must not answer for the others.
+pub const VIEWER_DEPENDENT: &[(&str, &str)] = &[("Reaction", "reactedByMe"), ("Message", "replies")];
 
 /// `(type, field)` pairs reachable from `channelEvents` whose value is the same for every viewer
 /// allowed to see the event (signed file URLs are not tied to a viewer).
@@ -44,7 +46,6 @@ pub const VIEWER_INDEPENDENT: &[(&str, &str)] = &[
     ("Message", "replyCount"),
     ("Message", "lastReplyAt"),
     ("Message", "threadParticipants"),
-    ("Message", "replies"),
     ("Message", "createdAt"),
     ("Message", "editedAt"),
     ("Message", "deleted"),
