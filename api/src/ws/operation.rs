@@ -52,13 +52,14 @@ pub(super) fn start(
         let viewer = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
         let member = actor.clone();
         match gql::check(request, &state.docs, &state.limits, false, actor, &ip) {
-            Ok(mut request) => match state.groups.group_for(&mut request, &variables, viewer) {
-                Some(group) => grouped(state, request, group, member, ip, &id, protocol),
-                None => {
+            Ok(mut request) => {
+                if let Some(group) = state.groups.group_for(&mut request, &variables, viewer) {
+                    grouped(state, request, group, member, ip, &id, protocol)
+                } else {
                     let request = stoa_schema::with_loaders(request, &state.app, viewer);
                     operation(&state.schema, request, &id, protocol)
                 }
-            },
+            }
             Err(refusal) => refuse(&state, &id, &refusal.errors),
         }
     }))
