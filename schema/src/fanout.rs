@@ -1,8 +1,9 @@
 //! Render once, deliver many: the schema's half. A transport that groups identical `channelEvents`
-//! subscriptions attaches [`EventTap`] to each member's request, so the member's own stream (its
-//! access check at start, replay, gap-fill, and its end on removal) hands events to the transport
-//! instead of to the executor; the transport then renders each event once per group, with
-//! [`RenderOne`], and sends the same bytes to every member.
+//! subscriptions attaches [`EventTap`] to each member's request. The executor runs the member's
+//! start as usual (validation, arguments, the access check), and the resolver then hands the
+//! member's own event stream (replay, gap-fill, its end on removal) to the transport instead of
+//! to the executor; the transport drops the executor's stream, renders each event once per group
+//! with [`RenderOne`], and sends the same bytes to every member.
 //!
 //! Fields whose value depends on who is looking are declared in [`VIEWER_DEPENDENT`]: a document
 //! selecting any of them is grouped per viewer, never across viewers. A test walks every field a
@@ -13,9 +14,37 @@ use std::sync::Arc;
 
 use stoa_domain::chat::ChatEvent;
 
-/// Request data: `channelEvents` sends each event here instead of yielding it to the executor.
-#[derive(Clone)]
-pub struct EventTap(pub tokio::sync::mpsc::Sender<Arc<ChatEvent>>);
+/// A member's own stream of events, as the domain yields them.
+pub type MemberEvents = futures::stream::BoxStream<'static, stoa_domain::Result<Arc<ChatEvent>>>;
+
+/// Request data: once `channelEvents` has started (its checks passed), it sends the member's
+/// stream here and yields nothing itself.
+pub struct EventTap(pub std::sync::Mutex<Option<tokio::sync::oneshot::Sender<MemberEvents>>>);
+
+impl EventTap {
+    /// A tap and the receiver the transport waits on.
+    #[must_use]
+    pub fn new() -> (Self, tokio::sync::oneshot::Receiver<MemberEvents>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (Self(std::sync::Mutex::new(Some(tx))), rx)
+    }
+
+    /// Takes the sender (once).
+    pub fn take(&self) -> Option<tokio::sync::oneshot::Sender<MemberEvents>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    }
+}
+
+/// A member stream's error as the GraphQL error an ungrouped subscriber would get for it, at the
+/// root field.
+#[must_use]
+pub fn stream_error(err: stoa_domain::DomainError) -> async_graphql::ServerError {
+    let err: async_graphql::Error = crate::error::GqlError::from(err).into();
+    let mut server = err.into_server_error(async_graphql::Pos::default());
+    server.locations.clear();
+    server.path = vec![async_graphql::PathSegment::Field("channelEvents".to_owned())];
+    server
+}
 
 /// Request data: `channelEvents` yields this one event and ends (no access check: it renders an
 /// event that every member's own stream has already delivered to it).

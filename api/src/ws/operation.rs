@@ -118,10 +118,11 @@ fn operation(
     .boxed()
 }
 
-/// A grouped subscription's frames: the member's own stream hands events over the tap, each is
-/// rendered once for the group, and the shared payload is spliced behind this member's id.
-/// Anything the executor yields (a refusal at start, an error that ends the stream) is answered as
-/// in [`operation`].
+/// A grouped subscription's frames. The executor runs the member's start (validation, the access
+/// check); a refusal is answered as in [`operation`]. Once started, the resolver hands over the
+/// member's own event stream and the executor's stream is dropped: each event is rendered once for
+/// the group and the shared payload is spliced behind this member's id, with no executor, tap or
+/// document copy left per member.
 fn grouped(
     state: AppState,
     request: async_graphql::Request,
@@ -133,66 +134,88 @@ fn grouped(
 ) -> BoxStream<'static, OpItem> {
     let next = if protocol == Protocol::Legacy { "data" } else { "next" };
     let head = format!(r#"{{"id":{},"type":"{next}","payload":"#, json!(id));
-    // A few events of slack: a member that stops reading stops pulling its stream, which then
-    // falls behind on the bus and catches up from the database, as an ungrouped one does.
-    let (tap, events) = tokio::sync::mpsc::channel(16);
-    let responses = state.schema.execute_stream(request.data(EventTap(tap)));
-    let op =
-        GroupedOp { responses, events, tap_open: true, group, actor, ip, state, head, id: id.to_owned(), first: true };
-    futures::stream::unfold(Some(op), move |op| async move {
-        let mut op = op?;
+    let (tap, handed) = EventTap::new();
+    let mut start = state.schema.execute_stream(request.data(tap));
+    let id = id.to_owned();
+    let started = async move {
+        tokio::pin!(handed);
         loop {
             tokio::select! {
                 biased;
-                event = op.events.recv(), if op.tap_open => {
-                    let Some(event) = event else { op.tap_open = false; continue };
-                    op.first = false;
-                    let (state, actor, ip) = (&op.state, op.actor.clone(), op.ip.as_str());
-                    let payload = op.group.payload(&event, || render(state, &op.group, actor, ip, event.clone())).await;
-                    let mut text = String::with_capacity(op.head.len() + payload.len() + 1);
-                    text.push_str(&op.head);
-                    text.push_str(&payload);
-                    text.push('}');
-                    return Some((OpItem::Frame(Message::Text(text.into())), Some(op)));
-                }
-                response = op.responses.next() => {
-                    let Some(mut response) = response else {
-                        // The stream ended: events it sent before ending go out first.
-                        if let Ok(event) = op.events.try_recv() {
-                            let (state, actor, ip) = (&op.state, op.actor.clone(), op.ip.as_str());
-                            let payload = op.group.payload(&event, || render(state, &op.group, actor, ip, event.clone())).await;
-                            let text = format!("{}{payload}}}", op.head);
-                            return Some((OpItem::Frame(Message::Text(text.into())), Some(op)));
+                events = &mut handed => return Ok(events.ok()),
+                response = start.next() => match response {
+                    // The start was refused (or failed): as an ungrouped operation answers it.
+                    Some(mut response) => {
+                        classify_errors(&mut response.errors);
+                        if response.errors.is_empty() {
+                            continue;
                         }
-                        return Some((OpItem::End { frame: None, complete: true }, None));
-                    };
-                    classify_errors(&mut response.errors);
-                    if op.first && response.data == GqlValue::Null && !response.errors.is_empty() {
-                        let frame = error_frame(&op.id, &response.errors);
-                        return Some((OpItem::End { frame: Some(frame), complete: protocol == Protocol::Legacy }, None));
+                        return Err(error_frame(&id, &response.errors));
                     }
-                    op.first = false;
-                    let text = format!("{}{}}}", op.head, serialised(&response));
-                    return Some((OpItem::Frame(Message::Text(text.into())), Some(op)));
-                }
+                    None => return Ok(None),
+                },
             }
         }
-    })
-    .boxed()
+    };
+    futures::stream::once(started)
+        .flat_map(move |outcome| match outcome {
+            Err(frame) => {
+                let end = OpItem::End { frame: Some(frame), complete: protocol == Protocol::Legacy };
+                futures::stream::once(futures::future::ready(end)).boxed()
+            }
+            Ok(None) => {
+                futures::stream::once(futures::future::ready(OpItem::End { frame: None, complete: true })).boxed()
+            }
+            Ok(Some(events)) => {
+                let member = Member {
+                    events,
+                    group: Arc::clone(&group),
+                    actor: actor.clone(),
+                    ip: ip.clone(),
+                    state: state.clone(),
+                    head: head.clone(),
+                };
+                member_frames(member)
+            }
+        })
+        .boxed()
 }
 
-/// One grouped member between results.
-struct GroupedOp {
-    responses: BoxStream<'static, async_graphql::Response>,
-    events: tokio::sync::mpsc::Receiver<Arc<ChatEvent>>,
-    tap_open: bool,
+/// One started member: its own events, its group, and what a render needs.
+struct Member {
+    events: stoa_schema::fanout::MemberEvents,
     group: Arc<Group>,
     actor: RequestActor,
     ip: String,
     state: AppState,
+    /// `{"id":…,"type":"next","payload":`
     head: String,
-    id: String,
-    first: bool,
+}
+
+fn member_frames(member: Member) -> BoxStream<'static, OpItem> {
+    futures::stream::unfold(Some(member), |member| async move {
+        let mut m = member?;
+        let item = match m.events.next().await {
+            Some(Ok(event)) => {
+                let (state, actor, ip) = (&m.state, m.actor.clone(), m.ip.as_str());
+                let payload = m.group.payload(&event, || render(state, &m.group, actor, ip, event.clone())).await;
+                let mut text = String::with_capacity(m.head.len() + payload.len() + 1);
+                text.push_str(&m.head);
+                text.push_str(&payload);
+                text.push('}');
+                OpItem::Frame(Message::Text(text.into()))
+            }
+            Some(Err(e)) => {
+                let mut errors = vec![stoa_schema::fanout::stream_error(e)];
+                classify_errors(&mut errors);
+                let response = async_graphql::Response::from_errors(errors);
+                OpItem::Frame(Message::Text(format!("{}{}}}", m.head, serialised(&response)).into()))
+            }
+            None => return Some((OpItem::End { frame: None, complete: true }, None)),
+        };
+        Some((item, Some(m)))
+    })
+    .boxed()
 }
 
 /// Executes the group's operation for one event, as `actor` (the member that needs it first).

@@ -38,21 +38,12 @@ impl ChatSubscription {
         }
         let id = parse_id(&channel_id, "channelId")?;
         let stream = chat::channel_events(ctx.app()?, ctx.actor()?, id, after).await?;
-        if let Some(EventTap(tap)) = ctx.data_opt::<EventTap>() {
-            // Events go to the transport, which renders them once per group; errors still end
-            // this subscriber's stream through the executor.
-            let tap = tap.clone();
-            return Ok(stream
-                .filter_map(move |item| {
-                    let tap = tap.clone();
-                    async move {
-                        match item {
-                            Ok(event) => tap.send(event).await.err().map(|_| Err(closed_tap())),
-                            Err(e) => Some(Err(e.into())),
-                        }
-                    }
-                })
-                .boxed());
+        if let Some(tap) = ctx.data_opt::<EventTap>().and_then(EventTap::take) {
+            // Started: the transport takes the stream over and renders its events once per group.
+            if tap.send(stream).is_ok() {
+                return Ok(futures::stream::pending().boxed());
+            }
+            return Err(closed_tap());
         }
         Ok(stream.map(|item| item.map(ChannelEvent).map_err(Into::into)).boxed())
     }
