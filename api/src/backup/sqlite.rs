@@ -133,25 +133,24 @@ pub(super) async fn verify(path: &Path, label: &str) -> anyhow::Result<usize> {
     checked
 }
 
-async fn check(db: &mut SqliteConnection, label: &str) -> anyhow::Result<usize> {
-    let report: Vec<String> = sqlx::query("PRAGMA integrity_check")
+/// The first column of every row `sql` returns, as text.
+async fn first_column(db: &mut SqliteConnection, sql: &'static str, label: &str) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query(sql)
         .fetch_all(&mut *db)
         .await
         .map_err(|e| unreadable(label, &e))?
         .iter()
         .map(|row| row.try_get::<String, _>(0).unwrap_or_default())
-        .collect();
+        .collect())
+}
+
+async fn check(db: &mut SqliteConnection, label: &str) -> anyhow::Result<usize> {
+    let report = first_column(db, "PRAGMA integrity_check", label).await?;
     if report != ["ok"] {
         let first = report.first().map_or("no answer", String::as_str);
         anyhow::bail!("backup {label} fails PRAGMA integrity_check ({} problems; first: {first})", report.len());
     }
-    let tables: Vec<String> = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .fetch_all(&mut *db)
-        .await
-        .map_err(|e| unreadable(label, &e))?
-        .iter()
-        .filter_map(|row| row.try_get::<String, _>(0).ok())
-        .collect();
+    let tables = first_column(db, "SELECT name FROM sqlite_master WHERE type = 'table'", label).await?;
     for table in std::iter::once("seaql_migrations").chain(CORE_TABLES) {
         anyhow::ensure!(
             tables.iter().any(|t| t == table),
