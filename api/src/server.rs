@@ -80,8 +80,26 @@ pub async fn connect_database_with(url: &str, acquire: Duration) -> anyhow::Resu
 /// # Errors
 /// When a migration fails.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    stoa_migration::Migrator::up(db, None).await.context("running migrations")
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        // SQLite: one writer, and the pool has one connection.
+        return stoa_migration::Migrator::up(db, None).await.context("running migrations");
+    }
+    // Replicas starting together on a fresh database would race their migrations (two CREATE TYPE
+    // of one name); a session-level advisory lock, held on a connection of its own, lets one run
+    // them while the others wait, then find nothing pending.
+    let mut lock = db.get_postgres_connection_pool().acquire().await.context("a connection for the migration lock")?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await
+        .context("taking the migration lock")?;
+    let migrated = stoa_migration::Migrator::up(db, None).await.context("running migrations");
+    let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await;
+    migrated
 }
+
+/// The advisory lock key of migrations (any constant of Stoa's own; "stoa" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7374_6f61;
 
 /// The event bus, rate limiter and presence store `config` names, with their outage handling.
 async fn backends(

@@ -513,3 +513,40 @@ async fn with_the_closed_policy_redis_down_refuses_unavailable_and_redis_back_se
     let metrics = app.http.get(format!("http://{}/metrics", app.addr)).send().await.unwrap().text().await.unwrap();
     assert!(!metrics.contains("stoa_ratelimit_redis_down_total{outcome=\"refused\"} 0"), "counted: {metrics}");
 }
+
+#[tokio::test]
+#[ignore = "needs Postgres + Redis: runs in the .ci/run Postgres pass (--run-ignored all)"]
+async fn replicas_starting_together_on_a_fresh_database_all_come_up_on_postgres() {
+    require_postgres_and_redis();
+    let backend = crate::helpers::TestBackend::from_env();
+    let dir = std::env::temp_dir().join(format!("stoa-race-{}", uuid::Uuid::now_v7().simple()));
+    let url = crate::helpers::fresh_database(&backend, &dir).await;
+    let config = |n: u32| {
+        let vars: std::collections::HashMap<String, String> = [
+            ("DATABASE_URL", url.clone()),
+            ("STOA_BIND", "127.0.0.1:0".to_owned()),
+            ("STOA_DATA_DIR", dir.join(n.to_string()).display().to_string()),
+            ("STOA_JWT_SECRET", "race-secret-race-secret-race-secret-12".to_owned()),
+            ("STOA_JOBS", "inline".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        stoa_api::Config::from_lookup(move |k| vars.get(k).cloned()).expect("config loads")
+    };
+    // Three at once: before the migration lock, two replicas on a fresh database failed with a
+    // duplicate CREATE TYPE.
+    let (a, b, c) = tokio::join!(
+        stoa_api::Server::build(config(1)),
+        stoa_api::Server::build(config(2)),
+        stoa_api::Server::build(config(3))
+    );
+    for (n, server) in [a, b, c].into_iter().enumerate() {
+        assert!(
+            server.is_ok(),
+            "replica {n} failed to start: {:#}",
+            server.err().map(|e| e.to_string()).unwrap_or_default()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

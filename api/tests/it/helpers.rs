@@ -66,7 +66,7 @@ impl Drop for TestApp {
 }
 
 /// A fresh database for one test: a temp `SQLite` file, or `CREATE DATABASE stoa_test_<id>`.
-async fn fresh_database(backend: &TestBackend, data_dir: &std::path::Path) -> String {
+pub async fn fresh_database(backend: &TestBackend, data_dir: &std::path::Path) -> String {
     match backend {
         TestBackend::Sqlite => format!("sqlite://{}", data_dir.join("test.db").display()),
         TestBackend::Postgres { url, .. } => {
