@@ -98,7 +98,21 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + ws.keepalive, ws.keepalive);
     let mut last_seen = Instant::now();
     let far = tokio::time::Instant::now() + Duration::from_hours(24 * 365);
+    // Both deadlines live across turns and are reset only when they change: a timer made afresh
+    // each turn would be registered and dropped in the timer wheel for every frame delivered.
+    let expiry = tokio::time::sleep_until(far);
+    let write_timer = tokio::time::sleep_until(far);
+    tokio::pin!(expiry, write_timer);
+    let (mut expiry_at, mut write_at) = (None, None);
     let flow = loop {
+        if conn.expires_at != expiry_at {
+            expiry_at = conn.expires_at;
+            expiry.as_mut().reset(expiry_at.unwrap_or(far));
+        }
+        if conn.write_deadline != write_at {
+            write_at = conn.write_deadline;
+            write_timer.as_mut().reset(write_at.unwrap_or(far));
+        }
         let flow = tokio::select! {
             () = &mut init_deadline, if !conn.init_seen => {
                 Flow::Close(close::INIT_TIMEOUT, "Connection initialisation timeout".into())
@@ -113,13 +127,13 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
             written = conn.writer.write_out(), if conn.writer.pending() => {
                 if written.is_ok() { Flow::Continue } else { Flow::Gone }
             }
-            () = tokio::time::sleep_until(conn.expires_at.unwrap_or(far)), if conn.expires_at.is_some() => {
+            () = &mut expiry, if expiry_at.is_some() => {
                 // graphql-ws retries 4403 and reads its connectionParams again: a client holding a
                 // fresh token reconnects by itself. The legacy protocol gets the same close.
                 Flow::Close(close::FORBIDDEN, "token expired".into())
             }
             () = revoked(conn.session.as_ref()) => Flow::Close(close::FORBIDDEN, "session revoked".into()),
-            () = tokio::time::sleep_until(conn.write_deadline.unwrap_or(far)), if conn.write_deadline.is_some() => {
+            () = &mut write_timer, if write_at.is_some() => {
                 tracing::debug!("websocket peer stopped reading; dropping it");
                 Flow::Gone
             }
