@@ -20,10 +20,20 @@ const BATCH: usize = 512;
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const MAX_RETRY: Duration = Duration::from_secs(2);
 
+/// Deferred events in commit order, each numbered, so a retry removes exactly what it sent even
+/// when a full outbox dropped some of them meanwhile.
+#[derive(Default)]
+struct Pending {
+    events: VecDeque<(u64, Event)>,
+    next: u64,
+}
+
 /// A bus whose committed publishes are retried until delivered.
 pub struct Outbox {
     inner: Arc<dyn EventBus>,
-    pending: Arc<Mutex<VecDeque<Event>>>,
+    pending: Arc<Mutex<Pending>>,
+    /// Events kept at most ([`CAPACITY`]; smaller in tests).
+    capacity: usize,
     wake: Arc<tokio::sync::Notify>,
     health: Arc<Health>,
 }
@@ -32,12 +42,16 @@ impl Outbox {
     /// Wraps `inner` and starts the retry task (it ends when the outbox is dropped).
     #[must_use]
     pub fn new(inner: Arc<dyn EventBus>, health: Arc<Health>) -> Arc<Self> {
-        let outbox = Arc::new(Self { inner, pending: Arc::default(), wake: Arc::default(), health });
+        Self::with_capacity(inner, health, CAPACITY)
+    }
+
+    fn with_capacity(inner: Arc<dyn EventBus>, health: Arc<Health>, capacity: usize) -> Arc<Self> {
+        let outbox = Arc::new(Self { inner, pending: Arc::default(), capacity, wake: Arc::default(), health });
         tokio::spawn(retry_loop(Arc::downgrade(&outbox)));
         outbox
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Event>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -45,11 +59,13 @@ impl Outbox {
     fn defer(&self, events: Vec<Event>) {
         let mut pending = self.lock();
         for event in events {
-            if pending.len() >= CAPACITY {
-                pending.pop_front();
+            if pending.events.len() >= self.capacity {
+                pending.events.pop_front();
                 Health::bump(&self.health.publish_dropped);
             }
-            pending.push_back(event);
+            let number = pending.next;
+            pending.next += 1;
+            pending.events.push_back((number, event));
             Health::bump(&self.health.publish_deferred);
         }
         drop(pending);
@@ -59,27 +75,24 @@ impl Outbox {
     /// Events waiting for the bus.
     #[must_use]
     pub fn waiting(&self) -> usize {
-        self.lock().len()
+        self.lock().events.len()
     }
 
     /// One retry: `Ok(true)` when the outbox is empty afterwards.
     async fn flush(&self) -> anyhow::Result<bool> {
-        let batch: Vec<Event> = self.lock().iter().take(BATCH).cloned().collect();
-        if batch.is_empty() {
-            return Ok(true);
-        }
-        let n = batch.len();
+        let batch: Vec<(u64, Event)> = self.lock().events.iter().take(BATCH).cloned().collect();
+        let Some(&(last, _)) = batch.last() else { return Ok(true) };
+        let batch: Vec<Event> = batch.into_iter().map(|(_, event)| event).collect();
         #[expect(clippy::disallowed_methods, reason = "the outbox delivers committed events")]
         self.inner.publish_all(batch).await?;
         let mut pending = self.lock();
-        // Only this task removes from the front, and `defer` only drops from it when full: the
-        // first `n` are the ones just sent unless some were dropped meanwhile.
-        let sent = n.min(pending.len());
-        pending.drain(..sent);
-        for _ in 0..sent {
+        // Sent: everything numbered up to `last` that is still here (a full outbox may have
+        // dropped some of them meanwhile; nothing behind them is touched).
+        while pending.events.front().is_some_and(|(n, _)| *n <= last) {
+            pending.events.pop_front();
             Health::bump(&self.health.publish_retried);
         }
-        Ok(pending.is_empty())
+        Ok(pending.events.is_empty())
     }
 }
 
@@ -152,11 +165,24 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    /// A bus that refuses while `down` is set and records what it delivered.
-    #[derive(Default)]
+    /// A bus that refuses while `down` is set, waits for a permit of `gate` while `hold` is set,
+    /// and records what it delivered.
     struct Flaky {
         down: AtomicBool,
+        hold: AtomicBool,
+        gate: tokio::sync::Semaphore,
         delivered: Mutex<Vec<String>>,
+    }
+
+    impl Default for Flaky {
+        fn default() -> Self {
+            Self {
+                down: AtomicBool::new(false),
+                hold: AtomicBool::new(false),
+                gate: tokio::sync::Semaphore::new(0),
+                delivered: Mutex::default(),
+            }
+        }
     }
 
     #[async_trait::async_trait]
@@ -168,6 +194,9 @@ mod tests {
         async fn publish_all(&self, events: Vec<Event>) -> anyhow::Result<()> {
             if self.down.load(Ordering::SeqCst) {
                 anyhow::bail!("down");
+            }
+            if self.hold.load(Ordering::SeqCst) {
+                self.gate.acquire().await?.forget();
             }
             let mut delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             delivered.extend(events.iter().map(|e| format!("{e:?}")));
@@ -209,5 +238,33 @@ mod tests {
         assert_eq!(delivered, expected, "every event once, in commit order");
         assert_eq!(Health::read(&health.publish_deferred), 5);
         assert_eq!(Health::read(&health.publish_retried), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_outbox_dropping_events_of_a_retry_in_flight_keeps_the_ones_behind_them() {
+        let flaky = Arc::new(Flaky::default());
+        let health = Arc::new(Health::default());
+        let outbox = Outbox::with_capacity(Arc::clone(&flaky) as Arc<dyn EventBus>, Arc::clone(&health), 4);
+        flaky.down.store(true, Ordering::SeqCst);
+        for n in 1..=4 {
+            let _ = outbox.publish_committed(vec![event(n)]).await;
+        }
+        // The bus answers again but holds the retry of 1–4 in flight; 5 and 6 arrive meanwhile and
+        // the full outbox drops 1 and 2 (which the retry is sending anyway).
+        flaky.hold.store(true, Ordering::SeqCst);
+        flaky.down.store(false, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        for n in 5..=6 {
+            let _ = outbox.publish_committed(vec![event(n)]).await;
+        }
+        assert_eq!(Health::read(&health.publish_dropped), 2);
+        flaky.hold.store(false, Ordering::SeqCst);
+        flaky.gate.add_permits(1);
+        let _ = outbox.publish_committed(vec![event(7)]).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(outbox.waiting(), 0);
+        let delivered = flaky.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let expected: Vec<String> = (1..=7).map(|n| format!("{:?}", event(n))).collect();
+        assert_eq!(delivered, expected, "5 and 6 are not lost with the batch that was in flight");
     }
 }
