@@ -2,19 +2,18 @@
 //! preparation, then async-graphql's response stream turned into `next`/`data`, `error` and
 //! `complete` frames. The connection polls these streams; nothing here touches the socket.
 
+use std::sync::Arc;
+
 use async_graphql::Value as GqlValue;
 use axum::extract::ws::Message;
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use serde_json::json;
+use stoa_domain::chat::ChatEvent;
 use stoa_schema::RequestActor;
 use stoa_schema::error::{INTERNAL_RESPONSE, internal_errors};
-use stoa_schema::limits::classify_errors;
-
-use std::sync::Arc;
-
-use stoa_domain::chat::ChatEvent;
 use stoa_schema::fanout::{EventTap, RenderOne};
+use stoa_schema::limits::classify_errors;
 
 use crate::gql;
 use crate::state::AppState;
@@ -88,9 +87,8 @@ fn operation(
     id: &str,
     protocol: Protocol,
 ) -> BoxStream<'static, OpItem> {
-    let next = if protocol == Protocol::Legacy { "data" } else { "next" };
     // The frame's head is built once per operation, not once per result.
-    let head = format!(r#"{{"id":{},"type":"{next}","payload":"#, json!(id));
+    let head = result_head(id, protocol);
     let state = Op { responses: schema.execute_stream(request), first: true, head, id: id.to_owned() };
     futures::stream::unfold(Some(state), move |state| async move {
         let mut op = state?;
@@ -118,6 +116,22 @@ fn operation(
     .boxed()
 }
 
+/// `{"id":…,"type":"next","payload":` (`data` on the legacy protocol): what every result frame of
+/// operation `id` starts with.
+fn result_head(id: &str, protocol: Protocol) -> String {
+    let next = if protocol == Protocol::Legacy { "data" } else { "next" };
+    format!(r#"{{"id":{},"type":"{next}","payload":"#, json!(id))
+}
+
+/// A result frame: `head`, then a serialised response, then the closing brace.
+fn result_frame(head: &str, payload: &str) -> OpItem {
+    let mut text = String::with_capacity(head.len() + payload.len() + 1);
+    text.push_str(head);
+    text.push_str(payload);
+    text.push('}');
+    OpItem::Frame(Message::Text(text.into()))
+}
+
 /// A grouped subscription's frames. The executor runs the member's start (validation, the access
 /// check); a refusal is answered as in [`operation`]. Once started, the resolver hands over the
 /// member's own event stream and the executor's stream is dropped: each event is rendered once for
@@ -132,8 +146,7 @@ fn grouped(
     id: &str,
     protocol: Protocol,
 ) -> BoxStream<'static, OpItem> {
-    let next = if protocol == Protocol::Legacy { "data" } else { "next" };
-    let head = format!(r#"{{"id":{},"type":"{next}","payload":"#, json!(id));
+    let head = result_head(id, protocol);
     let (tap, handed) = EventTap::new();
     let mut start = state.schema.execute_stream(request.data(tap));
     let id = id.to_owned();
@@ -142,7 +155,9 @@ fn grouped(
         loop {
             tokio::select! {
                 biased;
-                events = &mut handed => return Ok(events.ok()),
+                events = &mut handed => {
+                    return Ok(events.ok().map(|events| Member { events, group, actor, ip, state, head }));
+                }
                 response = start.next() => match response {
                     // The start was refused (or failed): as an ungrouped operation answers it.
                     Some(mut response) => {
@@ -159,23 +174,13 @@ fn grouped(
     };
     futures::stream::once(started)
         .flat_map(move |outcome| match outcome {
-            Err(frame) => {
-                let end = OpItem::End { frame: Some(frame), complete: protocol == Protocol::Legacy };
-                futures::stream::once(futures::future::ready(end)).boxed()
-            }
+            Ok(Some(member)) => member_frames(member),
             Ok(None) => {
                 futures::stream::once(futures::future::ready(OpItem::End { frame: None, complete: true })).boxed()
             }
-            Ok(Some(events)) => {
-                let member = Member {
-                    events,
-                    group: Arc::clone(&group),
-                    actor: actor.clone(),
-                    ip: ip.clone(),
-                    state: state.clone(),
-                    head: head.clone(),
-                };
-                member_frames(member)
+            Err(frame) => {
+                let end = OpItem::End { frame: Some(frame), complete: protocol == Protocol::Legacy };
+                futures::stream::once(futures::future::ready(end)).boxed()
             }
         })
         .boxed()
@@ -199,17 +204,12 @@ fn member_frames(member: Member) -> BoxStream<'static, OpItem> {
             Some(Ok(event)) => {
                 let (state, actor, ip) = (&m.state, m.actor.clone(), m.ip.as_str());
                 let payload = m.group.payload(&event, || render(state, &m.group, actor, ip, event.clone())).await;
-                let mut text = String::with_capacity(m.head.len() + payload.len() + 1);
-                text.push_str(&m.head);
-                text.push_str(&payload);
-                text.push('}');
-                OpItem::Frame(Message::Text(text.into()))
+                result_frame(&m.head, &payload)
             }
             Some(Err(e)) => {
                 let mut errors = vec![stoa_schema::fanout::stream_error(e)];
                 classify_errors(&mut errors);
-                let response = async_graphql::Response::from_errors(errors);
-                OpItem::Frame(Message::Text(format!("{}{}}}", m.head, serialised(&response)).into()))
+                result_frame(&m.head, &serialised(&async_graphql::Response::from_errors(errors)))
             }
             None => return Some((OpItem::End { frame: None, complete: true }, None)),
         };
