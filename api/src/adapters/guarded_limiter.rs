@@ -53,6 +53,24 @@ impl GuardedLimiter {
         }
     }
 
+    /// The shared answer when there is one; otherwise, by the policy, the local answer (asked only
+    /// then) or the refusal.
+    async fn decide<T, F>(&self, shared: anyhow::Result<T>, local: impl FnOnce() -> F) -> anyhow::Result<T>
+    where
+        F: Future<Output = anyhow::Result<T>>,
+    {
+        match shared {
+            Ok(answer) => {
+                self.recovered();
+                Ok(answer)
+            }
+            Err(e) => {
+                self.failed(&e)?;
+                local().await
+            }
+        }
+    }
+
     /// Records a failed call; `Err` under the closed policy.
     fn failed(&self, e: &anyhow::Error) -> anyhow::Result<()> {
         if !self.health.limiter_outage.swap(true, Ordering::Relaxed) {
@@ -78,42 +96,18 @@ impl GuardedLimiter {
 #[async_trait::async_trait]
 impl RateLimiter for GuardedLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> anyhow::Result<Verdict> {
-        match self.shared.hit(key, limit, window).await {
-            Ok(v) => {
-                self.recovered();
-                Ok(v)
-            }
-            Err(e) => {
-                self.failed(&e)?;
-                self.local.hit(key, limit, window).await
-            }
-        }
+        let shared = self.shared.hit(key, limit, window).await;
+        self.decide(shared, || self.local.hit(key, limit, window)).await
     }
 
     async fn take(&self, key: &str, per_minute: u32) -> anyhow::Result<Budget> {
-        match self.shared.take(key, per_minute).await {
-            Ok(b) => {
-                self.recovered();
-                Ok(b)
-            }
-            Err(e) => {
-                self.failed(&e)?;
-                self.local.take(key, per_minute).await
-            }
-        }
+        let shared = self.shared.take(key, per_minute).await;
+        self.decide(shared, || self.local.take(key, per_minute)).await
     }
 
     async fn take_all(&self, buckets: &[(String, u32)], cost: u32) -> anyhow::Result<Vec<Budget>> {
-        match self.shared.take_all(buckets, cost).await {
-            Ok(b) => {
-                self.recovered();
-                Ok(b)
-            }
-            Err(e) => {
-                self.failed(&e)?;
-                self.local.take_all(buckets, cost).await
-            }
-        }
+        let shared = self.shared.take_all(buckets, cost).await;
+        self.decide(shared, || self.local.take_all(buckets, cost)).await
     }
 }
 
