@@ -1,7 +1,6 @@
 //! The HTTP surface: routes, CORS, the panic guard, and the small handlers that are a few lines each
 //! (`/readyz`, `/metrics`, the playground). GraphQL itself lives in `http` (POST and GET) and `ws`.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -69,14 +68,7 @@ async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) 
     }
     let mut body = state.metrics.render(state.app.sql_statements());
     body.push_str(&state.readiness.render_metrics(state.app.health()));
-    let (renders, deliveries) = state.groups.counts();
-    let _ = write!(
-        body,
-        "# TYPE stoa_subscription_groups gauge\nstoa_subscription_groups {}\n\
-         # TYPE stoa_subscription_renders_total counter\nstoa_subscription_renders_total {renders}\n\
-         # TYPE stoa_subscription_group_deliveries_total counter\nstoa_subscription_group_deliveries_total {deliveries}\n",
-        state.groups.live()
-    );
+    body.push_str(&state.groups.render_metrics());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

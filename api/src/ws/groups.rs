@@ -159,21 +159,24 @@ impl RenderGroups {
         Some(group)
     }
 
-    /// Groups with at least one member.
+    /// `/metrics` lines: live groups, renders run, and deliveries made from a group since start.
     #[must_use]
-    pub fn live(&self) -> usize {
-        self.groups
+    pub fn render_metrics(&self) -> String {
+        let live = self
+            .groups
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .filter(|g| g.strong_count() > 0)
-            .count()
-    }
-
-    /// Renders run, and deliveries made from a group, since start.
-    #[must_use]
-    pub fn counts(&self) -> (u64, u64) {
-        (self.counters.renders.load(Ordering::Relaxed), self.counters.deliveries.load(Ordering::Relaxed))
+            .count();
+        let renders = self.counters.renders.load(Ordering::Relaxed);
+        let deliveries = self.counters.deliveries.load(Ordering::Relaxed);
+        format!(
+            "# TYPE stoa_subscription_groups gauge\nstoa_subscription_groups {live}\n\
+             # TYPE stoa_subscription_renders_total counter\nstoa_subscription_renders_total {renders}\n\
+             # TYPE stoa_subscription_group_deliveries_total counter\n\
+             stoa_subscription_group_deliveries_total {deliveries}\n"
+        )
     }
 }
 
