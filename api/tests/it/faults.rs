@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::files::{KillOnDrop, multipart, wait_for_status_within};
-use crate::helpers::{TestApp, TestUser, WsClient, WsEvent, require_postgres_and_redis, spawn_app_with};
+use crate::files::{multipart, wait_for_status_within};
+use crate::helpers::{KillOnDrop, TestApp, TestUser, WsClient, WsEvent, require_postgres_and_redis, spawn_app_with};
 
 const POST: &str = "mutation($input: PostMessageInput!) { postMessage(input: $input) { message { id seq body } } }";
 const EVENTS: &str =
@@ -381,20 +381,13 @@ async fn postgres_stopped_for_5s_is_unavailable_fast_and_recovers_without_a_rest
 /// A `stoa serve` process on the database, Redis and secret of `like`.
 fn replica_process(like: &TestApp, name: &str) -> (KillOnDrop, u16) {
     let port = free_port();
-    let log = like.data_dir.join(format!("{name}.log"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stoa"));
-    cmd.env_clear()
-        .env("STOA_LOG", "info")
-        .env("STOA_DATA_DIR", like.data_dir.join(name))
-        .env("STOA_BIND", format!("127.0.0.1:{port}"))
-        .env("STOA_JOBS", "inline")
-        .env(UNLIMITED.0, UNLIMITED.1);
-    for (k, v) in like.shared_vars() {
-        cmd.env(k, v);
-    }
-    let out = std::fs::File::create(&log).expect("log file");
-    cmd.stdout(out.try_clone().expect("log file")).stderr(out);
-    (KillOnDrop(cmd.spawn().expect("stoa starts"), log), port)
+    let env = [
+        ("STOA_DATA_DIR", like.data_dir.join(name).display().to_string()),
+        ("STOA_BIND", format!("127.0.0.1:{port}")),
+        ("STOA_JOBS", "inline".to_owned()),
+        (UNLIMITED.0, UNLIMITED.1.to_owned()),
+    ];
+    (like.stoa_process(name, &[], &env), port)
 }
 
 #[tokio::test]
@@ -440,19 +433,7 @@ async fn a_replica_killed_under_a_live_subscription_resumes_on_the_other_with_af
 async fn a_worker_process_reports_its_loops_in_readyz_and_metrics() {
     let app = spawn_app_with(&[("STOA_JOBS", "queue"), ("STOA_WORKERS", "false")]).await;
     let port = free_port();
-    let log = app.data_dir.join("worker.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stoa"));
-    cmd.arg("worker")
-        .env_clear()
-        .env("STOA_LOG", "info")
-        .env("STOA_DATA_DIR", &app.data_dir)
-        .env("STOA_WORKER_BIND", format!("127.0.0.1:{port}"));
-    for (k, v) in app.shared_vars() {
-        cmd.env(k, v);
-    }
-    let out = std::fs::File::create(&log).expect("log file");
-    cmd.stdout(out.try_clone().expect("log file")).stderr(out);
-    let _worker = KillOnDrop(cmd.spawn().expect("stoa worker starts"), log);
+    let _worker = app.stoa_process("worker", &["worker"], &[("STOA_WORKER_BIND", format!("127.0.0.1:{port}"))]);
     wait_for_port(port, "stoa worker").await;
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(10);

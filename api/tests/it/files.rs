@@ -499,19 +499,10 @@ async fn a_worker_killed_mid_scan_is_replaced_and_the_job_finishes() {
     let black_hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hole = black_hole.local_addr().unwrap();
     let worker = |name: &str, extra: &[(&str, String)]| {
-        let log = app.data_dir.join(format!("{name}.log"));
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"));
-        cmd.arg("worker").env_clear().env("STOA_LOG", "info").env("STOA_DATA_DIR", &app.data_dir);
-        cmd.env("STOA_WORKER_BIND", "127.0.0.1:0"); // tests run in parallel: no fixed port
-        for (k, v) in app.shared_vars() {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let out = std::fs::File::create(&log).expect("worker log file");
-        cmd.stdout(out.try_clone().expect("worker log file")).stderr(out);
-        KillOnDrop(cmd.spawn().expect("stoa worker starts"), log)
+        // Tests run in parallel: no fixed port for the worker's health endpoint.
+        let mut env = vec![("STOA_WORKER_BIND", "127.0.0.1:0".to_owned())];
+        env.extend(extra.iter().cloned());
+        app.stoa_process(name, &["worker"], &env)
     };
     let mut stuck = worker("stuck", &[("STOA_SCANNER", format!("clamd://{hole}"))]);
     let held = tokio::time::timeout(std::time::Duration::from_secs(20), black_hole.accept()).await;
@@ -523,21 +514,6 @@ async fn a_worker_killed_mid_scan_is_replaced_and_the_job_finishes() {
     // The replacement starts idle and the job is queued again a second later: an idle worker must
     // notice it well before its 30 s heartbeat (apalis' interval poll once slept until then).
     wait_for_status_within(&app, &alice.token, &id, "CLEAN", 15).await;
-}
-
-/// A child process killed when the test ends, failed assertions included; when the test failed,
-/// the child's output is printed with the failure.
-pub(crate) struct KillOnDrop(pub(crate) std::process::Child, pub(crate) std::path::PathBuf);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        if std::thread::panicking() {
-            let output = std::fs::read_to_string(&self.1).unwrap_or_default();
-            eprintln!("--- {} ---\n{output}", self.1.display());
-        }
-    }
 }
 
 pub(crate) fn real_png() -> Vec<u8> {

@@ -163,6 +163,23 @@ pub const ADD_MEMBER: &str =
     "mutation($input: AddMemberInput!) { addMember(input: $input) { member { role user { id displayName } } } }";
 
 impl TestApp {
+    /// `stoa <args>` as a child process on this server's database, secret and Redis namespace, in
+    /// its data folder, plus `env` (which wins); its output goes to `<data_dir>/<name>.log`.
+    pub fn stoa_process(&self, name: &str, args: &[&str], env: &[(&str, String)]) -> KillOnDrop {
+        let log = self.data_dir.join(format!("{name}.log"));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"));
+        cmd.args(args).env_clear().env("STOA_LOG", "info").env("STOA_DATA_DIR", &self.data_dir);
+        for (k, v) in self.shared_vars() {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = std::fs::File::create(&log).expect("log file");
+        cmd.stdout(out.try_clone().expect("log file")).stderr(out);
+        KillOnDrop(cmd.spawn().expect("stoa starts"), log)
+    }
+
     /// A handle on another server (a `stoa serve` process) at `addr`, sharing `like`'s database
     /// and secret; dropping it stops nothing.
     pub fn remote(like: &Self, addr: SocketAddr) -> Self {
@@ -358,5 +375,20 @@ impl WsClient {
         ws.send(json!({ "type": "connection_init", "payload": payload })).await;
         assert_eq!(ws.next_json().await["type"], "connection_ack");
         ws
+    }
+}
+
+/// A child process killed when the test ends, failed assertions included; when the test failed,
+/// the child's output is printed with the failure.
+pub struct KillOnDrop(pub std::process::Child, pub std::path::PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        if std::thread::panicking() {
+            let output = std::fs::read_to_string(&self.1).unwrap_or_default();
+            eprintln!("--- {} ---\n{output}", self.1.display());
+        }
     }
 }
