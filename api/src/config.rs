@@ -130,6 +130,9 @@ pub struct Config {
     pub db_acquire_timeout: Duration,
     /// `STOA_REDIS_TIMEOUT_MS` (250): the longest any Redis call may take.
     pub redis_timeout: Duration,
+    /// `STOA_SQLITE_READERS` (4): read-only SQLite connections for history pages, beside the one
+    /// writer; 0 reads on the writer's connection. Unused on Postgres.
+    pub sqlite_readers: u32,
     /// `STOA_RATE_LIMIT_REDIS_DOWN` (`open`): what the rate limiter does while Redis is unreachable.
     pub limiter_policy: crate::adapters::LimiterPolicy,
     /// `STOA_SUBSCRIPTION_GROUPS` (true): identical `channelEvents` subscriptions share one render
@@ -344,6 +347,7 @@ impl Config {
             .map_err(|e| err("STOA_TRUSTED_PROXIES", e))?,
             db_acquire_timeout: src.deadline_ms("STOA_DB_ACQUIRE_TIMEOUT_MS", 2000)?,
             redis_timeout: src.deadline_ms("STOA_REDIS_TIMEOUT_MS", 250)?,
+            sqlite_readers: src.parse("STOA_SQLITE_READERS", 4)?,
             limiter_policy: src.parse("STOA_RATE_LIMIT_REDIS_DOWN", crate::adapters::LimiterPolicy::Open)?,
             subscription_groups: src.flag("STOA_SUBSCRIPTION_GROUPS", true)?,
             worker_bind: src.parse("STOA_WORKER_BIND", SocketAddr::from(([127, 0, 0, 1], 9090)))?,

@@ -9,8 +9,30 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc keeps many small per-connection allocations compact: measured with 10,000 idle
 /// subscriptions, glibc malloc's per-thread arenas cost far more resident memory (README, Performance).
+#[cfg(not(feature = "heap-profile"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A bench build only (`--features heap-profile`): every allocation is recorded by dhat, and
+/// SIGUSR1 writes what is live at that moment, by call site, to `dhat-heap.json` (read with
+/// `bench/heap-parts.py`). Far slower than mimalloc: never for serving.
+#[cfg(feature = "heap-profile")]
+#[global_allocator]
+static GLOBAL: dhat::Alloc = dhat::Alloc;
+
+#[cfg(feature = "heap-profile")]
+fn start_heap_profile() {
+    let profiler = dhat::Profiler::builder().trim_backtraces(Some(48)).build();
+    tokio::spawn(async move {
+        let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) else {
+            return;
+        };
+        signal.recv().await;
+        drop(profiler); // writes dhat-heap.json with the bytes live now ("eb")
+        say("heap profile written to dhat-heap.json");
+    });
+}
+
 use stoa_api::{Config, Server, server};
 
 #[derive(Parser)]
@@ -98,6 +120,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    #[cfg(feature = "heap-profile")]
+    start_heap_profile();
     let _in_use = stoa_api::backup::DatabaseLock::shared(&config)?;
     let server = Server::build(config).await?;
     let addr = server.local_addr()?;

@@ -75,6 +75,28 @@ pub async fn connect_database_with(url: &str, acquire: Duration) -> anyhow::Resu
     Ok(db)
 }
 
+/// On SQLite, a pool of `readers` read-only connections to the migrated database beside the one
+/// writer (`query_only`: a statement that would write fails); `None` on Postgres, whose one pool
+/// serves both, and for `readers` 0.
+///
+/// # Errors
+/// When the database file cannot be opened.
+pub async fn connect_readers(url: &str, readers: u32, acquire: Duration) -> anyhow::Result<Option<DatabaseConnection>> {
+    if !url.starts_with("sqlite:") || readers == 0 {
+        return Ok(None);
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(acquire)
+        .connect_timeout(acquire)
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .max_connections(readers)
+        .min_connections(0)
+        .map_sqlx_sqlite_opts(|o| o.pragma("query_only", "ON"));
+    Ok(Some(Database::connect(options).await.context("opening the SQLite readers")?))
+}
+
 /// Applies pending migrations.
 ///
 /// # Errors
@@ -136,12 +158,22 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
     let mut db = connect_database_with(&config.database_url, config.db_acquire_timeout).await?;
     migrate(&db).await?;
     let sql_statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counter = Arc::clone(&sql_statements);
-    db.set_metric_callback(move |info| {
-        if !info.statement.sql.starts_with(stoa_domain::app::PROBE_MARK) {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let count = |db: &mut DatabaseConnection| {
+        let counter = Arc::clone(&sql_statements);
+        db.set_metric_callback(move |info| {
+            if !info.statement.sql.starts_with(stoa_domain::app::PROBE_MARK) {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    };
+    count(&mut db);
+    let reads = match connect_readers(&config.database_url, config.sqlite_readers, config.db_acquire_timeout).await? {
+        Some(mut readers) => {
+            count(&mut readers);
+            readers
         }
-    });
+        None => db.clone(),
+    };
     let health = Arc::new(stoa_domain::ports::health::Health::default());
     let (bus, limiter, presence) = backends(config, &health).await?;
     let jwt_secret = secret::load_or_create(config.jwt_secret.as_ref(), &config.data_dir)?;
@@ -178,6 +210,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
     let files = FilesSettings { max_upload_bytes: config.max_upload_bytes, ..FilesSettings::default() };
     let app = AppCtx::new(AppDeps {
         db,
+        reads,
         bus,
         limiter,
         storage,
@@ -274,7 +307,14 @@ impl Server {
             shutdown.await;
             readiness.drain(); // requests still in flight on kept-alive connections see 503
         };
-        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        // No Nagle: a result frame or response goes out when written, not after the peer's ACK of
+        // the one before (on loopback that held small frames and replies back by milliseconds).
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
+        let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
         crate::backup::checkpoint(&self.app).await; // stoa.db alone holds every commit (#16)
         served
     }

@@ -62,6 +62,9 @@ impl Default for ChatSettings {
 /// What `api` hands the domain at start-up.
 pub struct AppDeps {
     pub db: DatabaseConnection,
+    /// Where reads that write nothing run: on SQLite a pool of read-only connections beside the one
+    /// writer (WAL lets them read while it writes); on Postgres the same pool as `db`.
+    pub reads: DatabaseConnection,
     pub bus: Arc<dyn EventBus>,
     pub limiter: Arc<dyn RateLimiter>,
     pub storage: stoa_storage::Storage,
@@ -117,6 +120,17 @@ impl AppCtx {
         Ok(Tx::new(txn, Arc::clone(&self.0.bus)))
     }
 
+    /// Opens a read-only unit of work on [`Self::reads`]: one connection for all its statements
+    /// and, on SQLite, one snapshot. It publishes nothing, so it is no [`Tx`].
+    ///
+    /// # Errors
+    /// `Internal` (or `UNAVAILABLE`) when no connection can be had.
+    pub(crate) async fn read_snapshot(&self) -> Result<sea_orm::DatabaseTransaction> {
+        #[expect(clippy::disallowed_methods, reason = "a read transaction: it has no events to publish")]
+        let txn = self.0.reads.begin().await?;
+        Ok(txn)
+    }
+
     /// A slot to hash or verify one password in, held until the hash is done.
     ///
     /// # Errors
@@ -144,6 +158,14 @@ impl AppCtx {
     #[must_use]
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.0.db
+    }
+
+    /// The pool for pages that only read (history, threads): on SQLite, read-only connections
+    /// beside the writer, so reads no longer queue behind writes and each other on one connection.
+    /// A read started after a commit sees it.
+    #[must_use]
+    pub(crate) fn reads(&self) -> &DatabaseConnection {
+        &self.0.reads
     }
 
     /// The connection itself, for tests that break the database on purpose.

@@ -104,6 +104,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     let write_timer = tokio::time::sleep_until(far);
     tokio::pin!(expiry, write_timer);
     let (mut expiry_at, mut write_at) = (None, None);
+    let mut revocation = None;
     let flow = loop {
         if conn.expires_at != expiry_at {
             expiry_at = conn.expires_at;
@@ -132,7 +133,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
                 // fresh token reconnects by itself. The legacy protocol gets the same close.
                 Flow::Close(close::FORBIDDEN, "token expired".into())
             }
-            () = revoked(conn.session.as_ref()) => Flow::Close(close::FORBIDDEN, "session revoked".into()),
+            () = revoked(&mut revocation, conn.session.as_ref()) => Flow::Close(close::FORBIDDEN, "session revoked".into()),
             () = &mut write_timer, if write_at.is_some() => {
                 tracing::debug!("websocket peer stopped reading; dropping it");
                 Flow::Gone
@@ -173,10 +174,18 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     metrics.socket_closed();
 }
 
-/// Resolves when the socket's session is revoked; never without a session.
-async fn revoked(session: Option<&crate::sessions::Registration>) {
-    match session {
-        Some(session) => session.revoked.notified().await,
+/// Resolves when the socket's session is revoked; never without a session. The waiter lives in
+/// `slot` across turns, made once the socket has a session: one made afresh each turn would be
+/// linked into and out of the session's list on every delivery.
+async fn revoked(
+    slot: &mut Option<std::pin::Pin<Box<tokio::sync::futures::OwnedNotified>>>,
+    session: Option<&crate::sessions::Registration>,
+) {
+    if slot.is_none() {
+        *slot = session.map(|s| Box::pin(std::sync::Arc::clone(&s.revoked).notified_owned()));
+    }
+    match slot {
+        Some(revocation) => revocation.as_mut().await,
         None => std::future::pending().await,
     }
 }

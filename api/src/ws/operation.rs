@@ -156,7 +156,7 @@ fn grouped(
             tokio::select! {
                 biased;
                 events = &mut handed => {
-                    return Ok(events.ok().map(|events| Member { events, group, actor, ip, state, head }));
+                    return Ok(events.ok().map(|events| Box::new(Member { events, group, actor, ip, state, head })));
                 }
                 response = start.next() => match response {
                     // The start was refused (or failed): as an ungrouped operation answers it.
@@ -197,7 +197,8 @@ struct Member {
     head: String,
 }
 
-fn member_frames(member: Member) -> BoxStream<'static, OpItem> {
+/// Boxed: each frame moves the member through the stream's step, and a pointer moves cheaper.
+fn member_frames(member: Box<Member>) -> BoxStream<'static, OpItem> {
     futures::stream::unfold(Some(member), |member| async move {
         let mut m = member?;
         let item = match m.events.next().await {

@@ -70,7 +70,7 @@ pub async fn channels(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, page:
 /// # Errors
 /// `NOT_FOUND`.
 pub async fn channel(app: &AppCtx, actor: &Actor, id: ChannelId) -> Result<Channel> {
-    Ok(store::readable(app.db(), actor, id).await?.view())
+    Ok(store::readable(app.reads(), actor, id).await?.view())
 }
 
 /// Unread and mention counts of channels for `user` (DataLoader backend): two statements.

@@ -70,11 +70,12 @@ pub async fn channel_events(
         workspace: access.workspace(),
         done: false,
     };
-    let stream = futures::stream::unfold(state, next).boxed();
+    // Boxed: each item moves the state through `next`, and a pointer moves cheaper than the state.
+    let stream = futures::stream::unfold(Box::new(state), next).boxed();
     Ok(while_allowed(stream, app.chat().stream_recheck, channel_access(app, actor, id)))
 }
 
-async fn next(mut s: State) -> Option<(Result<Arc<ChatEvent>>, State)> {
+async fn next(mut s: Box<State>) -> Option<(Result<Arc<ChatEvent>>, Box<State>)> {
     loop {
         if s.done {
             return None;

@@ -20,6 +20,7 @@ pub use model::{Attachment, AttachmentStatus, FilesSettings};
 pub use scan::{mark_scan_failed, scan_attachment, stale_scans};
 pub use thumbnail::make_thumbnail;
 pub(crate) use upload::attach_to_message;
+pub(crate) use upload::attachments_on;
 pub use upload::{
     CreateUpload, UploadFile, attachment, attachments_of_messages, complete_upload, create_upload, download_url,
     thumbnail_url, upload_file,

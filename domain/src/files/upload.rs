@@ -243,7 +243,15 @@ pub async fn thumbnail_url(app: &AppCtx, actor: &Actor, id: AttachmentId) -> Res
 /// # Errors
 /// `Internal` on database failure.
 pub async fn attachments_of_messages(app: &AppCtx, ids: &[MessageId]) -> Result<HashMap<MessageId, Vec<Attachment>>> {
-    let rows = store::attachments_of_messages(app.db(), ids).await?;
+    attachments_on(app.db(), ids).await
+}
+
+/// [`attachments_of_messages`] on a given connection (a history page's).
+pub(crate) async fn attachments_on(
+    db: &impl sea_orm::ConnectionTrait,
+    ids: &[MessageId],
+) -> Result<HashMap<MessageId, Vec<Attachment>>> {
+    let rows = store::attachments_of_messages(db, ids).await?;
     let mut out: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
     for row in rows {
         if let Some(message) = row.message_id {
