@@ -92,52 +92,40 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         return;
     }
     conn.state.metrics.socket_opened();
-    let metrics = std::sync::Arc::clone(&conn.state.metrics);
-    let init_deadline = tokio::time::sleep(ws.init_timeout);
-    tokio::pin!(init_deadline);
-    let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + ws.keepalive, ws.keepalive);
+    let now = tokio::time::Instant::now();
+    let mut deadlines = Deadlines {
+        init: now + ws.init_timeout,
+        keepalive: now + ws.keepalive,
+        period: ws.keepalive,
+        armed: now + ws.init_timeout.min(ws.keepalive),
+        far: now + Duration::from_hours(24 * 365),
+    };
+    let timer = tokio::time::sleep_until(deadlines.armed);
+    tokio::pin!(timer);
     let mut last_seen = Instant::now();
-    let far = tokio::time::Instant::now() + Duration::from_hours(24 * 365);
-    // Both deadlines live across turns and are reset only when they change: a timer made afresh
-    // each turn would be registered and dropped in the timer wheel for every frame delivered.
-    let expiry = tokio::time::sleep_until(far);
-    let write_timer = tokio::time::sleep_until(far);
-    tokio::pin!(expiry, write_timer);
-    let (mut expiry_at, mut write_at) = (None, None);
     let mut revocation = None;
     let flow = loop {
-        if conn.expires_at != expiry_at {
-            expiry_at = conn.expires_at;
-            expiry.as_mut().reset(expiry_at.unwrap_or(far));
-        }
-        if conn.write_deadline != write_at {
-            write_at = conn.write_deadline;
-            write_timer.as_mut().reset(write_at.unwrap_or(far));
+        let due = conn.earliest(&deadlines);
+        if due < deadlines.armed {
+            timer.as_mut().reset(due);
+            deadlines.armed = due;
         }
         let flow = tokio::select! {
-            () = &mut init_deadline, if !conn.init_seen => {
-                Flow::Close(close::INIT_TIMEOUT, "Connection initialisation timeout".into())
-            }
-            _ = keepalive.tick() => {
-                if last_seen.elapsed() > ws.keepalive * 3 {
-                    tracing::debug!("websocket peer silent; closing");
-                    break Flow::Close(close::GOING_AWAY, "keep-alive timeout".into());
+            () = &mut timer => {
+                deadlines.armed = deadlines.far; // set again next turn
+                match conn.due(&mut deadlines, tokio::time::Instant::now()) {
+                    Due::KeepAlive if last_seen.elapsed() > ws.keepalive * 3 => {
+                        tracing::debug!("websocket peer silent; closing");
+                        break Flow::Close(close::GOING_AWAY, "keep-alive timeout".into());
+                    }
+                    Due::KeepAlive => Box::pin(conn.on_keepalive()).await,
+                    Due::Now(flow) => flow,
                 }
-                Box::pin(conn.on_keepalive()).await
             }
             written = conn.writer.write_out(), if conn.writer.pending() => {
                 if written.is_ok() { Flow::Continue } else { Flow::Gone }
             }
-            () = &mut expiry, if expiry_at.is_some() => {
-                // graphql-ws retries 4403 and reads its connectionParams again: a client holding a
-                // fresh token reconnects by itself. The legacy protocol gets the same close.
-                Flow::Close(close::FORBIDDEN, "token expired".into())
-            }
             () = revoked(&mut revocation, conn.session.as_ref()) => Flow::Close(close::FORBIDDEN, "session revoked".into()),
-            () = &mut write_timer, if write_at.is_some() => {
-                tracing::debug!("websocket peer stopped reading; dropping it");
-                Flow::Gone
-            }
             Some((id, item)) = conn.ops.next() => conn.on_op_item(id, item),
             msg = stream.next(), if conn.writer.outbox.len() < READ_PAUSE + conn.parked.len() => {
                 let Some(Ok(msg)) = msg else { break Flow::Gone };
@@ -156,22 +144,28 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
         }
         conn.after_turn();
     };
-    conn.ops.clear();
-    conn.parked.clear();
-    if let Some(user) = conn.user
-        && let Err(e) = presence::disconnected(&conn.state.app, user).await
-    {
-        tracing::warn!(error = %format_args!("{e:#}"), "presence disconnect failed");
-    }
-    if let Flow::Close(code, reason) = &flow {
-        metrics.close(*code);
-        // What was already said goes out first, then the close frame.
-        conn.send(protocol::close_frame(*code, reason));
-        conn.drain().await;
-    }
-    // Also answers a peer's close frame; a peer that stopped reading gets a few seconds at most.
-    let _ = tokio::time::timeout(conn.write_timeout.min(Duration::from_secs(5)), conn.writer.sink.close()).await;
-    metrics.socket_closed();
+    // Boxed: the closing steps' state is not part of every idle socket's task.
+    Box::pin(conn.finish(flow)).await;
+}
+
+/// The times a socket acts on by itself, behind one timer (with the token's expiry and the write
+/// deadline, which live on [`Conn`]).
+struct Deadlines {
+    /// When a socket without `connection_init` is closed.
+    init: tokio::time::Instant,
+    /// The next keep-alive.
+    keepalive: tokio::time::Instant,
+    period: Duration,
+    /// What the timer is set to. It may ring before the earliest deadline: one that moved later
+    /// (the write deadline, every frame) is not set again each time, only when the timer rings.
+    armed: tokio::time::Instant,
+    far: tokio::time::Instant,
+}
+
+/// What the timer found due.
+enum Due {
+    KeepAlive,
+    Now(Flow),
 }
 
 /// Resolves when the socket's session is revoked; never without a session. The waiter lives in
@@ -191,6 +185,54 @@ async fn revoked(
 }
 
 impl Conn {
+    /// The earliest deadline the socket has now.
+    fn earliest(&self, d: &Deadlines) -> tokio::time::Instant {
+        let init = (!self.init_seen).then_some(d.init);
+        [init, self.expires_at, self.write_deadline].into_iter().flatten().fold(d.keepalive, std::cmp::Ord::min)
+    }
+
+    /// What is due at `now`, the timer having rung (perhaps early: then nothing is).
+    fn due(&mut self, d: &mut Deadlines, now: tokio::time::Instant) -> Due {
+        if !self.init_seen && now >= d.init {
+            return Due::Now(Flow::Close(close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
+        }
+        if self.expires_at.is_some_and(|at| now >= at) {
+            // graphql-ws retries 4403 and reads its connectionParams again: a client holding a
+            // fresh token reconnects by itself. The legacy protocol gets the same close.
+            return Due::Now(Flow::Close(close::FORBIDDEN, "token expired".into()));
+        }
+        if self.write_deadline.is_some_and(|at| now >= at) {
+            tracing::debug!("websocket peer stopped reading; dropping it");
+            return Due::Now(Flow::Gone);
+        }
+        if now >= d.keepalive {
+            d.keepalive = now + d.period;
+            return Due::KeepAlive;
+        }
+        Due::Now(Flow::Continue)
+    }
+
+    /// Ends the connection: its operations, presence, the close frame for `flow`, the socket.
+    async fn finish(mut self, flow: Flow) {
+        self.ops.clear();
+        self.parked.clear();
+        if let Some(user) = self.user
+            && let Err(e) = presence::disconnected(&self.state.app, user).await
+        {
+            tracing::warn!(error = %format_args!("{e:#}"), "presence disconnect failed");
+        }
+        let metrics = std::sync::Arc::clone(&self.state.metrics);
+        if let Flow::Close(code, reason) = &flow {
+            metrics.close(*code);
+            // What was already said goes out first, then the close frame.
+            self.send(protocol::close_frame(*code, reason));
+            self.drain().await;
+        }
+        // Also answers a peer's close frame; a peer that stopped reading gets a few seconds at most.
+        let _ = tokio::time::timeout(self.write_timeout.min(Duration::from_secs(5)), self.writer.sink.close()).await;
+        metrics.socket_closed();
+    }
+
     /// Queues one frame for the peer.
     fn send(&mut self, msg: Message) {
         self.writer.outbox.push_back((msg, None));
@@ -232,6 +274,11 @@ impl Conn {
     }
 
     async fn on_keepalive(&mut self) -> Flow {
+        if self.writer.outbox.is_empty() {
+            // A burst's queue need not stay allocated on an idle socket.
+            self.writer.outbox.shrink_to_fit();
+            self.writer.sent.shrink_to_fit();
+        }
         self.send(Message::Ping(Vec::new().into()));
         if let Some(user) = self.user
             && let Err(e) = presence::heartbeat(&self.state.app, user).await

@@ -75,6 +75,33 @@ pub async fn channel_events(
     Ok(while_allowed(stream, app.chat().stream_recheck, channel_access(app, actor, id)))
 }
 
+/// What a catch-up from the database did.
+enum CatchUp {
+    /// Events were queued, or none were missing.
+    Read,
+    /// The viewer may no longer read the channel.
+    Ended,
+    Failed(DomainError),
+}
+
+async fn catch_up(s: &mut State) -> CatchUp {
+    // Replay and gap-fill read the log on the viewer's behalf: access is asked again first, so a
+    // stream whose removal event was lost ends here instead of reading on.
+    match store::readable(s.app.db(), &s.actor, s.channel).await {
+        Ok(_) => {}
+        Err(e @ (DomainError::Internal(_) | DomainError::Unavailable { .. })) => return CatchUp::Failed(e),
+        Err(_) => return CatchUp::Ended,
+    }
+    match store::events_after(s.app.db(), s.channel, s.delivered, REPLAY_BATCH).await {
+        Ok(events) => {
+            s.behind = events.len() as u64 == REPLAY_BATCH;
+            s.pending.extend(events);
+            CatchUp::Read
+        }
+        Err(e) => CatchUp::Failed(e),
+    }
+}
+
 async fn next(mut s: Box<State>) -> Option<(Result<Arc<ChatEvent>>, Box<State>)> {
     loop {
         if s.done {
@@ -85,26 +112,12 @@ async fn next(mut s: Box<State>) -> Option<(Result<Arc<ChatEvent>>, Box<State>)>
             return Some((Ok(event), s));
         }
         // Catch up from the database only when we may be behind (start, or after a gap); live
-        // events in order cost no query.
+        // events in order cost no query. Boxed: an idle stream's state holds none of the reads'.
         if s.behind {
-            // Replay and gap-fill read the log on the viewer's behalf: access is asked again first,
-            // so a stream whose removal event was lost ends here instead of reading on.
-            match store::readable(s.app.db(), &s.actor, s.channel).await {
-                Ok(_) => {}
-                Err(e @ (DomainError::Internal(_) | DomainError::Unavailable { .. })) => {
-                    s.done = true;
-                    return Some((Err(e), s));
-                }
-                Err(_) => return None,
-            }
-            match store::events_after(s.app.db(), s.channel, s.delivered, REPLAY_BATCH).await {
-                Ok(events) if !events.is_empty() => {
-                    s.behind = events.len() as u64 == REPLAY_BATCH;
-                    s.pending.extend(events);
-                    continue;
-                }
-                Ok(_) => s.behind = false,
-                Err(e) => {
+            match Box::pin(catch_up(&mut s)).await {
+                CatchUp::Read => continue,
+                CatchUp::Ended => return None,
+                CatchUp::Failed(e) => {
                     s.done = true;
                     return Some((Err(e), s));
                 }
