@@ -14,7 +14,7 @@ work=$(mktemp -d)
 # start() runs in a $(…) subshell, so server pids go to files, not to a variable.
 cleanup() { for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done; }
 trap cleanup EXIT
-budgets=(STOA_RATE_LIMIT_IP_PER_MIN=60000000 STOA_RATE_LIMITS=owner=60000000,admin=60000000,moderator=60000000,agent=60000000,member=60000000 STOA_LOG=warn STOA_JWT_SECRET=bench-secret-bench-secret-bench-secret-1)
+budgets=(STOA_SIGNUPS_PER_ADDRESS_PER_HOUR=100000 STOA_RATE_LIMIT_IP_PER_MIN=60000000 STOA_RATE_LIMITS=owner=60000000,admin=60000000,moderator=60000000,agent=60000000,member=60000000 STOA_LOG=warn STOA_JWT_SECRET=bench-secret-bench-secret-bench-secret-1)
 start() { # name, extra env...
   local name=$1; shift
   env "${budgets[@]}" STOA_BIND=127.0.0.1:0 STOA_DATA_DIR="$work/$name" "$@" "$target/stoa" serve >"$work/$name.log" 2>&1 &

@@ -84,6 +84,8 @@ pub struct Config {
     pub login_attempts_per_minute: u32,
     /// `STOA_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE` (30): login attempts per client address, any email.
     pub login_attempts_per_address_per_minute: u32,
+    /// `STOA_SIGNUPS_PER_ADDRESS_PER_HOUR` (30): sign-ups per client address per hour.
+    pub signups_per_address_per_hour: u32,
     /// Document limits (`STOA_MAX_*`, `STOA_INTROSPECTION`).
     pub limits: Limits,
     /// `STOA_MAX_BODY_BYTES`, default 1 MiB.
@@ -285,6 +287,8 @@ impl Config {
                 src.positive("STOA_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", 30)?,
             )
             .map_err(|_| err("STOA_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "too large"))?,
+            signups_per_address_per_hour: u32::try_from(src.positive("STOA_SIGNUPS_PER_ADDRESS_PER_HOUR", 30)?)
+                .map_err(|_| err("STOA_SIGNUPS_PER_ADDRESS_PER_HOUR", "too large"))?,
             limits,
             max_body_bytes: src.positive("STOA_MAX_BODY_BYTES", 1024 * 1024)?,
             max_message_bytes: src.positive("STOA_MAX_MESSAGE_BYTES", 8 * 1024)?,

@@ -201,6 +201,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         session_max_age: config.session_max_age,
         login_attempts_per_minute: config.login_attempts_per_minute,
         login_attempts_per_address_per_minute: config.login_attempts_per_address_per_minute,
+        signups_per_address_per_hour: config.signups_per_address_per_hour,
     };
     let chat = ChatSettings {
         max_message_bytes: config.max_message_bytes,

@@ -263,3 +263,22 @@ pub fn ratios(base: &Report, stoa: &Report) -> Report {
         }),
     }
 }
+
+/// Half the subscribers on a second instance (over Redis) against all of them on one, same run.
+pub fn instances_ratio(one: &Report, two: &Report) -> Report {
+    let ratio = |key: &str| match (one.metrics[key].as_f64(), two.metrics[key].as_f64()) {
+        (Some(a), Some(b)) if a > 0.0 => Some((b / a * 100.0).round() / 100.0),
+        _ => None,
+    };
+    Report {
+        name: "fanout-instances-ratio",
+        params: two.params.clone(),
+        metrics: json!({
+            "p99_one_instance_ms": one.metrics["latency_p99_ms"],
+            "p99_two_instances_ms": two.metrics["latency_p99_ms"],
+            "p99_two_to_one": ratio("latency_p99_ms"),
+            "lost": two.metrics["lost"],
+            "duplicated": two.metrics["duplicated"],
+        }),
+    }
+}

@@ -161,20 +161,32 @@ async fn main() -> anyhow::Result<()> {
             .emit(&cli.out)?;
         }
         Command::All { database_url } => {
-            let (subs, posts, rate) = (if q { 200 } else { 1_000 }, if q { 20 } else { 100 }, 10.0);
+            // The sizes (#17): 10,000 subscribers on one channel at 5 posts/s.
+            let (subs, posts, rate) = if q { (200, 20, 10.0) } else { (10_000, 50, 5.0) };
             let n = if q { 500 } else { 10_000 };
             {
                 let bare = baseline::Child::start().await?;
                 let bare_api = client::Api::new(&bare.base);
+                // Idle first, on fresh servers: after fan-out, the allocators reuse the memory of
+                // its sockets and growth per socket reads far too low.
+                idle::run(&bare_api, n, Some(&bare)).await?.emit(&cli.out)?;
+                idle::run(&api, n, None).await?.emit(&cli.out)?;
                 let bare_row =
                     fanout::run(&bare_api, None, subs, posts, rate, &fanout::Target::Baseline(&bare)).await?;
                 bare_row.emit(&cli.out)?;
-                let stoa = run_fanout(Some(subs), Some(posts), rate).await?;
-                stoa.emit(&cli.out)?;
-                fanout::ratios(&bare_row, &stoa).emit(&cli.out)?;
-                idle::run(&bare_api, n, Some(&bare)).await?.emit(&cli.out)?;
+                // With a second instance: everyone on the first, then half on each over Redis.
+                let one = match &api2 {
+                    Some(_) => fanout::run(&api, None, subs, posts, rate, &fanout::Target::Stoa).await?,
+                    None => run_fanout(Some(subs), Some(posts), rate).await?,
+                };
+                one.emit(&cli.out)?;
+                fanout::ratios(&bare_row, &one).emit(&cli.out)?;
+                if api2.is_some() {
+                    let two = run_fanout(Some(subs), Some(posts), rate).await?;
+                    two.emit(&cli.out)?;
+                    fanout::instances_ratio(&one, &two).emit(&cli.out)?;
+                }
             }
-            idle::run(&api, n, None).await?.emit(&cli.out)?;
             history::run(&api, if q { 4 } else { 16 }, if q { 200 } else { 5_000 }).await?.emit(&cli.out)?;
             post::run(&api, if q { 4 } else { 16 }, if q { 3 } else { 10 }, database_url).await?.emit(&cli.out)?;
         }

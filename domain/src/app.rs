@@ -27,6 +27,8 @@ pub struct AuthSettings {
     pub login_attempts_per_minute: u32,
     /// Login attempts allowed per client address per minute, whatever the email.
     pub login_attempts_per_address_per_minute: u32,
+    /// Sign-ups allowed per client address per hour.
+    pub signups_per_address_per_hour: u32,
 }
 
 impl std::fmt::Debug for AuthSettings {

@@ -23,9 +23,6 @@ pub struct Register {
     pub client_ip: String,
 }
 
-/// Sign-ups allowed per client address per hour: hashing is deliberately expensive.
-const SIGNUPS_PER_HOUR: u32 = 30;
-
 /// Creates an account and signs it in.
 ///
 /// # Errors
@@ -35,9 +32,10 @@ pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
     let email = Email::parse(&input.email)?;
     let display_name = DisplayName::parse(&input.display_name)?;
     password::check_new_password(&input.password)?;
+    // Sign-ups per client address per hour: hashing is deliberately expensive.
     let key = format!("signup:{}", input.client_ip);
     if let Verdict::Limited { retry_after_s } =
-        app.limiter().hit(&key, SIGNUPS_PER_HOUR, std::time::Duration::from_hours(1)).await?
+        app.limiter().hit(&key, app.auth().signups_per_address_per_hour, std::time::Duration::from_hours(1)).await?
     {
         return Err(DomainError::RateLimited { retry_after_s });
     }

@@ -119,6 +119,7 @@ mod tests {
             session_max_age: Duration::from_hours(24),
             login_attempts_per_minute: 10,
             login_attempts_per_address_per_minute: 30,
+            signups_per_address_per_hour: 30,
         }
     }
 
