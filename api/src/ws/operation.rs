@@ -172,7 +172,8 @@ fn grouped(
             }
         }
     };
-    futures::stream::once(started)
+    // Boxed: the start's state (the executor's stream) is freed once the member runs.
+    futures::stream::once(Box::pin(started))
         .flat_map(move |outcome| match outcome {
             Ok(Some(member)) => member_frames(member),
             Ok(None) => {
@@ -204,7 +205,10 @@ fn member_frames(member: Box<Member>) -> BoxStream<'static, OpItem> {
         let item = match m.events.next().await {
             Some(Ok(event)) => {
                 let (state, actor, ip) = (&m.state, m.actor.clone(), m.ip.as_str());
-                let payload = m.group.payload(&event, || render(state, &m.group, actor, ip, event.clone())).await;
+                // The render is boxed: only the member that renders an event makes it, and an idle
+                // member's stream does not carry its state.
+                let render = || Box::pin(render(state, &m.group, actor, ip, event.clone()));
+                let payload = m.group.payload(&event, render).await;
                 result_frame(&m.head, &payload)
             }
             Some(Err(e)) => {
