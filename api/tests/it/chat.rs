@@ -912,3 +912,44 @@ async fn a_negative_page_size_is_refused_on_every_connection_and_a_huge_one_is_c
         app.gql_as(Some(&alice.token), query, json!({ "id": id, "n": 100_000 })).await.ok();
     }
 }
+
+#[tokio::test]
+async fn refused_posters_in_a_group_commit_fail_alone_and_the_others_commit_in_order() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let carol = app.signed_up("carol").await;
+    let public = channel(&app, &alice, &ws, "busy", "PUBLIC", &[]).await;
+    // The channel's kind is known once a post has read it: later plain posts go straight to its
+    // group commit, which checks each poster there.
+    post(&app, &alice, &public, "first").await;
+    let attempt = |user: &TestUser, i: usize| {
+        let token = user.token.clone();
+        let app = &app;
+        let public = &public;
+        async move {
+            let body = format!("post {i}");
+            app.gql_as(Some(&token), POST, json!({ "input": { "channelId": public, "body": body } })).await
+        }
+    };
+    // Members, a workspace member who is not in the channel, and an outsider, all at once.
+    let (mine, bobs, carols) = tokio::join!(
+        futures::future::join_all((0..20).map(|i| attempt(&alice, i))),
+        futures::future::join_all((0..20).map(|i| attempt(&bob, i))),
+        futures::future::join_all((0..20).map(|i| attempt(&carol, i))),
+    );
+    for res in &bobs {
+        assert_eq!(code(res), "FORBIDDEN", "not a channel member");
+    }
+    for res in &carols {
+        assert_eq!(code(res), "NOT_FOUND", "not in the workspace");
+    }
+    let mut seqs: Vec<i64> =
+        mine.into_iter().map(|res| res.ok().data()["postMessage"]["message"]["seq"].as_i64().unwrap_or(-1)).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (2..=21).collect::<Vec<i64>>(), "every accepted post has its own number, with no gap");
+    let page = app.gql_as(Some(&alice.token), HISTORY, json!({ "id": public, "last": 50 })).await.ok();
+    let edges = page.data()["channel"]["messages"]["edges"].as_array().cloned().unwrap_or_default();
+    assert_eq!(edges.len(), 21, "only the member's posts were stored");
+    let first_author = &edges[0]["node"]["author"]["displayName"];
+    assert!(edges.iter().all(|e| &e["node"]["author"]["displayName"] == first_author), "{edges:?}");
+}

@@ -7,6 +7,11 @@
 //! Only plain posts take this path (no thread, attachment or notification): those steps can fail
 //! for one post alone, so such posts keep their own transaction. Both paths take the same row
 //! lock, so sequence order still equals commit order.
+//!
+//! Access is checked for the whole group inside its transaction, in one statement: whether each
+//! poster may post here (a workspace member, a channel member, the channel not archived), and the
+//! name their message shows. A poster refused there gets the error the single-post path would give
+//! (`NOT_FOUND` or `FORBIDDEN`) and stores nothing; the others' posts commit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,17 +22,17 @@ use stoa_entities::messages;
 use tokio::sync::oneshot;
 
 use crate::app::AppCtx;
-use crate::chat::model::{AuthorCard, ChatEvent, ChatEventKind, MessageSnapshot};
+use crate::chat::model::{AuthorCard, ChannelKind, ChatEvent, ChatEventKind, MessageSnapshot};
 use crate::chat::store;
 use crate::error::{DomainError, Result};
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, UserId};
 
 /// The most posts one commit takes (bounded so a group's statements stay small).
 const MAX_GROUP: usize = 128;
 
-/// A validated post waiting for its group.
+/// A validated post waiting for its group; whether its author may post is asked in the group.
 pub(crate) struct PlainPost {
-    pub author: AuthorCard,
+    pub author: UserId,
     pub body: String,
 }
 
@@ -41,11 +46,34 @@ struct Waiting {
 #[derive(Default)]
 pub struct PostGroups {
     queues: Mutex<HashMap<ChannelId, Vec<Waiting>>>,
+    /// Channel kinds seen (a kind never changes after creation): a plain post to a known channel
+    /// that is not direct goes to its group without a read of its own.
+    kinds: Mutex<HashMap<ChannelId, ChannelKind>>,
 }
+
+/// Kinds remembered at most; the map starts over beyond it.
+const KINDS: usize = 10_000;
 
 impl PostGroups {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ChannelId, Vec<Waiting>>> {
         self.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn kinds(&self) -> std::sync::MutexGuard<'_, HashMap<ChannelId, ChannelKind>> {
+        self.kinds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The kind of `channel`, if a post here has read it before.
+    pub(crate) fn kind(&self, channel: ChannelId) -> Option<ChannelKind> {
+        self.kinds().get(&channel).copied()
+    }
+
+    pub(crate) fn remember_kind(&self, channel: ChannelId, kind: ChannelKind) {
+        let mut kinds = self.kinds();
+        if kinds.len() >= KINDS {
+            kinds.clear();
+        }
+        kinds.insert(channel, kind);
     }
 }
 
@@ -114,9 +142,9 @@ async fn run(app: AppCtx, channel: ChannelId) {
             .await
             .unwrap_or_else(|_| Err(DomainError::Internal(anyhow::anyhow!("panicked"))));
         match outcome {
-            Ok(snapshots) => {
-                for (reply, snapshot) in replies.into_iter().zip(snapshots) {
-                    let _ = reply.send(Ok(snapshot));
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
             }
             Err(e) => {
@@ -129,21 +157,42 @@ async fn run(app: AppCtx, channel: ChannelId) {
     }
 }
 
-/// One transaction for the whole group: five statements whatever its size.
-async fn commit(app: &AppCtx, channel: ChannelId, posts: Vec<PlainPost>) -> Result<Vec<MessageSnapshot>> {
-    let count = i64::try_from(posts.len()).map_err(anyhow::Error::from)?;
+/// One transaction for the whole group: the posters' access, the sequence numbers, the messages
+/// and the events, whatever its size. Each post gets its own result: refused posters their error.
+async fn commit(app: &AppCtx, channel: ChannelId, posts: Vec<PlainPost>) -> Result<Vec<Result<MessageSnapshot>>> {
     let mut tx = app.begin().await?;
+    let mut posters: Vec<UserId> = posts.iter().map(|p| p.author).collect();
+    posters.sort();
+    posters.dedup();
+    let verdicts = store::posters_access(tx.db(), channel, &posters).await?;
+    let verdict = |user: &UserId| -> Result<AuthorCard> {
+        match verdicts.get(user) {
+            Some(Ok(name)) => Ok(AuthorCard { id: *user, display_name: name.clone() }),
+            Some(Err(refused)) => Err(refused.error()),
+            None => Err(DomainError::NotFound("channel")),
+        }
+    };
+    let checked: Vec<Result<(AuthorCard, String)>> =
+        posts.into_iter().map(|p| verdict(&p.author).map(|author| (author, p.body))).collect();
+    let count = i64::try_from(checked.iter().filter(|c| c.is_ok()).count()).map_err(anyhow::Error::from)?;
+    if count == 0 {
+        // Every poster was refused (each entry is its error): nothing to write.
+        return Ok(checked.into_iter().filter_map(Result::err).map(Err).collect());
+    }
     let last = store::next_seqs(tx.db(), channel, count).await?;
     let now = app.now();
-    let snapshots: Vec<MessageSnapshot> = posts
+    let mut seqs = last - count + 1..;
+    let results: Vec<Result<MessageSnapshot>> = checked
         .into_iter()
-        .zip(last - count + 1..)
-        .map(|(post, seq)| MessageSnapshot {
-            message: store::new_message(channel, seq, post.author.id, post.body, now),
-            author: post.author,
-            reactions: Vec::new(),
+        .map(|c| {
+            c.map(|(author, body)| MessageSnapshot {
+                message: store::new_message(channel, seqs.next().unwrap_or(last), author.id, body, now),
+                author,
+                reactions: Vec::new(),
+            })
         })
         .collect();
+    let snapshots: Vec<&MessageSnapshot> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     messages::Entity::insert_many(snapshots.iter().map(|s| store::message_row(&s.message)))
         .exec_without_returning(tx.db())
         .await?;
@@ -153,10 +202,10 @@ async fn commit(app: &AppCtx, channel: ChannelId, posts: Vec<PlainPost>) -> Resu
             channel_id: channel,
             seq: s.message.seq,
             kind: ChatEventKind::Posted,
-            snapshot: s.clone(),
+            snapshot: (*s).clone(),
         })
         .collect();
     store::record_events(&mut tx, events).await?;
     tx.commit().await?;
-    Ok(snapshots)
+    Ok(results)
 }

@@ -34,12 +34,24 @@ pub struct PostMessage {
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), channel = %input.channel_id))]
 pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Result<MessageSnapshot> {
     let body = MessageBody::parse(&input.body, app.chat().max_message_bytes)?;
+    let user = actor.user_id()?;
+    // A post with no thread, file or mention in a channel known not to be direct notifies nobody:
+    // it goes to the channel's group commit, which checks its author's access with the group's.
+    let simple = input.thread_root_id.is_none()
+        && input.attachment_ids.is_empty()
+        && !body.mentions_channel()
+        && body.mentioned_users().is_empty();
+    let known = app.post_groups().kind(input.channel_id);
+    if simple && known.is_some_and(|kind| kind != ChannelKind::Direct) {
+        let post = group_commit::PlainPost { author: user, body: body.as_str().to_owned() };
+        return group_commit::submit(app, input.channel_id, post).await;
+    }
     let access = store::readable(app.db(), actor, input.channel_id).await?;
     access.require_writable()?;
+    app.post_groups().remember_kind(input.channel_id, access.kind());
     let author = AuthorCard { id: access.user, display_name: access.display_name.clone() };
-    let plain = input.thread_root_id.is_none() && input.attachment_ids.is_empty() && !notifies_anyone(&access, &body);
-    if plain {
-        let post = group_commit::PlainPost { author, body: body.as_str().to_owned() };
+    if simple && !notifies_anyone(&access, &body) {
+        let post = group_commit::PlainPost { author: user, body: body.as_str().to_owned() };
         return group_commit::submit(app, input.channel_id, post).await;
     }
     let mut tx = app.begin().await?;

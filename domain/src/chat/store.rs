@@ -132,6 +132,73 @@ pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: Chann
     Ok(Access { channel, member, role, user, display_name })
 }
 
+/// Whether the actor may post, from what [`readable`] reads: `NOT_FOUND` when it may not see the
+/// channel, `FORBIDDEN` when it sees it but is no member or the channel is archived.
+fn may_post(role: Option<Role>, member: bool, kind: &str, archived: bool) -> std::result::Result<(), Refused> {
+    if role.is_none() || (!member && kind != ChannelKind::Public.as_str()) {
+        return Err(Refused::NotFound);
+    }
+    if !member || archived {
+        return Err(Refused::Forbidden);
+    }
+    Ok(())
+}
+
+/// Why a poster may not post: the errors of [`readable`] and [`Access::require_writable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    NotFound,
+    Forbidden,
+}
+
+impl Refused {
+    pub(crate) fn error(self) -> DomainError {
+        match self {
+            Self::NotFound => DomainError::NotFound("channel"),
+            Self::Forbidden => DomainError::Forbidden { needed: Permission::PostMessages },
+        }
+    }
+}
+
+/// For each of `posters`: may they post in `channel` (as [`Access::require_writable`] after
+/// [`readable`] decides, one statement for all), and with which display name. A poster without a
+/// row (no such user, or no such channel) is absent.
+pub(crate) async fn posters_access(
+    db: &impl ConnectionTrait,
+    channel: ChannelId,
+    posters: &[UserId],
+) -> Result<HashMap<UserId, std::result::Result<String, Refused>>> {
+    let backend = db.get_database_backend();
+    let mut values: Vec<DbValue> = vec![channel.0.into()];
+    let filter = if backend == DbBackend::Postgres {
+        values.push(posters.iter().map(|u| u.0).collect::<Vec<uuid::Uuid>>().into());
+        "u.id = ANY($2)".to_owned()
+    } else {
+        values.extend(posters.iter().map(|u| DbValue::from(u.0)));
+        let list: Vec<String> = (2..2 + posters.len()).map(|i| format!("${i}")).collect();
+        format!("u.id IN ({})", list.join(", "))
+    };
+    let sql = format!(
+        "SELECT u.id, u.display_name, w.role, cm.id, c.kind, c.archived_at FROM users u \
+         JOIN channels c ON c.id = $1 \
+         LEFT JOIN memberships w ON w.workspace_id = c.workspace_id AND w.user_id = u.id \
+         LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = u.id \
+         WHERE {filter}"
+    );
+    let mut out = HashMap::new();
+    for row in db.query_all_raw(stmt(backend, &sql, values)).await? {
+        let user = UserId(row.try_get_by_index(0)?);
+        let name: String = row.try_get_by_index(1)?;
+        let role: Option<String> = row.try_get_by_index(2)?;
+        let member: Option<uuid::Uuid> = row.try_get_by_index(3)?;
+        let kind: String = row.try_get_by_index(4)?;
+        let archived: Option<DateTime<Utc>> = row.try_get_by_index(5)?;
+        let verdict = may_post(role.as_deref().and_then(Role::parse), member.is_some(), &kind, archived.is_some());
+        out.insert(user, verdict.map(|()| name));
+    }
+    Ok(out)
+}
+
 /// The message and the channel it is in, if the actor may read that channel.
 pub(crate) async fn readable_message(
     db: &impl ConnectionTrait,
