@@ -12,7 +12,14 @@ target=${CARGO_TARGET_DIR:-target}/release
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d)
 # start() runs in a $(…) subshell, so server pids go to files, not to a variable.
-cleanup() { for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done; }
+cleanup() {
+  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  # The servers are gone first, then the database they used.
+  if [ -f "$work/db" ]; then
+    sleep 1
+    psql -q postgres://postgres@127.0.0.1:5432/postgres -c "DROP DATABASE IF EXISTS $(cat "$work/db")" || true
+  fi
+}
 trap cleanup EXIT
 budgets=(STOA_SIGNUPS_PER_ADDRESS_PER_HOUR=100000 STOA_RATE_LIMIT_IP_PER_MIN=60000000 STOA_RATE_LIMITS=owner=60000000,admin=60000000,moderator=60000000,agent=60000000,member=60000000 STOA_LOG=warn STOA_JWT_SECRET=bench-secret-bench-secret-bench-secret-1)
 start() { # name, extra env...
@@ -30,6 +37,7 @@ case "$mode" in
   postgres)
     db="stoa_bench_$(date +%s)"
     psql -q postgres://postgres@127.0.0.1:5432/postgres -c "CREATE DATABASE $db"
+    echo "$db" > "$work/db"
     pg="postgres://postgres@127.0.0.1:5432/$db"
     prefix="bench$(date +%s)"
     url=$(start a DATABASE_URL="$pg" REDIS_URL=redis://127.0.0.1:6379 STOA_REDIS_PREFIX="$prefix")
