@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseExecutor, DbBackend};
 use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::chat::model::{Channel, Message, ReactionSummary};
-use crate::chat::store::{self, stmt};
+use crate::chat::store::{self, CARD_COLUMNS, NO_CARD, card_at, stmt};
 use crate::error::Result;
 use crate::identity::UserCard;
 use crate::ids::{ChannelId, MessageId, UserId};
@@ -47,7 +47,7 @@ async fn related(db: &impl ConnectionTrait, items: &[Message], wanted: Wanted) -
         return Ok(related);
     }
     if wanted.reactions {
-        related.reactions = reactions_with_users(db, &ids, wanted.users, &mut related.users).await?;
+        related.reactions = store::reactions_of_with(db, &ids, wanted.users.then_some(&mut related.users)).await?;
     }
     if wanted.participants {
         related.participants = participants_of(db, &ids, wanted.users.then_some(&mut related.users)).await?;
@@ -56,63 +56,6 @@ async fn related(db: &impl ConnectionTrait, items: &[Message], wanted: Wanted) -
         related.attachments = crate::files::attachments_on(db, &ids).await?;
     }
     Ok(related)
-}
-
-/// `column` is one of `ids`, as the first parameter: `= ANY($1)` with one array on Postgres (one
-/// statement text and a reusable plan whatever the count; an `IN` list of N parameters is planned
-/// afresh each time), `IN ($1, …)` on SQLite.
-fn one_of(backend: DbBackend, column: &str, ids: &[MessageId]) -> (String, Vec<sea_orm::Value>) {
-    if backend == DbBackend::Postgres {
-        let array: Vec<uuid::Uuid> = ids.iter().map(|m| m.0).collect();
-        return (format!("{column} = ANY($1)"), vec![array.into()]);
-    }
-    let list = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    (format!("{column} IN ({list})"), ids.iter().map(|m| sea_orm::Value::from(m.0)).collect())
-}
-
-/// A user card from four columns starting at `at` (id, display name, status text, status emoji);
-/// none when the LEFT JOIN found no user (a deleted account).
-fn card_at(row: &sea_orm::QueryResult, at: usize) -> Result<Option<UserCard>> {
-    let Some(id) = row.try_get_by_index::<Option<uuid::Uuid>>(at)? else { return Ok(None) };
-    Ok(Some(UserCard {
-        id: UserId(id),
-        display_name: row.try_get_by_index(at + 1)?,
-        status_text: row.try_get_by_index(at + 2)?,
-        status_emoji: row.try_get_by_index(at + 3)?,
-    }))
-}
-
-const CARD_COLUMNS: &str = "u.id, u.display_name, u.status_text, u.status_emoji";
-const NO_CARD: &str = "NULL, NULL, NULL, NULL";
-
-/// Reactions of `ids` by emoji in order of reacting; with `users`, each reactor's card goes to `cards`.
-async fn reactions_with_users(
-    db: &impl ConnectionTrait,
-    ids: &[MessageId],
-    users: bool,
-    cards: &mut HashMap<UserId, UserCard>,
-) -> Result<HashMap<MessageId, Vec<ReactionSummary>>> {
-    let (columns, join) = if users { (CARD_COLUMNS, "LEFT JOIN users u ON u.id = r.user_id") } else { (NO_CARD, "") };
-    let backend = db.get_database_backend();
-    let (filter, values) = one_of(backend, "r.message_id", ids);
-    let sql = format!(
-        "SELECT r.message_id, r.emoji, r.user_id, {columns} FROM reactions r {join} WHERE {filter} ORDER BY r.id"
-    );
-    let mut out: HashMap<MessageId, Vec<ReactionSummary>> = HashMap::new();
-    for row in db.query_all_raw(stmt(backend, &sql, values)).await? {
-        let message = MessageId(row.try_get_by_index(0)?);
-        let emoji: String = row.try_get_by_index(1)?;
-        let user = UserId(row.try_get_by_index(2)?);
-        if let Some(card) = card_at(&row, 3)? {
-            cards.entry(card.id).or_insert(card);
-        }
-        let list = out.entry(message).or_default();
-        match list.iter_mut().find(|r| r.emoji == emoji) {
-            Some(summary) => summary.user_ids.push(user),
-            None => list.push(ReactionSummary { emoji, user_ids: vec![user] }),
-        }
-    }
-    Ok(out)
 }
 
 /// Distinct reply authors of the threads of `roots`, in order of first reply; with `cards`, their
@@ -130,7 +73,7 @@ async fn participants_of(
         if cards.is_some() { (CARD_COLUMNS, "LEFT JOIN users u ON u.id = t.author_id") } else { (NO_CARD, "") };
     // One row per (thread, participant), not per reply: a long thread costs no more than its people.
     let backend = db.get_database_backend();
-    let (filter, values) = one_of(backend, "thread_root_id", roots);
+    let (filter, values) = store::one_of(backend, "thread_root_id", 1, roots.iter().map(|r| r.0).collect());
     let sql = format!(
         "SELECT t.thread_root_id, t.author_id, {columns} FROM \
          (SELECT thread_root_id, author_id, MIN(seq) AS first_seq FROM messages \
@@ -191,27 +134,30 @@ enum Scope {
 
 /// The message columns in the order [`message_at`] decodes them.
 const MESSAGE_COLUMNS: &str = "m.id, m.channel_id, m.seq, m.author_id, m.body, m.thread_root_id, m.reply_count, \
-     m.last_reply_at, m.created_at, m.edited_at, m.deleted_at, m.pinned_at";
+     m.last_reply_at, m.created_at, m.edited_at, m.deleted_at, m.pinned_at, m.pinned_by";
 
-/// A message from the first twelve columns of `row` ([`MESSAGE_COLUMNS`]), by index.
+/// Columns of [`MESSAGE_COLUMNS`]: an author's card follows them.
+const MESSAGE_COLUMN_COUNT: usize = 13;
+
+/// A message from the first columns of `row` ([`MESSAGE_COLUMNS`]), by index, as the row model
+/// turns into one (a deleted message's body stays empty).
 fn message_at(row: &sea_orm::QueryResult) -> Result<Message> {
-    let deleted_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get_by_index(10)?;
-    let body: String = row.try_get_by_index(4)?;
-    Ok(Message {
-        id: MessageId(row.try_get_by_index(0)?),
-        channel_id: ChannelId(row.try_get_by_index(1)?),
+    Ok(stoa_entities::messages::Model {
+        id: row.try_get_by_index(0)?,
+        channel_id: row.try_get_by_index(1)?,
         seq: row.try_get_by_index(2)?,
-        author_id: UserId(row.try_get_by_index(3)?),
-        // Deleting empties the row's body; a tombstone shows none even if a row still had one.
-        body: if deleted_at.is_some() { String::new() } else { body },
-        thread_root_id: row.try_get_by_index::<Option<uuid::Uuid>>(5)?.map(MessageId),
+        author_id: row.try_get_by_index(3)?,
+        body: row.try_get_by_index(4)?,
+        thread_root_id: row.try_get_by_index(5)?,
         reply_count: row.try_get_by_index(6)?,
         last_reply_at: row.try_get_by_index(7)?,
         created_at: row.try_get_by_index(8)?,
         edited_at: row.try_get_by_index(9)?,
-        deleted_at,
+        deleted_at: row.try_get_by_index(10)?,
         pinned_at: row.try_get_by_index(11)?,
-    })
+        pinned_by: row.try_get_by_index(12)?,
+    }
+    .into())
 }
 
 /// Runs a page's reads. On SQLite: on one connection of the read pool, in one read transaction,
@@ -271,7 +217,7 @@ async fn window_on(db: &impl ConnectionTrait, scope: Scope, w: SeqWindow, wanted
     let mut authors = HashMap::new();
     for row in rows.iter().take(usize::try_from(limit).unwrap_or(usize::MAX)) {
         items.push(message_at(row)?);
-        if let Some(card) = card_at(row, 12)? {
+        if let Some(card) = card_at(row, MESSAGE_COLUMN_COUNT)? {
             authors.entry(card.id).or_insert(card);
         }
     }

@@ -50,7 +50,8 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
     access.require_writable()?;
     app.post_groups().remember_kind(input.channel_id, access.kind());
     let author = AuthorCard { id: access.user, display_name: access.display_name.clone() };
-    if simple && !notifies_anyone(&access, &body) {
+    // Without a mention, only a direct channel notifies anyone.
+    if simple && access.kind() != ChannelKind::Direct {
         let post = group_commit::PlainPost { author: user, body: body.as_str().to_owned() };
         return group_commit::submit(app, input.channel_id, post).await;
     }

@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait as _, QueryFilter, QueryOrder, Statement,
-    Value as DbValue,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait as _, QueryFilter, Statement, Value as DbValue,
 };
 use stoa_entities::{channel_events, channel_members, channels, mentions, messages, notifications, reactions, users};
 
@@ -20,6 +19,7 @@ use crate::chat::model::{
 };
 use crate::error::{DomainError, Result};
 use crate::events::Event;
+use crate::identity::UserCard;
 use crate::ids::{ChannelId, MessageId, NotificationId, UserId, WorkspaceId};
 use crate::tx::Tx;
 
@@ -58,12 +58,21 @@ impl Access {
 
     /// Posting (and reacting, pinning, reading receipts) needs membership and a live channel.
     pub fn require_writable(&self) -> Result<&channel_members::Model> {
-        let member = self.member.as_ref().ok_or(DomainError::Forbidden { needed: Permission::PostMessages })?;
-        if self.channel.archived_at.is_some() {
-            return Err(DomainError::Forbidden { needed: Permission::PostMessages });
+        match &self.member {
+            Some(member) if writable(true, self.channel.archived_at.is_some()) => Ok(member),
+            _ => Err(Refused::Forbidden.error()),
         }
-        Ok(member)
     }
+}
+
+/// Whether a workspace member sees a channel: its members do, and everyone sees a public one.
+fn sees(member: bool, kind: &str) -> bool {
+    member || kind == ChannelKind::Public.as_str()
+}
+
+/// Whether one who sees a channel may write in it: a member, while it is not archived.
+fn writable(member: bool, archived: bool) -> bool {
+    member && !archived
 }
 
 pub(crate) fn channel_view(c: channels::Model, my_last_read_seq: Option<i64>) -> Channel {
@@ -124,7 +133,7 @@ pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: Chann
         }),
         None => None,
     };
-    if member.is_none() && channel.kind != ChannelKind::Public.as_str() {
+    if !sees(member.is_some(), &channel.kind) {
         return Err(DomainError::NotFound("channel"));
     }
     let display_name: Option<String> = row.try_get("", "u_display_name")?;
@@ -135,10 +144,10 @@ pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: Chann
 /// Whether the actor may post, from what [`readable`] reads: `NOT_FOUND` when it may not see the
 /// channel, `FORBIDDEN` when it sees it but is no member or the channel is archived.
 fn may_post(role: Option<Role>, member: bool, kind: &str, archived: bool) -> std::result::Result<(), Refused> {
-    if role.is_none() || (!member && kind != ChannelKind::Public.as_str()) {
+    if role.is_none() || !sees(member, kind) {
         return Err(Refused::NotFound);
     }
-    if !member || archived {
+    if !writable(member, archived) {
         return Err(Refused::Forbidden);
     }
     Ok(())
@@ -169,15 +178,9 @@ pub(crate) async fn posters_access(
     posters: &[UserId],
 ) -> Result<HashMap<UserId, std::result::Result<String, Refused>>> {
     let backend = db.get_database_backend();
+    let (filter, ids) = one_of(backend, "u.id", 2, posters.iter().map(|u| u.0).collect());
     let mut values: Vec<DbValue> = vec![channel.0.into()];
-    let filter = if backend == DbBackend::Postgres {
-        values.push(posters.iter().map(|u| u.0).collect::<Vec<uuid::Uuid>>().into());
-        "u.id = ANY($2)".to_owned()
-    } else {
-        values.extend(posters.iter().map(|u| DbValue::from(u.0)));
-        let list: Vec<String> = (2..2 + posters.len()).map(|i| format!("${i}")).collect();
-        format!("u.id IN ({})", list.join(", "))
-    };
+    values.extend(ids);
     let sql = format!(
         "SELECT u.id, u.display_name, w.role, cm.id, c.kind, c.archived_at FROM users u \
          JOIN channels c ON c.id = $1 \
@@ -275,22 +278,71 @@ pub(crate) async fn next_seqs(db: &impl ConnectionTrait, channel: ChannelId, cou
     Ok(row.try_get_by_index::<i64>(0)?)
 }
 
+/// `column` is one of `ids`, bound from parameter `$from` on: `= ANY($from)` with one array on
+/// Postgres (one statement text and a reusable plan whatever the count; an `IN` list of N
+/// parameters is planned afresh each time), `IN ($from, …)` on SQLite.
+pub(crate) fn one_of(backend: DbBackend, column: &str, from: usize, ids: Vec<uuid::Uuid>) -> (String, Vec<DbValue>) {
+    if backend == DbBackend::Postgres {
+        return (format!("{column} = ANY(${from})"), vec![ids.into()]);
+    }
+    let list = (from..from + ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    (format!("{column} IN ({list})"), ids.into_iter().map(DbValue::from).collect())
+}
+
+/// A user card from four columns starting at `at` (id, display name, status text, status emoji);
+/// none when the LEFT JOIN found no user (a deleted account).
+pub(crate) fn card_at(row: &sea_orm::QueryResult, at: usize) -> Result<Option<UserCard>> {
+    let Some(id) = row.try_get_by_index::<Option<uuid::Uuid>>(at)? else { return Ok(None) };
+    Ok(Some(UserCard {
+        id: UserId(id),
+        display_name: row.try_get_by_index(at + 1)?,
+        status_text: row.try_get_by_index(at + 2)?,
+        status_emoji: row.try_get_by_index(at + 3)?,
+    }))
+}
+
+/// The columns [`card_at`] reads, from `users u`, and their stand-in when no card is wanted.
+pub(crate) const CARD_COLUMNS: &str = "u.id, u.display_name, u.status_text, u.status_emoji";
+pub(crate) const NO_CARD: &str = "NULL, NULL, NULL, NULL";
+
 /// Reactions of each message, grouped by emoji in first-reaction order.
 pub(crate) async fn reactions_of(
     db: &impl ConnectionTrait,
     ids: &[MessageId],
 ) -> Result<HashMap<MessageId, Vec<ReactionSummary>>> {
-    let rows = reactions::Entity::find()
-        .filter(reactions::Column::MessageId.is_in(ids.iter().map(|m| m.0)))
-        .order_by_asc(reactions::Column::Id)
-        .all(db)
-        .await?;
+    reactions_of_with(db, ids, None).await
+}
+
+/// [`reactions_of`]; with `cards`, each reactor's user card goes there (joined, no statement of its own).
+pub(crate) async fn reactions_of_with(
+    db: &impl ConnectionTrait,
+    ids: &[MessageId],
+    mut cards: Option<&mut HashMap<UserId, UserCard>>,
+) -> Result<HashMap<MessageId, Vec<ReactionSummary>>> {
     let mut out: HashMap<MessageId, Vec<ReactionSummary>> = HashMap::new();
-    for row in rows {
-        let list = out.entry(MessageId(row.message_id)).or_default();
-        match list.iter_mut().find(|r| r.emoji == row.emoji) {
-            Some(summary) => summary.user_ids.push(UserId(row.user_id)),
-            None => list.push(ReactionSummary { emoji: row.emoji, user_ids: vec![UserId(row.user_id)] }),
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let (columns, join) =
+        if cards.is_some() { (CARD_COLUMNS, "LEFT JOIN users u ON u.id = r.user_id") } else { (NO_CARD, "") };
+    let backend = db.get_database_backend();
+    let (filter, values) = one_of(backend, "r.message_id", 1, ids.iter().map(|m| m.0).collect());
+    let sql = format!(
+        "SELECT r.message_id, r.emoji, r.user_id, {columns} FROM reactions r {join} WHERE {filter} ORDER BY r.id"
+    );
+    for row in db.query_all_raw(stmt(backend, &sql, values)).await? {
+        let message = MessageId(row.try_get_by_index(0)?);
+        let emoji: String = row.try_get_by_index(1)?;
+        let user = UserId(row.try_get_by_index(2)?);
+        if let Some(cards) = cards.as_deref_mut()
+            && let Some(card) = card_at(&row, 3)?
+        {
+            cards.entry(card.id).or_insert(card);
+        }
+        let list = out.entry(message).or_default();
+        match list.iter_mut().find(|r| r.emoji == emoji) {
+            Some(summary) => summary.user_ids.push(user),
+            None => list.push(ReactionSummary { emoji, user_ids: vec![user] }),
         }
     }
     Ok(out)
