@@ -46,14 +46,7 @@ pub async fn connect_database(url: &str) -> anyhow::Result<DatabaseConnection> {
 /// # Errors
 /// When the database is unreachable.
 pub async fn connect_database_with(url: &str, acquire: Duration) -> anyhow::Result<DatabaseConnection> {
-    let mut options = ConnectOptions::new(url.to_owned());
-    // sqlx pings a connection when it goes back to the pool; pinging again on every checkout
-    // doubles the round trips of a short read. Only a connection idle for 30 s is tested first.
-    options
-        .sqlx_logging(false)
-        .acquire_timeout(acquire)
-        .connect_timeout(acquire)
-        .test_before_acquire_if_idle_for(Duration::from_secs(30));
+    let mut options = pool_options(url, acquire);
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = std::path::Path::new(path.split('?').next().unwrap_or_default());
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -75,6 +68,19 @@ pub async fn connect_database_with(url: &str, acquire: Duration) -> anyhow::Resu
     Ok(db)
 }
 
+/// What every pool shares: no statement logging, `acquire` as both deadlines, and a test only
+/// of connections idle for 30 s. sqlx pings a connection when it goes back to the pool; pinging
+/// again on every checkout doubles the round trips of a short read.
+fn pool_options(url: &str, acquire: Duration) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(acquire)
+        .connect_timeout(acquire)
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
+    options
+}
+
 /// On SQLite, a pool of `readers` read-only connections to the migrated database beside the one
 /// writer (`query_only`: a statement that would write fails); `None` on Postgres, whose one pool
 /// serves both, and for `readers` 0.
@@ -85,15 +91,8 @@ pub async fn connect_readers(url: &str, readers: u32, acquire: Duration) -> anyh
     if !url.starts_with("sqlite:") || readers == 0 {
         return Ok(None);
     }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .acquire_timeout(acquire)
-        .connect_timeout(acquire)
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        .max_connections(readers)
-        .min_connections(0)
-        .map_sqlx_sqlite_opts(|o| o.pragma("query_only", "ON"));
+    let mut options = pool_options(url, acquire);
+    options.max_connections(readers).min_connections(0).map_sqlx_sqlite_opts(|o| o.pragma("query_only", "ON"));
     Ok(Some(Database::connect(options).await.context("opening the SQLite readers")?))
 }
 

@@ -93,26 +93,21 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Pro
     }
     conn.state.metrics.socket_opened();
     let now = tokio::time::Instant::now();
-    let mut deadlines = Deadlines {
-        init: now + ws.init_timeout,
-        keepalive: now + ws.keepalive,
-        period: ws.keepalive,
-        armed: now + ws.init_timeout.min(ws.keepalive),
-        far: now + Duration::from_hours(24 * 365),
-    };
-    let timer = tokio::time::sleep_until(deadlines.armed);
+    let mut deadlines =
+        Deadlines { init: now + ws.init_timeout, keepalive: now + ws.keepalive, period: ws.keepalive, armed: None };
+    let timer = tokio::time::sleep_until(now + ws.init_timeout.min(ws.keepalive));
     tokio::pin!(timer);
     let mut last_seen = Instant::now();
     let mut revocation = None;
     let flow = loop {
         let due = conn.earliest(&deadlines);
-        if due < deadlines.armed {
+        if deadlines.armed.is_none_or(|armed| due < armed) {
             timer.as_mut().reset(due);
-            deadlines.armed = due;
+            deadlines.armed = Some(due);
         }
         let flow = tokio::select! {
             () = &mut timer => {
-                deadlines.armed = deadlines.far; // set again next turn
+                deadlines.armed = None; // set again next turn
                 match conn.due(&mut deadlines, tokio::time::Instant::now()) {
                     Due::KeepAlive if last_seen.elapsed() > ws.keepalive * 3 => {
                         tracing::debug!("websocket peer silent; closing");
@@ -156,10 +151,10 @@ struct Deadlines {
     /// The next keep-alive.
     keepalive: tokio::time::Instant,
     period: Duration,
-    /// What the timer is set to. It may ring before the earliest deadline: one that moved later
-    /// (the write deadline, every frame) is not set again each time, only when the timer rings.
-    armed: tokio::time::Instant,
-    far: tokio::time::Instant,
+    /// What the timer is set to (`None`: to be set). It may ring before the earliest deadline: one
+    /// that moved later (the write deadline, every frame) is not set again each time, only when
+    /// the timer rings.
+    armed: Option<tokio::time::Instant>,
 }
 
 /// What the timer found due.
