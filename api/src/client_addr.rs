@@ -47,6 +47,18 @@ pub fn client_key(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &Trust
     key_of(client_ip(peer, headers, trusted))
 }
 
+/// The client's own address (not its budget key), for the audit log.
+#[must_use]
+pub fn client_address(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &TrustedProxies) -> String {
+    peer.map_or_else(|| "unknown".to_owned(), |p| client_ip(canonical(p.ip()), headers, trusted).to_string())
+}
+
+/// The request's `User-Agent`, when it is readable text.
+#[must_use]
+pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok())
+}
+
 /// The client's address: the peer, or the rightmost forwarded hop that is not a trusted proxy.
 fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
     if !trusted.contains(peer) {

@@ -222,10 +222,15 @@ fn status_for(media: Media, response: &Response) -> StatusCode {
     StatusCode::OK
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> stoa_schema::RequestActor {
+/// The caller, seen from its client address and user agent (what the audit log records).
+async fn authenticate(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -> stoa_schema::RequestActor {
     let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match gql::authenticate(&state.app, token).await {
-        Some(caller) => caller.actor,
+        Some(caller) => {
+            let address = crate::client_addr::client_address(Some(addr), headers, &state.proxies);
+            let user_agent = crate::client_addr::user_agent(headers);
+            stoa_schema::RequestActor(caller.actor.0.map(|a| a.from_client(&address, user_agent)))
+        }
         None => stoa_schema::RequestActor(Err("invalid or expired access token")),
     }
 }
@@ -282,7 +287,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
             Err(_) => return bad_request(media, "request body must be {\"query\": …} or a list of them"),
         }
     };
-    let actor = authenticate(&state, headers).await;
+    let actor = authenticate(&state, addr, headers).await;
     let ip = client_ip(&state, addr, headers);
     let cost = match &batch {
         BatchRequest::Single(_) => 1,
@@ -378,7 +383,7 @@ async fn get_inner(
             _ => return bad_request(media, "variables must be a JSON object"),
         }
     }
-    let actor = authenticate(&state, headers).await;
+    let actor = authenticate(&state, addr, headers).await;
     let ip = client_ip(&state, addr, headers);
     let budget = match limit(&state, media, &ip, &actor, 1).await {
         Ok(budget) => budget,

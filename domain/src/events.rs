@@ -57,7 +57,6 @@ pub enum Event {
     NotificationCreated(Notification),
     /// A file's scan finished (clean, infected or failed).
     AttachmentScanned(crate::files::Attachment),
-    /// A user's presence in a workspace changed (ephemeral).
     /// A login's session family was revoked (logout, refresh-token reuse): its access tokens stop
     /// working and its sockets close.
     SessionRevoked { user_id: UserId, session: SessionFamilyId },
@@ -65,6 +64,7 @@ pub enum Event {
     /// upstream connection came back, or a subscriber lagged). Resumable streams read the
     /// database to fill the gap.
     Resync,
+    /// A user's presence or custom status in a workspace changed (ephemeral).
     PresenceChanged {
         workspace_id: WorkspaceId,
         user_id: UserId,

@@ -14,6 +14,11 @@ pub struct Model {
     pub object_type: String,
     pub object_id: Option<Uuid>,
     pub details: Json,
+    /// `{ "field": { "from": …, "to": … } }` for each changed field.
+    pub changes: Json,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub reason: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

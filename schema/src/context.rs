@@ -28,6 +28,11 @@ pub trait ContextExt {
     /// # Errors
     /// `UNAUTHENTICATED` for an anonymous request.
     fn actor(&self) -> Result<&Actor>;
+    /// The signed-in actor, giving `reason` (an admin mutation's argument) for the audit log.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED`; `BAD_USER_INPUT` on `reason`.
+    fn acting(&self, reason: Option<String>) -> Result<Actor>;
     /// The client's address, or "unknown".
     fn client_ip(&self) -> String;
 }
@@ -44,6 +49,10 @@ impl ContextExt for Context<'_> {
             Some(Err(reason)) => Err(DomainError::Unauthenticated(reason).into()),
             None => Err(DomainError::Unauthenticated("sign in required").into()),
         }
+    }
+
+    fn acting(&self, reason: Option<String>) -> Result<Actor> {
+        Ok(self.actor()?.because(reason)?)
     }
 
     fn client_ip(&self) -> String {

@@ -43,9 +43,17 @@ enum Flow {
 /// reading from the peer (what it reads only adds answers it is not taking).
 const READ_PAUSE: usize = 64;
 
+/// Who is on the other end, for the audit log: the client address and user agent of the upgrade.
+pub struct Client {
+    pub address: String,
+    pub user_agent: Option<String>,
+}
+
 struct Conn {
     state: AppState,
     ip: String,
+    /// Until `connection_init` attaches it to the actor.
+    client: Option<Client>,
     protocol: Protocol,
     writer: Writer,
     /// Running operations by id; removing one cancels it.
@@ -67,12 +75,13 @@ struct Conn {
 }
 
 /// Serves `socket` until either side closes.
-pub async fn serve(socket: WebSocket, state: AppState, ip: String, protocol: Protocol) {
+pub async fn serve(socket: WebSocket, state: AppState, ip: String, client: Client, protocol: Protocol) {
     let (sink, mut stream) = socket.split();
     let ws = state.ws.clone();
     let mut conn = Conn {
         state,
         ip,
+        client: Some(client),
         protocol,
         writer: Writer::new(sink),
         ops: StreamMap::new(),
@@ -370,7 +379,10 @@ impl Conn {
             }
             return Flow::Close(close::FORBIDDEN, "Forbidden".into());
         };
-        let actor = caller.actor;
+        let mut actor = caller.actor;
+        if let Some(client) = self.client.take() {
+            actor = RequestActor(actor.0.map(|a| a.from_client(&client.address, client.user_agent.as_deref())));
+        }
         self.user = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
         if let Ok(stoa_domain::Actor::User { session, .. }) = &actor.0 {
             self.session = Some(self.state.sockets.register(*session));

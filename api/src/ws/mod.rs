@@ -35,5 +35,9 @@ pub fn upgrade(state: AppState, addr: Option<SocketAddr>, headers: &HeaderMap, w
         .max_message_size(state.ws.max_message_bytes)
         .max_frame_size(state.ws.max_message_bytes);
     let ip = crate::client_addr::client_key(addr, headers, &state.proxies);
-    ws.on_upgrade(move |socket| connection::serve(socket, state, ip, protocol))
+    let client = connection::Client {
+        address: crate::client_addr::client_address(addr, headers, &state.proxies),
+        user_agent: crate::client_addr::user_agent(headers).map(str::to_owned),
+    };
+    ws.on_upgrade(move |socket| connection::serve(socket, state, ip, client, protocol))
 }

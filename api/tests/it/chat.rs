@@ -625,6 +625,52 @@ async fn presence_follows_sockets_and_away() {
 }
 
 #[tokio::test]
+async fn a_custom_status_change_streams_on_presence_changed() {
+    let app = spawn_app().await;
+    let (alice, bob, ws) = setup(&app).await;
+    let mut a = WsClient::init(&app, Some(&alice.token)).await;
+    a.subscribe(
+        "p",
+        "subscription($ws: ID!) { presenceChanged(workspaceId: $ws) { userId status statusText statusEmoji } }",
+        json!({ "ws": ws }),
+    )
+    .await;
+    // The subscription is live once alice's own socket announces her; then bob changes his status.
+    let mut seen = None;
+    for _ in 0..20 {
+        app.gql_as(
+            Some(&bob.token),
+            "mutation { updateProfile(input: { statusText: \"at lunch\", statusEmoji: \"🌮\" }) { viewer { id } } }",
+            json!({}),
+        )
+        .await
+        .ok();
+        while let Some(WsEvent::Json(msg)) = a.try_next(Duration::from_millis(300)).await {
+            let changed = &msg["payload"]["data"]["presenceChanged"];
+            if changed["userId"] == bob.id.as_str() {
+                seen = Some(changed.clone());
+            }
+        }
+        if seen.is_some() {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        Some(json!({ "userId": bob.id, "status": "OFFLINE", "statusText": "at lunch", "statusEmoji": "🌮" })),
+        "bob has no socket, so he is offline, with his new status"
+    );
+    app.gql_as(
+        Some(&bob.token),
+        "mutation { updateProfile(input: { displayName: \"Bobby\" }) { viewer { id } } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    assert!(a.try_next(Duration::from_millis(300)).await.is_none(), "a display-name change is not a status change");
+}
+
+#[tokio::test]
 #[ignore = "needs Postgres + Redis: runs in the .ci/run Postgres pass (--run-ignored all)"]
 async fn cross_instance_delivery_over_redis_on_postgres() {
     require_postgres_and_redis();

@@ -340,3 +340,88 @@ async fn a_member_is_told_over_the_socket_when_someone_joins() {
         json!({ "change": "ADDED", "userId": bob.id, "role": "AGENT" })
     );
 }
+
+const AUDIT_FILTERED: &str = "query($ws: ID!, $f: AuditFilter) { auditLog(workspaceId: $ws, filter: $f) { edges { node { action objectId changes reason clientIp userAgent actor { id } } } } }";
+
+async fn audited(app: &TestApp, by: &TestUser, ws: &str, filter: Value) -> Vec<Value> {
+    let res = app.gql_as(Some(&by.token), AUDIT_FILTERED, json!({ "ws": ws, "f": filter })).await.ok();
+    res.data()["auditLog"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
+}
+
+#[tokio::test]
+async fn an_admin_mutation_records_before_and_after_address_agent_and_reason() {
+    let app = spawn_app().await;
+    let (owner, bob) = (app.signed_up("owner").await, app.signed_up("bob").await);
+    let ws = app.workspace(&owner, "W").await;
+    app.add(&owner, &ws, &bob, "MEMBER").await;
+    let change =
+        json!({ "input": { "workspaceId": ws, "userId": bob.id, "role": "ADMIN", "reason": "runs the night shift" } });
+    let res = app
+        .http
+        .post(app.url())
+        .bearer_auth(&owner.token)
+        .header("user-agent", "stoa-tests/1.0")
+        .json(&json!({ "query": CHANGE_ROLE, "variables": change }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["data"]["changeRole"]["member"]["role"], "ADMIN");
+
+    let changed = audited(&app, &owner, &ws, json!({ "action": "member.role_changed" })).await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    let entry = &changed[0];
+    assert_eq!(entry["changes"], json!({ "role": { "from": "member", "to": "admin" } }));
+    assert_eq!(entry["reason"], "runs the night shift");
+    assert_eq!(entry["clientIp"], "127.0.0.1");
+    assert_eq!(entry["userAgent"], "stoa-tests/1.0");
+    assert_eq!(entry["objectId"], bob.id.as_str());
+
+    let about_bob =
+        audited(&app, &owner, &ws, json!({ "objectType": "user", "objectId": bob.id, "actorId": owner.id })).await;
+    let actions: Vec<&str> = about_bob.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["member.role_changed", "member.added"]);
+    assert_eq!(about_bob[1]["changes"], json!({ "role": { "from": null, "to": "member" } }));
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    assert!(audited(&app, &owner, &ws, json!({ "since": later })).await.is_empty());
+    let earlier = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(audited(&app, &owner, &ws, json!({ "since": earlier, "until": later })).await.len(), 3);
+    let backwards = app
+        .gql_as(Some(&owner.token), AUDIT_FILTERED, json!({ "ws": ws, "f": { "since": later, "until": earlier } }))
+        .await;
+    assert_eq!(code(&backwards), "BAD_USER_INPUT");
+
+    let too_long =
+        json!({ "input": { "workspaceId": ws, "userId": bob.id, "role": "MEMBER", "reason": "x".repeat(501) } });
+    let refused = app.gql_as(Some(&owner.token), CHANGE_ROLE, too_long).await;
+    assert_eq!(code(&refused), "BAD_USER_INPUT");
+    assert_eq!(
+        audited(&app, &owner, &ws, json!({ "action": "member.role_changed" })).await.len(),
+        1,
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn the_database_itself_refuses_to_update_or_delete_audit_entries() {
+    use sea_orm::ConnectionTrait as _;
+    let app = spawn_app().await;
+    let owner = app.signed_up("owner").await;
+    let ws = app.workspace(&owner, "W").await;
+    let db = app.app.db_for_tests();
+    let count = "SELECT COUNT(*) AS n FROM audit_log";
+    let before = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), count)).await.unwrap();
+    for statement in ["UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log"] {
+        let err = db.execute_unprepared(statement).await.expect_err(statement);
+        assert!(err.to_string().contains("append-only"), "{statement}: {err}");
+    }
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        let err = db.execute_unprepared("TRUNCATE audit_log").await.expect_err("truncate");
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+    let after = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), count)).await.unwrap();
+    let n = |row: Option<sea_orm::QueryResult>| row.and_then(|r| r.try_get::<i64>("", "n").ok());
+    assert_eq!(n(before), n(after));
+    let actions: Vec<String> =
+        audited(&app, &owner, &ws, json!({})).await.iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(actions, ["workspace.created"]);
+}

@@ -61,6 +61,15 @@ pub async fn disconnected(app: &AppCtx, user: UserId) -> Result<()> {
     Ok(())
 }
 
+/// `user` changed their custom status: their workspaces hear it with their current presence.
+///
+/// # Errors
+/// `Internal` when the store or database fails.
+pub(crate) async fn status_changed(app: &AppCtx, user: UserId) -> Result<()> {
+    let status = app.presence().statuses(&[user]).await?.remove(&user).unwrap_or(PresenceStatus::Offline);
+    announce(app, user, status).await
+}
+
 /// Keeps `user` online in TTL-based stores.
 ///
 /// # Errors

@@ -75,9 +75,9 @@ pub async fn set_upload_limit(
     }
     let mut tx = app.begin().await?;
     require_permission(tx.db(), actor, workspace, Permission::ManageDepartments).await?;
-    store::set_workspace_upload_cap(tx.db(), workspace, max_bytes).await?;
+    let before = store::set_workspace_upload_cap(tx.db(), workspace, max_bytes).await?;
     let record = AuditRecord::new(actor, Some(workspace), "workspace.upload_limit_set", "workspace", Some(workspace.0))
-        .with(serde_json::json!({ "maxBytes": max_bytes }));
+        .changed("maxUploadBytes", before, max_bytes);
     audit::record(&mut tx, record).await?;
     tx.commit().await?;
     Ok(max_bytes)

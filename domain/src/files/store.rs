@@ -198,7 +198,7 @@ pub(crate) async fn workspace_upload_cap(db: &impl ConnectionTrait, workspace: W
     Ok(row.and_then(|w| w.max_upload_bytes).and_then(|b| u64::try_from(b).ok()))
 }
 
-/// Sets (or with `None`, clears) the workspace's upload cap.
+/// Sets (or with `None`, clears) the workspace's upload cap; the cap it had.
 ///
 /// # Errors
 /// `NOT_FOUND` when the workspace does not exist.
@@ -206,12 +206,13 @@ pub(crate) async fn set_workspace_upload_cap(
     db: &impl ConnectionTrait,
     workspace: WorkspaceId,
     max_bytes: Option<i64>,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     let row = workspaces::Entity::find_by_id(workspace.0).one(db).await?.ok_or(DomainError::NotFound("workspace"))?;
+    let before = row.max_upload_bytes;
     let mut model = row.into_active_model();
     model.max_upload_bytes = Set(max_bytes);
     model.update(db).await?;
-    Ok(())
+    Ok(before)
 }
 
 /// What the uploader of an infected file is told.

@@ -86,7 +86,7 @@ pub fn verify_token(auth: &AuthSettings, token: &str) -> Result<VerifiedToken> {
     let expires_at = DateTime::from_timestamp(data.claims.exp, 0)
         .ok_or(DomainError::Unauthenticated("invalid or expired access token"))?;
     Ok(VerifiedToken {
-        actor: Actor::User { user_id: data.claims.sub.into(), session: data.claims.sid.into() },
+        actor: Actor::User { user_id: data.claims.sub.into(), session: data.claims.sid.into(), origin: None },
         expires_at,
     })
 }
@@ -133,7 +133,7 @@ mod tests {
         };
         assert_eq!(
             verify_access_token(&settings(b"k1"), &token).ok(),
-            Some(Actor::User { user_id: user, session: family })
+            Some(Actor::User { user_id: user, session: family, origin: None })
         );
         assert!(verify_access_token(&settings(b"k2"), &token).is_err());
     }

@@ -53,6 +53,7 @@ pub async fn update_profile(app: &AppCtx, actor: &Actor, input: UpdateProfile) -
     };
     model.status_text = input.status_text.map_or(Ok(NotSet), |t| status_text(t).map(Set))?;
     model.status_emoji = input.status_emoji.map_or(Ok(NotSet), |e| status_emoji(e).map(Set))?;
+    let status_changes = model.status_text.is_set() || model.status_emoji.is_set();
     model.updated_at = Set(app.now());
     let tx = app.begin().await?;
     if users::Entity::find_by_id(id.0).one(tx.db()).await?.is_none() {
@@ -60,6 +61,12 @@ pub async fn update_profile(app: &AppCtx, actor: &Actor, input: UpdateProfile) -
     }
     let user = model.update(tx.db()).await?;
     tx.commit().await?;
+    if status_changes {
+        // Ephemeral, like presence itself: a failed signal does not undo the saved status.
+        if let Err(e) = crate::chat::presence::status_changed(app, id).await {
+            tracing::warn!(error = %format_args!("{e:#}"), "announcing a status change failed");
+        }
+    }
     Ok(User::from(user))
 }
 

@@ -48,8 +48,11 @@ pub async fn add_member(app: &AppCtx, actor: &Actor, input: AddMember) -> Result
     .exec_with_returning(tx.db())
     .await
     .on_unique(|| DomainError::Conflict("already a member"))?;
-    let record = AuditRecord::new(actor, Some(input.workspace_id), "member.added", "user", Some(user.id))
-        .with(serde_json::json!({ "role": input.role.as_str() }));
+    let record = AuditRecord::new(actor, Some(input.workspace_id), "member.added", "user", Some(user.id)).changed(
+        "role",
+        None,
+        Some(input.role.as_str()),
+    );
     audit::record(&mut tx, record).await?;
     tx.emit(Event::MemberAdded { workspace_id: input.workspace_id, user_id: UserId(user.id), role: input.role });
     tx.commit().await?;

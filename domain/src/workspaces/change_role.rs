@@ -38,8 +38,11 @@ pub async fn change_role(
     let mut model = target.into_active_model();
     model.role = Set(role.as_str().to_owned());
     let row = model.update(tx.db()).await?;
-    let record = AuditRecord::new(actor, Some(workspace), "member.role_changed", "user", Some(user.0))
-        .with(serde_json::json!({ "from": current.as_str(), "to": role.as_str() }));
+    let record = AuditRecord::new(actor, Some(workspace), "member.role_changed", "user", Some(user.0)).changed(
+        "role",
+        current.as_str(),
+        role.as_str(),
+    );
     audit::record(&mut tx, record).await?;
     tx.emit(Event::RoleChanged { workspace_id: workspace, user_id: user, role });
     tx.commit().await?;

@@ -122,14 +122,19 @@ pub async fn update_department(
     let row = load(&tx, actor, id).await?;
     let workspace = WorkspaceId(row.workspace_id);
     let p = parse(tx.db(), workspace, input).await?;
+    let before = row.clone();
     let mut model = row.into_active_model();
     model.name = Set(p.name);
     model.code = Set(p.code);
     model.head_user_id = Set(p.head.map(|h| h.0));
     model.capacity = Set(p.capacity);
     let row = model.update(tx.db()).await.on_unique(|| DomainError::Conflict("department code already used"))?;
-    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.updated", "department", Some(id.0)))
-        .await?;
+    let record = AuditRecord::new(actor, Some(workspace), "department.updated", "department", Some(id.0))
+        .changed("name", &before.name, &row.name)
+        .changed("code", &before.code, &row.code)
+        .changed("headUserId", before.head_user_id, row.head_user_id)
+        .changed("capacity", before.capacity, row.capacity);
+    audit::record(&mut tx, record).await?;
     tx.commit().await?;
     Ok(row.into())
 }
@@ -143,8 +148,10 @@ pub async fn delete_department(app: &AppCtx, actor: &Actor, id: DepartmentId) ->
     let mut tx = app.begin().await?;
     let row = load(&tx, actor, id).await?;
     let workspace = WorkspaceId(row.workspace_id);
+    let record = AuditRecord::new(actor, Some(workspace), "department.deleted", "department", Some(id.0))
+        .changed("name", Some(row.name.clone()), None)
+        .changed("code", Some(row.code.clone()), None);
     row.delete(tx.db()).await?;
-    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.deleted", "department", Some(id.0)))
-        .await?;
+    audit::record(&mut tx, record).await?;
     tx.commit().await
 }

@@ -37,7 +37,12 @@ pub async fn remove_member(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, 
         tx.emit(Event::ChannelMemberRemoved { channel_id: channel, user_id: user });
     }
     let action = if leaving { "member.left" } else { "member.removed" };
-    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), action, "user", Some(user.0))).await?;
+    let record = AuditRecord::new(actor, Some(workspace), action, "user", Some(user.0)).changed(
+        "role",
+        Some(target_role.as_str()),
+        None,
+    );
+    audit::record(&mut tx, record).await?;
     tx.emit(Event::MemberRemoved { workspace_id: workspace, user_id: user });
     tx.commit().await
 }

@@ -71,19 +71,20 @@ impl WorkspaceMutation {
 
     /// Adds a registered user by email. Owners and admins only; admins grant roles below admin.
     async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<MemberPayload> {
+        let actor = ctx.acting(input.reason)?;
         let input = ws::AddMember {
             workspace_id: parse_id(&input.workspace_id, "workspaceId")?,
             email: input.email,
             role: input.role.into(),
         };
-        Ok(MemberPayload { member: Member(ws::add_member(ctx.app()?, ctx.actor()?, input).await?) })
+        Ok(MemberPayload { member: Member(ws::add_member(ctx.app()?, &actor, input).await?) })
     }
 
     /// Removes a member, or leaves when `userId` is the viewer. The last owner cannot leave.
     async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<RemoveMemberPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let user = parse_id(&input.user_id, "userId")?;
-        ws::remove_member(ctx.app()?, ctx.actor()?, workspace, user).await?;
+        ws::remove_member(ctx.app()?, &ctx.acting(input.reason)?, workspace, user).await?;
         Ok(RemoveMemberPayload { workspace_id: input.workspace_id, user_id: input.user_id })
     }
 
@@ -91,27 +92,35 @@ impl WorkspaceMutation {
     async fn change_role(&self, ctx: &Context<'_>, input: ChangeRoleInput) -> Result<MemberPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let user = parse_id(&input.user_id, "userId")?;
-        let member = ws::change_role(ctx.app()?, ctx.actor()?, workspace, user, input.role.into()).await?;
+        let actor = ctx.acting(input.reason)?;
+        let member = ws::change_role(ctx.app()?, &actor, workspace, user, input.role.into()).await?;
         Ok(MemberPayload { member: Member(member) })
     }
 
     /// Creates a department. Owners and admins only.
     async fn create_department(&self, ctx: &Context<'_>, input: CreateDepartmentInput) -> Result<DepartmentPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
-        let department = ws::create_department(ctx.app()?, ctx.actor()?, workspace, fields(input.department)?).await?;
+        let actor = ctx.acting(input.reason)?;
+        let department = ws::create_department(ctx.app()?, &actor, workspace, fields(input.department)?).await?;
         Ok(DepartmentPayload { department: Department(department) })
     }
 
     /// Replaces a department's fields. Owners and admins only.
     async fn update_department(&self, ctx: &Context<'_>, input: UpdateDepartmentInput) -> Result<DepartmentPayload> {
         let id = parse_id(&input.id, "id")?;
-        let department = ws::update_department(ctx.app()?, ctx.actor()?, id, fields(input.department)?).await?;
+        let actor = ctx.acting(input.reason)?;
+        let department = ws::update_department(ctx.app()?, &actor, id, fields(input.department)?).await?;
         Ok(DepartmentPayload { department: Department(department) })
     }
 
     /// Deletes a department. Owners and admins only.
-    async fn delete_department(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteDepartmentPayload> {
-        ws::delete_department(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?;
+    async fn delete_department(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<DeleteDepartmentPayload> {
+        ws::delete_department(ctx.app()?, &ctx.acting(reason)?, parse_id(&id, "id")?).await?;
         Ok(DeleteDepartmentPayload { id })
     }
 }

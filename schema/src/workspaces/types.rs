@@ -171,6 +171,8 @@ pub struct AddMemberInput {
     /// Role to give; admins may grant only roles below admin.
     #[graphql(default_with = "Role::Member")]
     pub role: Role,
+    /// Why, for the audit log: at most 500 characters.
+    pub reason: Option<String>,
 }
 
 /// Input of `removeMember`.
@@ -180,6 +182,8 @@ pub struct RemoveMemberInput {
     pub workspace_id: ID,
     /// The member to remove (yourself to leave).
     pub user_id: ID,
+    /// Why, for the audit log: at most 500 characters.
+    pub reason: Option<String>,
 }
 
 /// Input of `changeRole`.
@@ -191,6 +195,8 @@ pub struct ChangeRoleInput {
     pub user_id: ID,
     /// The new role.
     pub role: Role,
+    /// Why, for the audit log: at most 500 characters.
+    pub reason: Option<String>,
 }
 
 /// Fields of a department.
@@ -214,6 +220,8 @@ pub struct CreateDepartmentInput {
     pub workspace_id: ID,
     /// The department's fields.
     pub department: DepartmentFields,
+    /// Why, for the audit log: at most 500 characters.
+    pub reason: Option<String>,
 }
 
 /// Input of `updateDepartment`.
@@ -223,4 +231,6 @@ pub struct UpdateDepartmentInput {
     pub id: ID,
     /// Its new fields.
     pub department: DepartmentFields,
+    /// Why, for the audit log: at most 500 characters.
+    pub reason: Option<String>,
 }
