@@ -103,6 +103,14 @@ pub struct Config {
     /// `STOA_PUBLIC_URL`: the base URL clients reach this server at (signed file URLs); default
     /// `http://<bound address>`.
     pub public_url: Option<String>,
+    /// `STOA_APP_URL`: the frontend that links in mail open (`/verify-email`, `/reset-password`,
+    /// `/invite`); default the public URL.
+    pub app_url: Option<String>,
+    /// `STOA_SMTP_URL`: `smtp://[user:pass@]host[:port]` (plain), `…?tls=required` (STARTTLS) or
+    /// `smtps://…` (TLS). Without it, mail is written to `<data dir>/outbox/*.eml`.
+    pub smtp_url: Option<String>,
+    /// `STOA_MAIL_FROM` (`Stoa <no-reply@localhost>`): the sender of every mail.
+    pub mail_from: String,
     /// `S3_ENDPOINT`, `S3_REGION` (default us-east-1), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
     pub s3: stoa_storage::S3Settings,
     /// `STOA_MAX_UPLOAD_BYTES`, default 10 MiB.
@@ -312,6 +320,9 @@ impl Config {
                 }
             },
             public_url: src.get("STOA_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            app_url: src.get("STOA_APP_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            smtp_url: src.get("STOA_SMTP_URL"),
+            mail_from: src.get("STOA_MAIL_FROM").unwrap_or_else(|| "Stoa <no-reply@localhost>".to_owned()),
             s3: stoa_storage::S3Settings {
                 endpoint: src.get("S3_ENDPOINT"),
                 region: src.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),

@@ -208,6 +208,15 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         mention_everyone_above: config.mention_everyone_above,
     };
     let files = FilesSettings { max_upload_bytes: config.max_upload_bytes, ..FilesSettings::default() };
+    let from = adapters::parse_mail_from(&config.mail_from)?;
+    let mailer: Arc<dyn stoa_domain::ports::mailer::Mailer> = match &config.smtp_url {
+        Some(url) => Arc::new(adapters::SmtpMailer::new(url, from, Duration::from_secs(30))?),
+        None => Arc::new(adapters::OutboxMailer::new(config.data_dir.join("outbox"), from)?),
+    };
+    let accounts = stoa_domain::AccountSettings {
+        app_url: config.app_url.clone().unwrap_or_else(|| public_url.to_owned()),
+        ..stoa_domain::AccountSettings::default()
+    };
     let app = AppCtx::new(AppDeps {
         db,
         reads,
@@ -229,6 +238,8 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
             std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         )),
         health,
+        mailer,
+        accounts,
     });
     match config.jobs {
         JobMode::Inline => stoa_workers::jobs::InlineQueue::install(&app),

@@ -61,6 +61,37 @@ impl Default for ChatSettings {
     }
 }
 
+/// Account lifecycles: where mailed links point and how long their tokens live.
+#[derive(Debug, Clone)]
+pub struct AccountSettings {
+    /// Base URL of the frontend that mailed links open (`STOA_APP_URL`, default the public URL).
+    pub app_url: String,
+    /// How long an email-verification (or email-change) link works (24 h).
+    pub verification_ttl: Duration,
+    /// How long a password-reset link works (30 min).
+    pub reset_ttl: Duration,
+    /// Verification mails a user may ask for per hour (3).
+    pub verification_mails_per_hour: u32,
+    /// Password-reset requests per client address per hour (10).
+    pub reset_requests_per_address_per_hour: u32,
+    /// Password-reset mails per account per hour, whoever asks (3): more are dropped silently, so
+    /// nobody can flood an inbox and the answer stays the same.
+    pub reset_mails_per_account_per_hour: u32,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            app_url: "http://127.0.0.1:8080".to_owned(),
+            verification_ttl: Duration::from_hours(24),
+            reset_ttl: Duration::from_mins(30),
+            verification_mails_per_hour: 3,
+            reset_requests_per_address_per_hour: 10,
+            reset_mails_per_account_per_hour: 3,
+        }
+    }
+}
+
 /// What `api` hands the domain at start-up.
 pub struct AppDeps {
     pub db: DatabaseConnection,
@@ -90,6 +121,9 @@ pub struct AppDeps {
     pub password_slots: Arc<tokio::sync::Semaphore>,
     /// What `/readyz` and `/metrics` report about dependencies and worker loops.
     pub health: Arc<crate::ports::health::Health>,
+    /// Where outbound mail goes.
+    pub mailer: Arc<dyn crate::ports::mailer::Mailer>,
+    pub accounts: AccountSettings,
 }
 
 /// The database pool of [`AppCtx::job_pool`].
@@ -228,6 +262,18 @@ impl AppCtx {
         if let Err(err) = self.0.bus.publish(event).await {
             tracing::warn!(error = ?err, "ephemeral event publish failed");
         }
+    }
+
+    /// Where outbound mail goes.
+    #[must_use]
+    pub fn mailer(&self) -> &Arc<dyn crate::ports::mailer::Mailer> {
+        &self.0.mailer
+    }
+
+    /// Account lifecycle settings.
+    #[must_use]
+    pub fn accounts(&self) -> &AccountSettings {
+        &self.0.accounts
     }
 
     /// Upload limits.

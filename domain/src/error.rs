@@ -22,6 +22,11 @@ pub enum DomainError {
     /// Input that breaks a rule; `field` names the input field.
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    /// A mailed or one-time token (verification, password reset, invitation, sign-in code) that is
+    /// malformed, unknown, expired, already used, revoked, or meant for someone else. Which of these
+    /// is not said: a guesser learns nothing.
+    #[error("invalid {0} token")]
+    InvalidToken(&'static str),
     /// A uniqueness or state conflict.
     #[error("conflict: {0}")]
     Conflict(&'static str),

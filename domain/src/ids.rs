@@ -57,4 +57,6 @@ id_type!(
     NotificationId,
     /// An uploaded file.
     AttachmentId,
+    /// An outbound mail.
+    MailId,
 );

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::AttachmentId;
+use crate::ids::{AttachmentId, MailId};
 
-/// One unit of background work. Handlers are idempotent on the attachment id.
+/// One unit of background work. Handlers are idempotent on the id they carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "job")]
 pub enum Job {
@@ -13,4 +13,6 @@ pub enum Job {
     ScanAttachment { id: AttachmentId },
     /// Make the thumbnail of a clean image.
     Thumbnail { id: AttachmentId },
+    /// Deliver a queued mail.
+    SendMail { id: MailId },
 }

@@ -15,6 +15,7 @@ pub mod files;
 pub mod identity;
 pub mod ids;
 pub mod jobs;
+pub mod mail;
 pub mod pagination;
 pub mod ports;
 mod recheck;
@@ -22,5 +23,5 @@ pub mod tx;
 pub mod workspaces;
 
 pub use actor::Actor;
-pub use app::{AppCtx, AppDeps, AuthSettings, ChatSettings, JobPool};
+pub use app::{AccountSettings, AppCtx, AppDeps, AuthSettings, ChatSettings, JobPool};
 pub use error::{DomainError, Result};

@@ -1,5 +1,6 @@
 //! sea-orm entities: one file per table, data only. Written to match `stoa-migration`.
 
+pub mod account_tokens;
 pub mod attachments;
 pub mod audit_log;
 pub mod channel_events;
@@ -10,6 +11,7 @@ pub mod memberships;
 pub mod mentions;
 pub mod messages;
 pub mod notifications;
+pub mod outbound_mail;
 pub mod reactions;
 pub mod sessions;
 pub mod users;

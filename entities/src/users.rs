@@ -13,6 +13,8 @@ pub struct Model {
     pub password_hash: String,
     pub status_text: Option<String>,
     pub status_emoji: Option<String>,
+    /// When the current address was proven by a verification mail.
+    pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

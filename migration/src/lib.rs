@@ -11,6 +11,7 @@ mod m20261122_000005_create_attachments;
 mod m20261201_120000_slim_channel_events;
 mod m20261201_120001_index_notifications_by_message;
 mod m20261201_180000_audit_log_complete;
+mod m20261201_180100_mail_and_account_tokens;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_120000_slim_channel_events::Migration),
             Box::new(m20261201_120001_index_notifications_by_message::Migration),
             Box::new(m20261201_180000_audit_log_complete::Migration),
+            Box::new(m20261201_180100_mail_and_account_tokens::Migration),
         ]
     }
 }

@@ -57,6 +57,10 @@ fn extensions_of(err: &DomainError, ext: &mut ErrorExtensionValues, trace_id: Op
             ErrorCode::BAD_USER_INPUT
         }
         DomainError::Conflict(_) => ErrorCode::CONFLICT,
+        DomainError::InvalidToken(kind) => {
+            ext.set("token", *kind);
+            ErrorCode::INVALID_TOKEN
+        }
         DomainError::RateLimited { retry_after_s } => {
             ext.set("retryAfter", *retry_after_s);
             ErrorCode::RATE_LIMITED

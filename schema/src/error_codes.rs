@@ -64,6 +64,9 @@ error_codes! {
     BAD_USER_INPUT => (None, "`field`"),
     /// uniqueness or state conflict (email taken, already a member, last owner)
     CONFLICT => (None, ""),
+    /// a mailed or one-time token is malformed, unknown, expired, already used, revoked or meant for
+    /// someone else (which of these is not said)
+    INVALID_TOKEN => (None, "`token` (`verification`, `password_reset`, `invitation`, `sign_in_code`)"),
     /// too many attempts (login: 10 per minute per account and address, answered in a 200), or too
     /// many operations for the address's or the role's budget (refused with `Retry-After`)
     RATE_LIMITED => (Some(429), "`retryAfter` (seconds)"),

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use stoa_domain::AppCtx;
-use stoa_domain::files;
+use stoa_domain::{files, mail};
 use stoa_domain::jobs::Job;
 use stoa_domain::ports::jobs::JobQueue;
 
@@ -26,6 +26,7 @@ pub async fn run(app: &AppCtx, job: &Job) -> anyhow::Result<()> {
     match job {
         Job::ScanAttachment { id } => files::scan_attachment(app, *id).await.map_err(anyhow::Error::from),
         Job::Thumbnail { id } => files::make_thumbnail(app, *id).await.map_err(anyhow::Error::from),
+        Job::SendMail { id } => mail::deliver(app, *id).await.map_err(anyhow::Error::from),
     }
 }
 
@@ -35,6 +36,7 @@ pub async fn give_up(app: &AppCtx, job: &Job, error: &str) {
     let result = match job {
         Job::ScanAttachment { id } => files::mark_scan_failed(app, *id, error).await,
         Job::Thumbnail { .. } => Ok(()), // an image without a thumbnail is still a clean file
+        Job::SendMail { id } => mail::give_up(app, *id, error).await,
     };
     if let Err(e) = result {
         tracing::error!(error = %format_args!("{e:#}"), "recording a failed job failed");

@@ -66,8 +66,8 @@ async fn handle(job: Job, app: Data<AppCtx>) -> Result<(), BoxDynError> {
     }
 }
 
-/// Re-queues scans whose job was lost with a dead worker: every `every`, files pending for longer
-/// than `stale` are queued again (scans are idempotent, so a duplicate is a no-op).
+/// Re-queues scans and mail whose job was lost with a dead worker: every `every`, files pending and
+/// mail queued for longer than `stale` are queued again (both handlers are idempotent).
 async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -82,6 +82,17 @@ async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
                 }
             }
             Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping stale scans failed"),
+        }
+        match stoa_domain::mail::stale(&app, stale).await {
+            Ok(ids) => {
+                for id in ids {
+                    tracing::warn!(mail = %id, "re-queueing a mail whose job was lost");
+                    if let Err(e) = app.jobs().enqueue(Job::SendMail { id }).await {
+                        tracing::error!(error = %format_args!("{e:#}"), "re-queueing failed");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping stale mail failed"),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod clamd;
 mod guarded_limiter;
+mod mail;
 mod redis_bus;
 mod redis_limiter;
 mod redis_presence;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 pub use clamd::{ClamdAddr, ClamdScanner};
 pub use guarded_limiter::{GuardedLimiter, LimiterPolicy};
+pub use mail::{OutboxMailer, SmtpMailer, parse_from as parse_mail_from};
 pub use redis_bus::RedisBus;
 pub use redis_limiter::RedisLimiter;
 pub use redis_presence::RedisPresence;

@@ -100,6 +100,10 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     if let TestBackend::Postgres { redis, .. } = &backend {
         vars.insert("REDIS_URL".into(), redis.clone());
         vars.insert("STOA_REDIS_PREFIX".into(), format!("stoa-test-{}", uuid::Uuid::now_v7().simple()));
+        // The scaled-out column sends mail over real SMTP (maildev, started by .ci/run).
+        if let Some(smtp) = std::env::var("TEST_SMTP_URL").ok().filter(|v| !v.is_empty()) {
+            vars.insert("STOA_SMTP_URL".into(), smtp);
+        }
     }
     for (k, v) in overrides {
         vars.insert((*k).into(), (*v).into());
@@ -389,6 +393,97 @@ impl Drop for KillOnDrop {
         if std::thread::panicking() {
             let output = std::fs::read_to_string(&self.1).unwrap_or_default();
             eprintln!("--- {} ---\n{output}", self.1.display());
+        }
+    }
+}
+
+/// A mail as a test reads it back: from the `.eml` outbox (embedded default) or from maildev's
+/// HTTP API (SMTP).
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    /// The decoded plain-text part (outbox: the whole message, quoted-printable decoded).
+    pub text: String,
+    /// The message as it was delivered, headers included.
+    pub source: String,
+}
+
+impl ReceivedMail {
+    /// The token of the link to `path` (e.g. `/verify-email`) in the mail.
+    pub fn token(&self, path: &str) -> String {
+        let marker = format!("{path}#token=");
+        let at = self.text.find(&marker).unwrap_or_else(|| panic!("no {marker} link in {}", self.text));
+        self.text[at + marker.len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+    }
+}
+
+/// Undoes quoted-printable: soft line breaks and `=XX` escapes.
+fn unquote(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl TestApp {
+    /// Whether this server sends mail over SMTP (to maildev) rather than to its outbox folder.
+    fn smtp(&self) -> Option<String> {
+        self.vars.get("STOA_SMTP_URL")?;
+        Some(std::env::var("TEST_MAILDEV_URL").expect("TEST_SMTP_URL is set, so TEST_MAILDEV_URL must be too"))
+    }
+
+    /// Every mail delivered to `to` so far, oldest first.
+    pub async fn mails_to(&self, to: &str) -> Vec<ReceivedMail> {
+        if let Some(api) = self.smtp() {
+            let url = format!("{api}/api/email?to.address={to}");
+            let list: Vec<Value> = self.http.get(&url).send().await.unwrap().json().await.unwrap();
+            let mut mails = Vec::new();
+            for mail in list {
+                let id = mail["id"].as_str().unwrap();
+                let source = self.http.get(format!("{api}/api/email/{id}/source")).send().await.unwrap();
+                let text = mail["text"].as_str().unwrap_or_default().to_owned();
+                mails.push(ReceivedMail { text, source: source.text().await.unwrap() });
+            }
+            return mails;
+        }
+        let dir = self.data_dir.join("outbox");
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort(); // UUID v7 names sort by time
+        files
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .filter(|source| source.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {to}"))))
+            .map(|source| ReceivedMail { text: unquote(&source), source })
+            .collect()
+    }
+
+    /// Waits (up to 10 s) until `to` has received `n` mails, and returns the latest.
+    pub async fn nth_mail_to(&self, to: &str, n: usize) -> ReceivedMail {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mails = self.mails_to(to).await;
+            if mails.len() >= n {
+                return mails[n - 1].clone();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{to} got {} mails, expected {n}", mails.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }

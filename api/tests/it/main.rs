@@ -6,6 +6,7 @@
 mod helpers;
 
 mod abuse;
+mod accounts;
 mod access_matrix;
 mod addresses;
 mod backup;

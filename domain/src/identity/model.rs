@@ -13,6 +13,8 @@ pub struct User {
     pub display_name: String,
     pub status_text: Option<String>,
     pub status_emoji: Option<String>,
+    /// When the current address was proven by a mailed link.
+    pub email_verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -24,6 +26,7 @@ impl From<users::Model> for User {
             display_name: m.display_name,
             status_text: m.status_text,
             status_emoji: m.status_emoji,
+            email_verified_at: m.email_verified_at,
             created_at: m.created_at,
         }
     }

@@ -59,16 +59,23 @@ impl DisplayName {
 /// Minimum and maximum password length in characters (NIST 800-63B: at least 8, allow long).
 const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 
-/// Checks a new password's length.
+/// The 10,000 most common passwords, lower-cased (see `domain/data/README.md`).
+static COMMON: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| include_str!("../../data/common-passwords.txt").lines().collect());
+
+/// Checks a new password: 8 to 128 characters, and not one of the 10,000 most common passwords
+/// (compared lower-cased, so `Password1` is refused like `password1`).
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on `password`.
 pub(crate) fn check_new_password(password: &str) -> Result<()> {
-    if PASSWORD_CHARS.contains(&password.chars().count()) {
-        Ok(())
-    } else {
-        Err(DomainError::invalid("password", "must be 8 to 128 characters"))
+    if !PASSWORD_CHARS.contains(&password.chars().count()) {
+        return Err(DomainError::invalid("password", "must be 8 to 128 characters"));
     }
+    if COMMON.contains(password.to_lowercase().as_str()) {
+        return Err(DomainError::invalid("password", "is one of the most common passwords; choose another"));
+    }
+    Ok(())
 }
 
 /// Hashes with argon2id and a random salt, on the blocking pool, in `slot` (see
@@ -125,9 +132,12 @@ mod tests {
     }
 
     #[test]
-    fn passwords_must_be_8_to_128_characters() {
+    fn passwords_must_be_8_to_128_characters_and_not_common() {
         assert!(check_new_password("1234567").is_err());
-        assert!(check_new_password("12345678").is_ok());
+        assert!(check_new_password("12345678").is_err(), "the 6th most common password");
+        assert!(check_new_password("PassWord1").is_err(), "compared lower-cased");
+        assert!(check_new_password("correct horse battery").is_ok());
+        assert_eq!(COMMON.len(), 10_000);
         assert!(check_new_password(&"p".repeat(129)).is_err());
     }
 

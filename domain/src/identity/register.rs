@@ -7,7 +7,10 @@ use stoa_entities::users;
 use crate::app::AppCtx;
 use crate::audit::{self, AuditRecord};
 use crate::error::{DomainError, OnUnique as _, Result};
+use crate::identity::account_tokens::Purpose;
 use crate::identity::model::{AuthSession, User};
+use crate::identity::verification::queue_verification;
+use crate::mail;
 use crate::identity::password::{self, DisplayName, Email};
 use crate::identity::refresh_session::start_session;
 use crate::ids::UserId;
@@ -23,7 +26,7 @@ pub struct Register {
     pub client_ip: String,
 }
 
-/// Creates an account and signs it in.
+/// Creates an account, signs it in and mails a link proving its address (valid 24 h).
 ///
 /// # Errors
 /// `BAD_USER_INPUT` (email, password, displayName), `CONFLICT` (email taken), `RATE_LIMITED`.
@@ -50,6 +53,7 @@ pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
         password_hash: Set(password_hash),
         status_text: Set(None),
         status_emoji: Set(None),
+        email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -58,7 +62,9 @@ pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
         .await
         .on_unique(|| DomainError::Conflict("email already registered"))?;
     audit::record(&mut tx, AuditRecord::by_user(id, "user.registered", "user", Some(id.0))).await?;
+    let mail = queue_verification(&tx, app, id, &user.display_name, &user.email, Purpose::VerifyEmail).await?;
     let session = start_session(&tx, app, User::from(user)).await?;
     tx.commit().await?;
+    mail::dispatch(app, mail);
     Ok(session)
 }

@@ -132,6 +132,31 @@ pub(crate) async fn revoke_user_sessions(
     Ok(families.into_iter().collect())
 }
 
+/// Revokes every live token of `user` but those of `keep` (the session changing the password).
+pub(crate) async fn revoke_other_sessions(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    keep: SessionFamilyId,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionFamilyId>> {
+    let live = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user.0))
+        .filter(sessions::Column::FamilyId.ne(keep.0))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .all(db)
+        .await?;
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+        .filter(sessions::Column::UserId.eq(user.0))
+        .filter(sessions::Column::FamilyId.ne(keep.0))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    let families: std::collections::BTreeSet<SessionFamilyId> =
+        live.into_iter().map(|s| SessionFamilyId(s.family_id)).collect();
+    Ok(families.into_iter().collect())
+}
+
 /// Whether any token of `family` is still unrevoked (logout and reuse revoke them all at once).
 pub(crate) async fn family_is_live(db: &impl ConnectionTrait, family: SessionFamilyId) -> Result<bool> {
     let live = sessions::Entity::find()

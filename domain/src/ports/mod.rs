@@ -11,6 +11,7 @@
 //! | presence | [`presence::PresenceStore`] | [`presence::InProcessPresence`] | `RedisPresence` (api) |
 //! | virus scan | [`scanner::Scanner`] | [`scanner::BuiltinScanner`] | `ClamdScanner` (api) |
 //! | jobs | [`jobs::JobQueue`] | `InlineQueue` (workers) | apalis `JobStorage` (workers) |
+//! | mail | [`mailer::Mailer`] | `.eml` files in `./data/outbox/` (api) | SMTP via `lettre` (api) |
 //! | time | [`clock::Clock`] | [`clock::SystemClock`] | |
 //!
 //! [`outbox::Outbox`] sits in front of a networked bus and retries committed publishes;
@@ -20,6 +21,7 @@ pub mod bus;
 pub mod clock;
 pub mod health;
 pub mod jobs;
+pub mod mailer;
 pub mod outbox;
 pub mod presence;
 pub mod ratelimit;

@@ -6,7 +6,8 @@ use stoa_domain::identity;
 use crate::context::ContextExt as _;
 use crate::error::Result;
 use crate::identity::types::{
-    AuthPayload, LoginInput, LogoutPayload, RefreshTokenInput, RegisterInput, UpdateProfileInput, UpdateProfilePayload,
+    AuthPayload, ChangeEmailInput, ChangePasswordInput, DonePayload, LoginInput, LogoutPayload, RefreshTokenInput,
+    RegisterInput, ResetPasswordInput, UpdateProfileInput, UpdateProfilePayload, VerifyEmailPayload, Viewer,
 };
 
 /// Identity mutations.
@@ -70,5 +71,45 @@ impl IdentityMutation {
             status_emoji: maybe(input.status_emoji),
         };
         Ok(UpdateProfilePayload(identity::update_profile(ctx.app()?, ctx.actor()?, input).await?))
+    }
+
+    /// Proves an address with the token of a verification or email-change link; needs no sign-in.
+    /// `INVALID_TOKEN` when it is malformed, expired, used, or the address changed since.
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<VerifyEmailPayload> {
+        Ok(VerifyEmailPayload { viewer: Viewer(identity::verify_email(ctx.app()?, &token).await?) })
+    }
+
+    /// Mails a fresh verification link (3 an hour); earlier links stop working. `CONFLICT` when the
+    /// address is already verified.
+    async fn resend_verification(&self, ctx: &Context<'_>) -> Result<DonePayload> {
+        identity::resend_verification(ctx.app()?, ctx.actor()?).await?;
+        Ok(DonePayload { ok: true })
+    }
+
+    /// Starts changing the signed-in user's address: a link is mailed to the new one, and the
+    /// address changes (verified) when it is opened.
+    async fn change_email(&self, ctx: &Context<'_>, input: ChangeEmailInput) -> Result<DonePayload> {
+        identity::change_email(ctx.app()?, ctx.actor()?, &input.new_email, input.password).await?;
+        Ok(DonePayload { ok: true })
+    }
+
+    /// Mails a password-reset link (single use, 30 minutes) when an account has this address. The
+    /// answer is the same, in the same time, for every address.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<DonePayload> {
+        identity::request_password_reset(ctx.app()?, &email, &ctx.client_ip()).await?;
+        Ok(DonePayload { ok: true })
+    }
+
+    /// Sets a new password with a reset token: every session of the account ends and its sockets
+    /// close. Sign in again afterwards.
+    async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<DonePayload> {
+        identity::reset_password(ctx.app()?, &input.token, input.new_password).await?;
+        Ok(DonePayload { ok: true })
+    }
+
+    /// Changes the signed-in user's password; every other session ends.
+    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<DonePayload> {
+        identity::change_password(ctx.app()?, ctx.actor()?, input.current_password, input.new_password).await?;
+        Ok(DonePayload { ok: true })
     }
 }

@@ -30,6 +30,14 @@ impl Viewer {
     async fn status_emoji(&self) -> Option<&str> {
         self.0.status_emoji.as_deref()
     }
+    /// Whether `email` has been proven by a mailed link.
+    async fn email_verified(&self) -> bool {
+        self.0.email_verified_at.is_some()
+    }
+    /// When `email` was proven.
+    async fn email_verified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.email_verified_at
+    }
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -115,6 +123,47 @@ pub struct LoginInput {
 pub struct RefreshTokenInput {
     /// The refresh token from the last `AuthPayload`.
     pub refresh_token: String,
+}
+
+/// Result of a mutation whose effect is mailed or takes place elsewhere.
+#[derive(async_graphql::SimpleObject)]
+pub struct DonePayload {
+    /// Always true; failures are errors.
+    pub ok: bool,
+}
+
+/// Input of `changeEmail`.
+#[derive(async_graphql::InputObject)]
+pub struct ChangeEmailInput {
+    /// The new address; it takes effect once the link mailed there is opened.
+    pub new_email: String,
+    /// The current password.
+    pub password: String,
+}
+
+/// Input of `resetPassword`.
+#[derive(async_graphql::InputObject)]
+pub struct ResetPasswordInput {
+    /// The token from the reset link.
+    pub token: String,
+    /// 8 to 128 characters, not one of the 10,000 most common passwords.
+    pub new_password: String,
+}
+
+/// Input of `changePassword`.
+#[derive(async_graphql::InputObject)]
+pub struct ChangePasswordInput {
+    /// The current password.
+    pub current_password: String,
+    /// 8 to 128 characters, not one of the 10,000 most common passwords.
+    pub new_password: String,
+}
+
+/// Result of `verifyEmail`.
+#[derive(async_graphql::SimpleObject)]
+pub struct VerifyEmailPayload {
+    /// The account, with its address now verified.
+    pub viewer: Viewer,
 }
 
 /// Result of `logout`.
