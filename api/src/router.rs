@@ -27,6 +27,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/files/{*key}", get(files::get).put(files::put))
+        .route("/mail/unsubscribe", get(unsubscribe_page).post(unsubscribe))
         .layer(cors)
         // A bug in one request answers 500 and leaves the process and every other client alone.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
@@ -52,6 +53,37 @@ async fn graphql_get(
     }
     let params = Query::<http::GetParams>::from_request_parts(&mut parts, &state).await;
     http::get(state, addr, parts.headers, params).await
+}
+
+/// The query of a List-Unsubscribe link.
+#[derive(serde::Deserialize)]
+struct UnsubscribeLink {
+    address: String,
+    sig: String,
+}
+
+/// `GET /mail/unsubscribe`: a page with one button. Opening the link does nothing by itself (link
+/// scanners open every link); the button, like a mail program's one-click unsubscribe (RFC 8058),
+/// POSTs.
+async fn unsubscribe_page(uri: axum::http::Uri) -> Html<String> {
+    let query = uri.query().unwrap_or_default().replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+    Html(format!(
+        "<!doctype html><html><body style=\"font-family: sans-serif\"><form method=\"post\" \
+         action=\"/mail/unsubscribe?{query}\"><p>Stop invitation mail to this address?</p>\
+         <button type=\"submit\">Unsubscribe</button></form></body></html>"
+    ))
+}
+
+/// `POST /mail/unsubscribe`: no more invitation mail to the signed address.
+async fn unsubscribe(State(state): State<AppState>, Query(link): Query<UnsubscribeLink>) -> Response {
+    match stoa_domain::mail::unsubscribe(&state.app, &link.address, &link.sig).await {
+        Ok(()) => (StatusCode::OK, "unsubscribed: no more invitations will be mailed to this address\n").into_response(),
+        Err(stoa_domain::DomainError::InvalidToken(_)) => (StatusCode::BAD_REQUEST, "invalid unsubscribe link\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %format_args!("{e:#}"), "recording an unsubscribe failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again later\n").into_response()
+        }
+    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

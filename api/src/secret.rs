@@ -63,10 +63,20 @@ pub fn example_secrets() -> Vec<String> {
 /// URL's signature says nothing about the token key and neither can stand in for the other.
 #[must_use]
 pub fn files_signing_key(jwt_secret: &SecretSlice<u8>) -> Vec<u8> {
+    derive(jwt_secret, b"stoa/files-url-signing/v1")
+}
+
+/// The key that signs List-Unsubscribe links, derived like [`files_signing_key`] under its own label.
+#[must_use]
+pub fn unsubscribe_key(jwt_secret: &SecretSlice<u8>) -> Vec<u8> {
+    derive(jwt_secret, b"stoa/mail-unsubscribe/v1")
+}
+
+fn derive(jwt_secret: &SecretSlice<u8>, label: &[u8]) -> Vec<u8> {
     let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(None, jwt_secret.expose_secret());
     let mut key = vec![0u8; 32];
     // 32 bytes is far below HKDF-SHA256's 8,160-byte limit, so expand cannot fail.
-    if hkdf.expand(b"stoa/files-url-signing/v1", &mut key).is_err() {
+    if hkdf.expand(label, &mut key).is_err() {
         unreachable!("HKDF-SHA256 expands 32 bytes");
     }
     key

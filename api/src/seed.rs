@@ -38,6 +38,7 @@ pub async fn seed(app: &AppCtx) -> Result<(String, Vec<SeededUser>), DomainError
                 password: password.clone(),
                 display_name: name.into(),
                 client_ip: "seed".into(),
+                invitation_token: None,
             },
         )
         .await?;

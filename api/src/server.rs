@@ -177,6 +177,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
     let (bus, limiter, presence) = backends(config, &health).await?;
     let jwt_secret = secret::load_or_create(config.jwt_secret.as_ref(), &config.data_dir)?;
     let files_key = secret::files_signing_key(&jwt_secret);
+    let unsubscribe_key = secret::unsubscribe_key(&jwt_secret);
     let location = stoa_storage::StorageLocation::parse(&config.storage_url)?;
     let storage =
         stoa_storage::Storage::open(&location, &config.s3, public_url, &files_key).context("opening object storage")?;
@@ -213,10 +214,11 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         Some(url) => Arc::new(adapters::SmtpMailer::new(url, from, Duration::from_secs(30))?),
         None => Arc::new(adapters::OutboxMailer::new(config.data_dir.join("outbox"), from)?),
     };
-    let accounts = stoa_domain::AccountSettings {
-        app_url: config.app_url.clone().unwrap_or_else(|| public_url.to_owned()),
-        ..stoa_domain::AccountSettings::default()
-    };
+    let accounts = stoa_domain::AccountSettings::new(
+        config.app_url.clone().unwrap_or_else(|| public_url.to_owned()),
+        public_url.to_owned(),
+        unsubscribe_key,
+    );
     let app = AppCtx::new(AppDeps {
         db,
         reads,

@@ -66,6 +66,10 @@ impl Default for ChatSettings {
 pub struct AccountSettings {
     /// Base URL of the frontend that mailed links open (`STOA_APP_URL`, default the public URL).
     pub app_url: String,
+    /// Base URL of this server (`STOA_PUBLIC_URL`): List-Unsubscribe links point at it.
+    pub public_url: String,
+    /// Signs List-Unsubscribe links (derived from the JWT secret).
+    pub unsubscribe_key: SecretSlice<u8>,
     /// How long an email-verification (or email-change) link works (24 h).
     pub verification_ttl: Duration,
     /// How long a password-reset link works (30 min).
@@ -79,10 +83,14 @@ pub struct AccountSettings {
     pub reset_mails_per_account_per_hour: u32,
 }
 
-impl Default for AccountSettings {
-    fn default() -> Self {
+impl AccountSettings {
+    /// The defaults, with links to `app_url` and `public_url`.
+    #[must_use]
+    pub fn new(app_url: String, public_url: String, unsubscribe_key: Vec<u8>) -> Self {
         Self {
-            app_url: "http://127.0.0.1:8080".to_owned(),
+            app_url,
+            public_url,
+            unsubscribe_key: unsubscribe_key.into(),
             verification_ttl: Duration::from_hours(24),
             reset_ttl: Duration::from_mins(30),
             verification_mails_per_hour: 3,

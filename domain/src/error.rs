@@ -27,6 +27,16 @@ pub enum DomainError {
     /// is not said: a guesser learns nothing.
     #[error("invalid {0} token")]
     InvalidToken(&'static str),
+    /// The user is banned from the workspace: no invitation or link lets them back in.
+    #[error("banned from this workspace")]
+    Banned,
+    /// The member is timed out: no posting, reacting or joining voice until `until`.
+    #[error("timed out until {until}")]
+    TimedOut { until: chrono::DateTime<chrono::Utc> },
+    /// The action needs a verified email address (an email invitation, or a workspace that
+    /// requires one to join).
+    #[error("a verified email address is required")]
+    EmailNotVerified,
     /// A uniqueness or state conflict.
     #[error("conflict: {0}")]
     Conflict(&'static str),

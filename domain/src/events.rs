@@ -44,6 +44,8 @@ pub enum Event {
     MemberRemoved { workspace_id: WorkspaceId, user_id: UserId },
     /// A member's role changed.
     RoleChanged { workspace_id: WorkspaceId, user_id: UserId, role: Role },
+    /// A member was timed out until `until`, or (`None`) the timeout was lifted.
+    MemberTimedOut { workspace_id: WorkspaceId, user_id: UserId, until: Option<chrono::DateTime<chrono::Utc>> },
     /// Something happened to a message; carries the channel's sequence number. Shared, not
     /// copied, by every subscriber it reaches.
     Chat(std::sync::Arc<ChatEvent>),
@@ -81,7 +83,8 @@ impl Event {
         match self {
             Self::MemberAdded { workspace_id, user_id, .. }
             | Self::MemberRemoved { workspace_id, user_id }
-            | Self::RoleChanged { workspace_id, user_id, .. } => {
+            | Self::RoleChanged { workspace_id, user_id, .. }
+            | Self::MemberTimedOut { workspace_id, user_id, .. } => {
                 vec![Topic::Workspace(*workspace_id), Topic::User(*user_id)]
             }
             Self::Chat(event) => vec![Topic::Channel(event.channel_id)],

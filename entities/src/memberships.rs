@@ -11,6 +11,8 @@ pub struct Model {
     pub user_id: Uuid,
     pub role: String,
     pub created_at: DateTimeUtc,
+    /// Until when the member may not post, react or join voice.
+    pub timed_out_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Per-workspace upload cap in bytes; `None` uses the server-wide limit.
     pub max_upload_bytes: Option<i64>,
+    /// Who may invite: `admins`, `moderators` or `members`.
+    pub invite_policy: String,
+    /// Whether joining needs a verified email.
+    pub require_verified_email: bool,
+    pub description: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261201_120000_slim_channel_events;
 mod m20261201_120001_index_notifications_by_message;
 mod m20261201_180000_audit_log_complete;
 mod m20261201_180100_mail_and_account_tokens;
+mod m20261201_180200_invitations_departments_moderation;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_120001_index_notifications_by_message::Migration),
             Box::new(m20261201_180000_audit_log_complete::Migration),
             Box::new(m20261201_180100_mail_and_account_tokens::Migration),
+            Box::new(m20261201_180200_invitations_departments_moderation::Migration),
         ]
     }
 }

@@ -57,6 +57,12 @@ fn extensions_of(err: &DomainError, ext: &mut ErrorExtensionValues, trace_id: Op
             ErrorCode::BAD_USER_INPUT
         }
         DomainError::Conflict(_) => ErrorCode::CONFLICT,
+        DomainError::Banned => ErrorCode::BANNED,
+        DomainError::TimedOut { until } => {
+            ext.set("until", until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            ErrorCode::TIMED_OUT
+        }
+        DomainError::EmailNotVerified => ErrorCode::EMAIL_NOT_VERIFIED,
         DomainError::InvalidToken(kind) => {
             ext.set("token", *kind);
             ErrorCode::INVALID_TOKEN

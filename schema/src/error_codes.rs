@@ -64,6 +64,13 @@ error_codes! {
     BAD_USER_INPUT => (None, "`field`"),
     /// uniqueness or state conflict (email taken, already a member, last owner)
     CONFLICT => (None, ""),
+    /// the user is banned from the workspace: no invitation or link lets them back until unbanned
+    BANNED => (None, ""),
+    /// the member is timed out: no posting, reacting or joining voice until `until`
+    TIMED_OUT => (None, "`until` (RFC 3339)"),
+    /// the action needs a verified email address (an email invitation; a workspace that requires
+    /// one to join)
+    EMAIL_NOT_VERIFIED => (None, ""),
     /// a mailed or one-time token is malformed, unknown, expired, already used, revoked or meant for
     /// someone else (which of these is not said)
     INVALID_TOKEN => (None, "`token` (`verification`, `password_reset`, `invitation`, `sign_in_code`)"),

@@ -28,6 +28,7 @@ pub use limits::Limits;
 pub struct QueryRoot(
     identity::IdentityQuery,
     workspaces::WorkspaceQuery,
+    workspaces::CommunityQuery,
     audit::AuditQuery,
     chat::ChatQuery,
     files::FilesQuery,
@@ -40,6 +41,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     identity::IdentityMutation,
     workspaces::WorkspaceMutation,
+    workspaces::CommunityMutation,
     chat::ChatMutation,
     files::FilesMutation,
     files::FilesAdminMutation,

@@ -68,6 +68,8 @@ pub enum Permission {
     ManageChannels,
     /// Notify a whole large channel with `@channel`.
     MentionEveryone,
+    /// Time out, ban and unban members below oneself.
+    ModerateMembers,
 }
 
 /// Whether `role` grants `permission`.
@@ -75,7 +77,7 @@ pub enum Permission {
 pub const fn can(role: Role, permission: Permission) -> bool {
     match permission {
         Permission::ViewWorkspace | Permission::PostMessages => true,
-        Permission::ModerateMessages | Permission::MentionEveryone => {
+        Permission::ModerateMessages | Permission::MentionEveryone | Permission::ModerateMembers => {
             matches!(role, Role::Owner | Role::Admin | Role::Moderator)
         }
         Permission::ManageChannels => matches!(role, Role::Owner | Role::Admin),
@@ -104,6 +106,13 @@ pub fn can_assign(actor: Role, current: Option<Role>, new: Role) -> bool {
 #[must_use]
 pub fn can_remove(actor: Role, target: Role) -> bool {
     can(actor, Permission::ManageMembers) && (actor == Role::Owner || target.rank() < actor.rank())
+}
+
+/// Whether an actor with `actor` role may time out or ban a member whose role is `target`:
+/// moderators and above, on those below them (owners on anyone).
+#[must_use]
+pub fn can_moderate(actor: Role, target: Role) -> bool {
+    can(actor, Permission::ModerateMembers) && (actor == Role::Owner || target.rank() < actor.rank())
 }
 
 #[cfg(test)]

@@ -164,7 +164,7 @@ async fn commit(app: &AppCtx, channel: ChannelId, posts: Vec<PlainPost>) -> Resu
     let mut posters: Vec<UserId> = posts.iter().map(|p| p.author).collect();
     posters.sort();
     posters.dedup();
-    let verdicts = store::posters_access(tx.db(), channel, &posters).await?;
+    let verdicts = store::posters_access(tx.db(), channel, &posters, app.now()).await?;
     let verdict = |user: &UserId| -> Result<AuthorCard> {
         match verdicts.get(user) {
             Some(Ok(name)) => Ok(AuthorCard { id: *user, display_name: name.clone() }),

@@ -47,7 +47,7 @@ pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Re
         return group_commit::submit(app, input.channel_id, post).await;
     }
     let access = store::readable(app.db(), actor, input.channel_id).await?;
-    access.require_writable()?;
+    access.require_postable(app.now())?;
     app.post_groups().remember_kind(input.channel_id, access.kind());
     let author = AuthorCard { id: access.user, display_name: access.display_name.clone() };
     // Without a mention, only a direct channel notifies anyone.

@@ -37,6 +37,8 @@ pub(crate) struct Access {
     pub user: UserId,
     /// The actor's display name, read with the rest (what a post's snapshot shows as author).
     pub display_name: String,
+    /// Until when the actor is timed out in the channel's workspace.
+    pub timed_out_until: Option<DateTime<Utc>>,
 }
 
 impl Access {
@@ -63,6 +65,20 @@ impl Access {
             _ => Err(Refused::Forbidden.error()),
         }
     }
+
+    /// Posting and reacting also need the actor not to be timed out at `now`.
+    pub fn require_postable(&self, now: DateTime<Utc>) -> Result<&channel_members::Model> {
+        let member = self.require_writable()?;
+        match timed_out(self.timed_out_until, now) {
+            Some(refused) => Err(refused.error()),
+            None => Ok(member),
+        }
+    }
+}
+
+/// The refusal of a member timed out until `until`, while that is after `now`.
+fn timed_out(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<Refused> {
+    until.filter(|u| *u > now).map(Refused::TimedOut)
 }
 
 /// Whether a workspace member sees a channel: its members do, and everyone sees a public one.
@@ -109,7 +125,7 @@ pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: Chann
     let user = actor.user_id()?;
     // One statement: the channel, the actor's workspace role and channel membership (hot path of
     // every chat read and write).
-    let sql = "SELECT c.*, w.role AS ws_role, cm.id AS cm_id, cm.last_read_seq AS cm_last_read_seq, cm.joined_at AS cm_joined_at, \
+    let sql = "SELECT c.*, w.role AS ws_role, w.timed_out_until AS ws_timed_out_until, cm.id AS cm_id, cm.last_read_seq AS cm_last_read_seq, cm.joined_at AS cm_joined_at, \
                u.display_name AS u_display_name \
                FROM channels c \
                LEFT JOIN memberships w ON w.workspace_id = c.workspace_id AND w.user_id = $2 \
@@ -138,19 +154,28 @@ pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: Chann
     }
     let display_name: Option<String> = row.try_get("", "u_display_name")?;
     let display_name = display_name.unwrap_or_else(|| "deleted user".to_owned());
-    Ok(Access { channel, member, role, user, display_name })
+    let timed_out_until: Option<DateTime<Utc>> = row.try_get("", "ws_timed_out_until")?;
+    Ok(Access { channel, member, role, user, display_name, timed_out_until })
 }
 
 /// Whether the actor may post, from what [`readable`] reads: `NOT_FOUND` when it may not see the
-/// channel, `FORBIDDEN` when it sees it but is no member or the channel is archived.
-fn may_post(role: Option<Role>, member: bool, kind: &str, archived: bool) -> std::result::Result<(), Refused> {
+/// channel, `FORBIDDEN` when it sees it but is no member or the channel is archived, `TIMED_OUT`
+/// while the poster is timed out.
+fn may_post(
+    role: Option<Role>,
+    member: bool,
+    kind: &str,
+    archived: bool,
+    timed_out_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), Refused> {
     if role.is_none() || !sees(member, kind) {
         return Err(Refused::NotFound);
     }
     if !writable(member, archived) {
         return Err(Refused::Forbidden);
     }
-    Ok(())
+    timed_out(timed_out_until, now).map_or(Ok(()), Err)
 }
 
 /// Why a poster may not post: the errors of [`readable`] and [`Access::require_writable`].
@@ -158,6 +183,7 @@ fn may_post(role: Option<Role>, member: bool, kind: &str, archived: bool) -> std
 pub(crate) enum Refused {
     NotFound,
     Forbidden,
+    TimedOut(DateTime<Utc>),
 }
 
 impl Refused {
@@ -165,6 +191,7 @@ impl Refused {
         match self {
             Self::NotFound => DomainError::NotFound("channel"),
             Self::Forbidden => DomainError::Forbidden { needed: Permission::PostMessages },
+            Self::TimedOut(until) => DomainError::TimedOut { until },
         }
     }
 }
@@ -176,13 +203,14 @@ pub(crate) async fn posters_access(
     db: &impl ConnectionTrait,
     channel: ChannelId,
     posters: &[UserId],
+    now: DateTime<Utc>,
 ) -> Result<HashMap<UserId, std::result::Result<String, Refused>>> {
     let backend = db.get_database_backend();
     let (filter, ids) = one_of(backend, "u.id", 2, posters.iter().map(|u| u.0).collect());
     let mut values: Vec<DbValue> = vec![channel.0.into()];
     values.extend(ids);
     let sql = format!(
-        "SELECT u.id, u.display_name, w.role, cm.id, c.kind, c.archived_at FROM users u \
+        "SELECT u.id, u.display_name, w.role, cm.id, c.kind, c.archived_at, w.timed_out_until FROM users u \
          JOIN channels c ON c.id = $1 \
          LEFT JOIN memberships w ON w.workspace_id = c.workspace_id AND w.user_id = u.id \
          LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = u.id \
@@ -196,7 +224,9 @@ pub(crate) async fn posters_access(
         let member: Option<uuid::Uuid> = row.try_get_by_index(3)?;
         let kind: String = row.try_get_by_index(4)?;
         let archived: Option<DateTime<Utc>> = row.try_get_by_index(5)?;
-        let verdict = may_post(role.as_deref().and_then(Role::parse), member.is_some(), &kind, archived.is_some());
+        let timed_out_until: Option<DateTime<Utc>> = row.try_get_by_index(6)?;
+        let role = role.as_deref().and_then(Role::parse);
+        let verdict = may_post(role, member.is_some(), &kind, archived.is_some(), timed_out_until, now);
         out.insert(user, verdict.map(|()| name));
     }
     Ok(out)

@@ -36,7 +36,7 @@ pub async fn toggle_reaction(
     let emoji = parse_emoji(emoji)?;
     let mut tx = app.begin().await?;
     let (message, access) = store::readable_message(tx.db(), actor, id).await?;
-    access.require_writable()?;
+    access.require_postable(app.now())?;
     if message.deleted_at.is_some() {
         return Err(DomainError::Forbidden { needed: Permission::PostMessages });
     }

@@ -28,5 +28,6 @@ pub use register::{Register, register};
 pub use sessions::{LIVE_FOR, SessionCache, require_live_session, session_revoked};
 pub use store::{cards_by_ids, me};
 pub use tokens::{AccessClaims, VerifiedToken, verify_access_token, verify_token};
+pub(crate) use tokens::{hash_refresh_token as hash_token, new_refresh_token as new_token};
 pub use update_profile::{UpdateProfile, update_profile};
 pub use verification::{change_email, resend_verification, verify_email};

@@ -24,12 +24,17 @@ pub struct Register {
     pub display_name: String,
     /// The client's address, for the per-address sign-up limit.
     pub client_ip: String,
+    /// An invitation to accept as part of signing up; an email invitation to this address also
+    /// proves it (no verification mail is sent then).
+    pub invitation_token: Option<String>,
 }
 
 /// Creates an account, signs it in and mails a link proving its address (valid 24 h).
 ///
 /// # Errors
-/// `BAD_USER_INPUT` (email, password, displayName), `CONFLICT` (email taken), `RATE_LIMITED`.
+/// `BAD_USER_INPUT` (email, password, displayName), `CONFLICT` (email taken), `RATE_LIMITED`; with
+/// an invitation, its errors (`INVALID_TOKEN`, `BANNED`, `EMAIL_NOT_VERIFIED`), and then no account
+/// is created.
 #[tracing::instrument(skip_all)]
 pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
     let email = Email::parse(&input.email)?;
@@ -62,9 +67,21 @@ pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
         .await
         .on_unique(|| DomainError::Conflict("email already registered"))?;
     audit::record(&mut tx, AuditRecord::by_user(id, "user.registered", "user", Some(id.0))).await?;
-    let mail = queue_verification(&tx, app, id, &user.display_name, &user.email, Purpose::VerifyEmail).await?;
+    let user = match &input.invitation_token {
+        Some(token) => {
+            crate::workspaces::redeem_invitation(&mut tx, app, token, &user, true).await?;
+            users::Entity::find_by_id(id.0).one(tx.db()).await?.unwrap_or(user)
+        }
+        None => user,
+    };
+    let mail = match user.email_verified_at {
+        Some(_) => None,
+        None => Some(queue_verification(&tx, app, id, &user.display_name, &user.email, Purpose::VerifyEmail).await?),
+    };
     let session = start_session(&tx, app, User::from(user)).await?;
     tx.commit().await?;
-    mail::dispatch(app, mail);
+    if let Some(mail) = mail {
+        mail::dispatch(app, mail);
+    }
     Ok(session)
 }

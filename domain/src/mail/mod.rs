@@ -235,3 +235,70 @@ pub async fn undelivered(
         .collect();
     Ok(Page { items, has_next_page })
 }
+
+/// The signature of `address` in its List-Unsubscribe link.
+fn unsubscribe_signature(app: &AppCtx, address: &str) -> String {
+    use hmac::Mac as _;
+    use secrecy::ExposeSecret as _;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(app.accounts().unsubscribe_key.expose_secret())
+    else {
+        unreachable!("HMAC takes a key of any length")
+    };
+    mac.update(b"unsubscribe:");
+    mac.update(address.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The `List-Unsubscribe` value for mail to `address`: a signed one-click link (RFC 8058) to
+/// `POST /mail/unsubscribe`, which stops invitation mail to the address.
+#[must_use]
+pub fn unsubscribe_header(app: &AppCtx, address: &str) -> String {
+    let sig = unsubscribe_signature(app, address);
+    let query = format!("address={}&sig={sig}", percent_encode(address));
+    format!("<{}/mail/unsubscribe?{query}>", app.accounts().public_url)
+}
+
+fn percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Records that `address` wants no more invitation mail, when `sig` is its link's signature.
+///
+/// # Errors
+/// `INVALID_TOKEN` (`unsubscribe`) for a wrong signature.
+pub async fn unsubscribe(app: &AppCtx, address: &str, sig: &str) -> Result<()> {
+    use sea_orm::sea_query::OnConflict;
+    let expected = unsubscribe_signature(app, address);
+    if !subtle_eq(expected.as_bytes(), sig.as_bytes()) {
+        return Err(crate::DomainError::InvalidToken("unsubscribe"));
+    }
+    stoa_entities::mail_suppressions::Entity::insert(stoa_entities::mail_suppressions::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        email: Set(address.to_owned()),
+        created_at: Set(app.now()),
+    })
+    .on_conflict(OnConflict::column(stoa_entities::mail_suppressions::Column::Email).do_nothing().to_owned())
+    .exec_without_returning(app.db())
+    .await?;
+    tracing::info!("an address unsubscribed from invitation mail");
+    Ok(())
+}
+
+/// Compares in time independent of where the inputs differ.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether `address` unsubscribed from invitation mail.
+pub(crate) async fn is_suppressed(db: &impl sea_orm::ConnectionTrait, address: &str) -> Result<bool> {
+    Ok(stoa_entities::mail_suppressions::Entity::find()
+        .filter(stoa_entities::mail_suppressions::Column::Email.eq(address))
+        .one(db)
+        .await?
+        .is_some())
+}

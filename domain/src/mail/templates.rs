@@ -8,6 +8,7 @@ pub enum Template {
     VerifyEmail,
     EmailChange,
     PasswordReset,
+    Invitation,
 }
 
 impl Template {
@@ -18,6 +19,7 @@ impl Template {
             Self::VerifyEmail => "verify_email",
             Self::EmailChange => "email_change",
             Self::PasswordReset => "password_reset",
+            Self::Invitation => "invitation",
         }
     }
 
@@ -33,6 +35,9 @@ impl Template {
                 include_str!("../../templates/mail/password_reset.txt"),
                 include_str!("../../templates/mail/password_reset.html"),
             ),
+            Self::Invitation => {
+                (include_str!("../../templates/mail/invitation.txt"), include_str!("../../templates/mail/invitation.html"))
+            }
         }
     }
 
@@ -78,12 +83,16 @@ mod tests {
             ("link", "https://app.example/verify-email#token=abc&x=1".to_owned()),
             ("hours", "24".to_owned()),
             ("minutes", "30".to_owned()),
+            ("inviter", "Ada <admin>".to_owned()),
+            ("workspace", "Sunny Hills".to_owned()),
+            ("role", "member".to_owned()),
+            ("days", "7".to_owned()),
         ]
     }
 
     #[test]
     fn every_template_fills_every_placeholder_and_escapes_html() {
-        for template in [Template::VerifyEmail, Template::EmailChange, Template::PasswordReset] {
+        for template in [Template::VerifyEmail, Template::EmailChange, Template::PasswordReset, Template::Invitation] {
             let (text, html) = template.render(&vars());
             assert!(!text.contains("{{") && !html.contains("{{"), "{template:?} left a placeholder");
             assert!(text.contains("Ada <admin>"), "text is not escaped");

@@ -1,14 +1,10 @@
 //! Adding an existing user to a workspace by email, with a role the actor may grant.
 
-use sea_orm::ActiveValue::Set;
-use sea_orm::EntityTrait;
-use stoa_entities::memberships;
-
 use crate::actor::Actor;
 use crate::app::AppCtx;
 use crate::audit::{self, AuditRecord};
 use crate::authz::{self, Permission, Role};
-use crate::error::{DomainError, OnUnique as _, Result};
+use crate::error::{DomainError, Result};
 use crate::events::Event;
 use crate::identity::Email;
 use crate::identity::store::user_by_email;
@@ -38,16 +34,7 @@ pub async fn add_member(app: &AppCtx, actor: &Actor, input: AddMember) -> Result
         return Err(DomainError::Forbidden { needed: Permission::ManageMembers });
     }
     let user = user_by_email(tx.db(), email.as_str()).await?.ok_or(DomainError::NotFound("user"))?;
-    let row = memberships::Entity::insert(memberships::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        workspace_id: Set(input.workspace_id.0),
-        user_id: Set(user.id),
-        role: Set(input.role.as_str().to_owned()),
-        created_at: Set(app.now()),
-    })
-    .exec_with_returning(tx.db())
-    .await
-    .on_unique(|| DomainError::Conflict("already a member"))?;
+    let row = store::insert_membership(tx.db(), input.workspace_id, UserId(user.id), input.role, app.now()).await?;
     let record = AuditRecord::new(actor, Some(input.workspace_id), "member.added", "user", Some(user.id)).changed(
         "role",
         None,

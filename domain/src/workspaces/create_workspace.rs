@@ -2,7 +2,7 @@
 
 use sea_orm::ActiveValue::Set;
 use sea_orm::EntityTrait;
-use stoa_entities::{memberships, workspaces};
+use stoa_entities::workspaces;
 
 use crate::actor::Actor;
 use crate::app::AppCtx;
@@ -12,6 +12,7 @@ use crate::error::{DomainError, OnUnique as _, Result};
 use crate::events::Event;
 use crate::ids::WorkspaceId;
 use crate::workspaces::model::Workspace;
+use crate::workspaces::store;
 
 /// Input of [`create_workspace`].
 #[derive(Debug, Clone)]
@@ -78,19 +79,14 @@ pub async fn create_workspace(app: &AppCtx, actor: &Actor, input: CreateWorkspac
         created_by: Set(owner.0),
         created_at: Set(now),
         max_upload_bytes: Set(None),
+        invite_policy: Set(crate::workspaces::InvitePolicy::default().as_str().to_owned()),
+        require_verified_email: Set(false),
+        description: Set(None),
     })
     .exec_with_returning(tx.db())
     .await
     .on_unique(|| DomainError::Conflict("slug already taken"))?;
-    memberships::Entity::insert(memberships::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        workspace_id: Set(id.0),
-        user_id: Set(owner.0),
-        role: Set(Role::Owner.as_str().to_owned()),
-        created_at: Set(now),
-    })
-    .exec_without_returning(tx.db())
-    .await?;
+    store::insert_membership(tx.db(), id, owner, Role::Owner, now).await?;
     audit::record(&mut tx, AuditRecord::new(actor, Some(id), "workspace.created", "workspace", Some(id.0))).await?;
     tx.emit(Event::MemberAdded { workspace_id: id, user_id: owner, role: Role::Owner });
     tx.commit().await?;

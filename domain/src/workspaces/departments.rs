@@ -13,6 +13,7 @@ use crate::authz::Permission;
 use crate::error::{DomainError, OnUnique as _, Result};
 use crate::ids::{DepartmentId, UserId, WorkspaceId};
 use crate::workspaces::create_workspace::parse_name;
+use crate::workspaces::department_members;
 use crate::workspaces::model::Department;
 use crate::workspaces::store;
 
@@ -95,6 +96,10 @@ pub async fn create_department(
     .exec_with_returning(tx.db())
     .await
     .on_unique(|| DomainError::Conflict("department code already used"))?;
+    if let Some(head) = p.head {
+        // The head is one of the department's agents from the start.
+        department_members::enrol(tx.db(), workspace, id, head, app.now()).await?;
+    }
     audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "department.created", "department", Some(id.0)))
         .await?;
     tx.commit().await?;
@@ -122,6 +127,11 @@ pub async fn update_department(
     let row = load(&tx, actor, id).await?;
     let workspace = WorkspaceId(row.workspace_id);
     let p = parse(tx.db(), workspace, input).await?;
+    if let Some(head) = p.head
+        && !department_members::is_enrolled(tx.db(), id, head).await?
+    {
+        return Err(DomainError::invalid("headUserId", "the head must be a member of the department"));
+    }
     let before = row.clone();
     let mut model = row.into_active_model();
     model.name = Set(p.name);

@@ -23,6 +23,8 @@ pub enum MembershipChangeKind {
     Removed,
     /// Someone's role changed.
     RoleChanged,
+    /// Someone was timed out, or their timeout was lifted (`timed_out_until` says which).
+    TimedOut,
 }
 
 /// A membership change in a workspace.
@@ -31,12 +33,23 @@ pub struct MembershipChange {
     pub kind: MembershipChangeKind,
     pub workspace_id: WorkspaceId,
     pub user_id: UserId,
-    /// The role after the change (absent on removal).
+    /// The role after the change (absent on removal and timeouts).
     pub role: Option<Role>,
+    /// Until when the member is timed out (on `TimedOut`; absent when lifted).
+    pub timed_out_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl MembershipChange {
     fn from_event(event: &Event) -> Option<Self> {
+        if let Event::MemberTimedOut { workspace_id, user_id, until } = event {
+            return Some(Self {
+                kind: MembershipChangeKind::TimedOut,
+                workspace_id: *workspace_id,
+                user_id: *user_id,
+                role: None,
+                timed_out_until: *until,
+            });
+        }
         let (kind, workspace_id, user_id, role) = match event {
             Event::MemberAdded { workspace_id, user_id, role } => {
                 (MembershipChangeKind::Added, *workspace_id, *user_id, Some(*role))
@@ -49,11 +62,11 @@ impl MembershipChange {
             }
             _ => return None,
         };
-        Some(Self { kind, workspace_id, user_id, role })
+        Some(Self { kind, workspace_id, user_id, role, timed_out_until: None })
     }
 }
 
-/// Members added, removed or re-roled in a workspace the actor belongs to. Ends when the actor is
+/// Members added, removed, re-roled or timed out in a workspace the actor belongs to. Ends when the actor is
 /// removed from it.
 ///
 /// # Errors

@@ -13,13 +13,25 @@ pub struct Workspace {
     pub name: String,
     pub slug: String,
     pub created_at: DateTime<Utc>,
+    pub description: Option<String>,
+    pub invite_policy: crate::workspaces::InvitePolicy,
+    pub require_verified_email: bool,
     /// The viewer's own role.
     pub my_role: Role,
 }
 
 impl Workspace {
     pub(crate) fn from_row(m: workspaces::Model, my_role: Role) -> Self {
-        Self { id: m.id.into(), name: m.name, slug: m.slug, created_at: m.created_at, my_role }
+        Self {
+            id: m.id.into(),
+            name: m.name,
+            slug: m.slug,
+            created_at: m.created_at,
+            description: m.description,
+            invite_policy: crate::workspaces::InvitePolicy::parse(&m.invite_policy),
+            require_verified_email: m.require_verified_email,
+            my_role,
+        }
     }
 }
 
@@ -30,6 +42,8 @@ pub struct Member {
     pub user_id: UserId,
     pub role: Role,
     pub joined_at: DateTime<Utc>,
+    /// Until when the member may not post, react or join voice.
+    pub timed_out_until: Option<DateTime<Utc>>,
 }
 
 impl Member {
@@ -40,6 +54,7 @@ impl Member {
             user_id: m.user_id.into(),
             role: Role::parse(&m.role).unwrap_or(Role::Member),
             joined_at: m.created_at,
+            timed_out_until: m.timed_out_until,
         }
     }
 }

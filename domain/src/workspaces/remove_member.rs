@@ -11,7 +11,8 @@ use crate::chat;
 use crate::error::{DomainError, Result};
 use crate::events::Event;
 use crate::ids::{UserId, WorkspaceId};
-use crate::workspaces::store;
+use crate::tx::Tx;
+use crate::workspaces::{department_members, store};
 
 /// Removes `user` from `workspace`. Anyone may remove themselves; managers remove those below them.
 ///
@@ -30,12 +31,7 @@ pub async fn remove_member(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, 
     if target_role == Role::Owner && store::owner_count(tx.db(), workspace).await? <= 1 {
         return Err(DomainError::Conflict("a workspace needs at least one owner"));
     }
-    target.delete(tx.db()).await?;
-    // Channel memberships end with the workspace's: a removed member hears nothing more, and being
-    // added back later does not silently restore private channels and direct messages.
-    for channel in chat::store::leave_workspace_channels(tx.db(), workspace, user).await? {
-        tx.emit(Event::ChannelMemberRemoved { channel_id: channel, user_id: user });
-    }
+    end_membership(&mut tx, target).await?;
     let action = if leaving { "member.left" } else { "member.removed" };
     let record = AuditRecord::new(actor, Some(workspace), action, "user", Some(user.0)).changed(
         "role",
@@ -43,6 +39,20 @@ pub async fn remove_member(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, 
         None,
     );
     audit::record(&mut tx, record).await?;
-    tx.emit(Event::MemberRemoved { workspace_id: workspace, user_id: user });
     tx.commit().await
+}
+
+/// Ends `membership` inside `tx`: its channel and department memberships go with it, and the
+/// events that end the member's streams are emitted.
+pub(crate) async fn end_membership(tx: &mut Tx, membership: stoa_entities::memberships::Model) -> Result<()> {
+    let (workspace, user) = (WorkspaceId(membership.workspace_id), UserId(membership.user_id));
+    membership.delete(tx.db()).await?;
+    department_members::leave_departments(tx.db(), workspace, user).await?;
+    // Channel memberships end with the workspace's: a removed member hears nothing more, and being
+    // added back later does not silently restore private channels and direct messages.
+    for channel in chat::store::leave_workspace_channels(tx.db(), workspace, user).await? {
+        tx.emit(Event::ChannelMemberRemoved { channel_id: channel, user_id: user });
+    }
+    tx.emit(Event::MemberRemoved { workspace_id: workspace, user_id: user });
+    Ok(())
 }

@@ -21,6 +21,32 @@ pub(crate) async fn membership(
         .await?)
 }
 
+/// Makes `user` a member of `workspace` with `role`.
+///
+/// # Errors
+/// `CONFLICT` when they already are.
+pub(crate) async fn insert_membership(
+    db: &impl ConnectionTrait,
+    workspace: WorkspaceId,
+    user: UserId,
+    role: Role,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<memberships::Model> {
+    use crate::error::OnUnique as _;
+    use sea_orm::ActiveValue::Set;
+    memberships::Entity::insert(memberships::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        workspace_id: Set(workspace.0),
+        user_id: Set(user.0),
+        role: Set(role.as_str().to_owned()),
+        created_at: Set(now),
+        timed_out_until: Set(None),
+    })
+    .exec_with_returning(db)
+    .await
+    .on_unique(|| DomainError::Conflict("already a member"))
+}
+
 /// The actor's role in `workspace`. Non-members get `NOT_FOUND`: the workspace stays invisible.
 ///
 /// # Errors

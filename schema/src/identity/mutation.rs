@@ -26,13 +26,15 @@ fn maybe(value: MaybeUndefined<String>) -> Option<Option<String>> {
 
 #[Object]
 impl IdentityMutation {
-    /// Creates an account and signs it in. `CONFLICT` when the email is taken.
+    /// Creates an account, signs it in and mails a link proving its address; with
+    /// `invitationToken`, joins that invitation's workspace too. `CONFLICT` when the email is taken.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         let input = identity::Register {
             email: input.email,
             password: input.password,
             display_name: input.display_name,
             client_ip: ctx.client_ip(),
+            invitation_token: input.invitation_token,
         };
         Ok(AuthPayload(identity::register(ctx.app()?, input).await?))
     }

@@ -103,10 +103,13 @@ impl AuthPayload {
 pub struct RegisterInput {
     /// Sign-in email (case-insensitive, must be unique).
     pub email: String,
-    /// 8 to 128 characters.
+    /// 8 to 128 characters, not one of the 10,000 most common passwords.
     pub password: String,
     /// 1 to 64 characters.
     pub display_name: String,
+    /// An invitation to accept while signing up (the token of its link). An email invitation to
+    /// this address also proves the address.
+    pub invitation_token: Option<String>,
 }
 
 /// Input of `login`.

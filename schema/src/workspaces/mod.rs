@@ -1,5 +1,6 @@
 //! GraphQL surface of workspaces, members, roles and departments.
 
+mod community;
 mod mutation;
 mod query;
 mod subscription;
@@ -7,6 +8,7 @@ mod types;
 
 pub(crate) use types::load_user;
 
+pub use community::{CommunityMutation, CommunityQuery};
 pub use mutation::WorkspaceMutation;
 pub use query::WorkspaceQuery;
 pub use subscription::WorkspaceSubscription;

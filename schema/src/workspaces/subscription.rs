@@ -21,6 +21,8 @@ pub enum MembershipChange {
     Removed,
     /// Someone's role changed.
     RoleChanged,
+    /// Someone was timed out, or their timeout was lifted (`timedOutUntil` is then absent).
+    TimedOut,
 }
 
 /// A membership change in a workspace.
@@ -32,8 +34,10 @@ pub struct MembershipChanged {
     pub workspace_id: ID,
     /// The member concerned.
     pub user_id: ID,
-    /// The role after the change (absent on removal).
+    /// The role after the change (absent on removal and timeouts).
     pub role: Option<Role>,
+    /// Until when the member may not post, react or join voice (on `TIMED_OUT`).
+    pub timed_out_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<ws::MembershipChange> for MembershipChanged {
@@ -42,12 +46,14 @@ impl From<ws::MembershipChange> for MembershipChanged {
             ws::MembershipChangeKind::Added => MembershipChange::Added,
             ws::MembershipChangeKind::Removed => MembershipChange::Removed,
             ws::MembershipChangeKind::RoleChanged => MembershipChange::RoleChanged,
+            ws::MembershipChangeKind::TimedOut => MembershipChange::TimedOut,
         };
         Self {
             change,
             workspace_id: ID(c.workspace_id.to_string()),
             user_id: ID(c.user_id.to_string()),
             role: c.role.map(Role::from),
+            timed_out_until: c.timed_out_until,
         }
     }
 }

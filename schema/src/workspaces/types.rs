@@ -1,5 +1,6 @@
 //! Workspace types; each wraps a domain read model.
 
+use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use stoa_domain::authz;
@@ -79,6 +80,18 @@ impl Workspace {
     async fn my_role(&self) -> Role {
         self.0.my_role.into()
     }
+    /// What the workspace is about.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Who may create invitations.
+    async fn invite_policy(&self) -> InvitePolicy {
+        self.0.invite_policy.into()
+    }
+    /// Whether joining needs a verified email address.
+    async fn require_verified_email(&self) -> bool {
+        self.0.require_verified_email
+    }
     /// Everyone in the workspace, oldest member first.
     #[graphql(complexity = "10 * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
@@ -115,6 +128,47 @@ impl Member {
     async fn workspace_id(&self) -> ID {
         ID(self.0.workspace_id.to_string())
     }
+    /// Until when they may not post, react or join voice; absent when they may.
+    async fn timed_out_until(&self) -> Option<DateTime<Utc>> {
+        self.0.timed_out_until.filter(|until| *until > chrono::Utc::now())
+    }
+    /// The departments they staff, by code.
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn departments(&self, ctx: &Context<'_>) -> Result<Vec<Department>> {
+        let list = ws::departments_of(ctx.app()?, ctx.actor()?, self.0.workspace_id, self.0.user_id).await?;
+        Ok(list.into_iter().map(Department).collect())
+    }
+}
+
+/// Who may create invitations.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvitePolicy {
+    /// Owners and admins (the default).
+    Admins,
+    /// Moderators and above.
+    Moderators,
+    /// Every member; the roles they grant stay below their own.
+    Members,
+}
+
+impl From<ws::InvitePolicy> for InvitePolicy {
+    fn from(p: ws::InvitePolicy) -> Self {
+        match p {
+            ws::InvitePolicy::Admins => Self::Admins,
+            ws::InvitePolicy::Moderators => Self::Moderators,
+            ws::InvitePolicy::Members => Self::Members,
+        }
+    }
+}
+
+impl From<InvitePolicy> for ws::InvitePolicy {
+    fn from(p: InvitePolicy) -> Self {
+        match p {
+            InvitePolicy::Admins => Self::Admins,
+            InvitePolicy::Moderators => Self::Moderators,
+            InvitePolicy::Members => Self::Members,
+        }
+    }
 }
 
 /// A department: a team with a queue and a capacity.
@@ -149,6 +203,20 @@ impl Department {
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The agents who staff it, in the order they joined; the head is one of them.
+    #[graphql(complexity = "crate::pagination::cost(first, 50, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last agent of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, Member, EmptyFields, EmptyFields>> {
+        let page = crate::pagination::page(first, after)?;
+        let result = ws::department_members(ctx.app()?, ctx.actor()?, &self.0, page).await?;
+        let mut connection = Connection::new(page.after.is_some(), result.has_next_page);
+        connection.edges.extend(result.items.into_iter().map(|agent| Edge::new(agent.id.to_string(), Member(agent.member))));
+        Ok(connection)
     }
 }
 
