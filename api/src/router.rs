@@ -77,8 +77,12 @@ async fn unsubscribe_page(uri: axum::http::Uri) -> Html<String> {
 /// `POST /mail/unsubscribe`: no more invitation mail to the signed address.
 async fn unsubscribe(State(state): State<AppState>, Query(link): Query<UnsubscribeLink>) -> Response {
     match stoa_domain::mail::unsubscribe(&state.app, &link.address, &link.sig).await {
-        Ok(()) => (StatusCode::OK, "unsubscribed: no more invitations will be mailed to this address\n").into_response(),
-        Err(stoa_domain::DomainError::InvalidToken(_)) => (StatusCode::BAD_REQUEST, "invalid unsubscribe link\n").into_response(),
+        Ok(()) => {
+            (StatusCode::OK, "unsubscribed: no more invitations will be mailed to this address\n").into_response()
+        }
+        Err(stoa_domain::DomainError::InvalidToken(_)) => {
+            (StatusCode::BAD_REQUEST, "invalid unsubscribe link\n").into_response()
+        }
         Err(e) => {
             tracing::error!(error = %format_args!("{e:#}"), "recording an unsubscribe failed");
             (StatusCode::SERVICE_UNAVAILABLE, "try again later\n").into_response()

@@ -5,9 +5,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use stoa_domain::AppCtx;
-use stoa_domain::{files, mail};
 use stoa_domain::jobs::Job;
 use stoa_domain::ports::jobs::JobQueue;
+use stoa_domain::{files, mail};
 
 /// Attempts before a job is given up (dead-lettered).
 pub const MAX_ATTEMPTS: u32 = 5;

@@ -284,6 +284,20 @@ const TYPES: &[(&str, Holds)] = &[
     ("AuditEntryConnection", Holds::Workspace("audit entries")),
     ("AuditEntryEdge", Holds::Workspace("an audit entry")),
     ("AuthPayload", Holds::Nothing("tokens and the caller's own account (Viewer)")),
+    ("Ban", Holds::Workspace("a banned user and the moderator's reason")),
+    ("BanPayload", Holds::Workspace("a workspace's and a user's ids")),
+    ("CreateInvitationPayload", Holds::Workspace("an invitation and its link token")),
+    ("DepartmentMemberPayload", Holds::Workspace("a department's and a user's ids")),
+    ("DonePayload", Holds::Nothing("a constant true")),
+    ("Invitation", Holds::Workspace("an invitation to a workspace")),
+    ("InvitationPayload", Holds::Workspace("an invitation")),
+    ("MemberConnection", Holds::Workspace("a department's agents")),
+    ("MemberEdge", Holds::Workspace("a department's agent")),
+    ("UndeliveredMail", Holds::Workspace("a workspace's undelivered invitation")),
+    ("UndeliveredMailConnection", Holds::Workspace("undelivered mail")),
+    ("UndeliveredMailEdge", Holds::Workspace("an undelivered mail")),
+    ("VerifyEmailPayload", Holds::Nothing("the caller's own account")),
+    ("WorkspacePayload", Holds::Workspace("a workspace")),
     ("Channel", Holds::Workspace("a channel and its messages")),
     ("ChannelConnection", Holds::Workspace("channels")),
     ("ChannelEdge", Holds::Workspace("a channel")),
@@ -375,6 +389,12 @@ struct Fixture {
     dm_message: String,
     file: String,
     department: String,
+    /// Alice's invitation of carol to W (its id; the token went to carol).
+    invitation: String,
+    carol_invitation_token: String,
+    /// The actor's own email-change and password-reset tokens (from its mail).
+    change_token: String,
+    reset_token: String,
     alice_notification: String,
     /// The removed member's notification about the private channel, which it may no longer see.
     stale_notification: String,
@@ -450,7 +470,7 @@ async fn fixture(who: Who) -> Fixture {
     // Budgets and the complexity limit are not under test here: the matrix sends ~150 operations,
     // each selecting every nested field.
     let app = spawn_app_with(&[
-        ("STOA_MAX_COMPLEXITY", "100000"),
+        ("STOA_MAX_COMPLEXITY", "10000000"),
         ("STOA_RATE_LIMIT_IP_PER_MIN", "100000"),
         ("STOA_RATE_LIMITS", "owner=100000,admin=100000,moderator=100000,agent=100000,member=100000"),
     ])
@@ -550,6 +570,20 @@ async fn fixture(who: Who) -> Fixture {
     let spare = ok(&app, actor, login, json!({ "i": { "email": actor.email, "password": actor.password } })).await;
     let spare_refresh = spare["login"]["refreshToken"].as_str().unwrap().to_owned();
 
+    let invite = "mutation($i: CreateInvitationInput!) { createInvitation(input: $i) { invitation { id } } }";
+    let invited =
+        ok(&app, &alice, invite, json!({ "i": { "workspaceId": ws, "email": carol.email, "role": "MEMBER" } })).await;
+    let invitation = invited["createInvitation"]["invitation"]["id"].as_str().unwrap().to_owned();
+    // carol's first mail is her verification, the second the invitation.
+    let carol_invitation_token = app.nth_mail_to(&carol.email, 2).await.token("/invite");
+    let new_email = format!("moved.{}@example.com", uuid::Uuid::now_v7().simple());
+    let change = "mutation($i: ChangeEmailInput!) { changeEmail(input: $i) { ok } }";
+    ok(&app, actor, change, json!({ "i": { "newEmail": new_email, "password": actor.password } })).await;
+    let change_token = app.nth_mail_to(&new_email, 1).await.token("/verify-email");
+    ok(&app, actor, "mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", json!({ "e": actor.email }))
+        .await;
+    let reset_token = app.nth_mail_to(&actor.email, 2).await.token("/reset-password");
+
     let text = |what, value: String, scope| Secret { what, value, scope, data_only: false };
     let id = |what, value: &String, scope| Secret { what, value: value.clone(), scope, data_only: true };
     let secrets = vec![
@@ -599,6 +633,10 @@ async fn fixture(who: Who) -> Fixture {
         dm_message,
         file,
         department,
+        invitation,
+        carol_invitation_token,
+        change_token,
+        reset_token,
         alice_notification,
         stale_notification,
         secrets,
@@ -1053,6 +1091,121 @@ fn matrix() -> Vec<Case> {
             |f| json!({ "w": f.ws }),
             InW(Forbidden(ADMIN)),
         ),
+        case("invitations", "W", "($w: ID!)", "(workspaceId: $w)", |f| json!({ "w": f.ws }), InW(Forbidden(ADMIN))),
+        case(
+            "bans",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w)",
+            |f| json!({ "w": f.ws }),
+            InW(Forbidden("moderators and above only; the member sees W itself")),
+        ),
+        case(
+            "undeliveredMail",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w, first: 50)",
+            |f| json!({ "w": f.ws }),
+            InW(Forbidden(ADMIN)),
+        ),
+        case(
+            "updateWorkspace",
+            "W",
+            "($i: UpdateWorkspaceInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "workspaceId": f.ws, "name": "taken over" } }),
+            InW(Forbidden(ADMIN)),
+        ),
+        case(
+            "createInvitation",
+            "W, a link",
+            "($i: CreateInvitationInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "workspaceId": f.ws, "role": "MEMBER" } }),
+            InW(Forbidden("admins invite unless W's invitePolicy says otherwise")),
+        ),
+        case(
+            "revokeInvitation",
+            "alice's invitation of carol",
+            "($id: ID!)",
+            "(id: $id)",
+            |f| json!({ "id": f.invitation }),
+            InW(Forbidden(ADMIN)),
+        ),
+        case(
+            "acceptInvitation",
+            "W, with the token mailed to carol",
+            "($t: String!)",
+            "(token: $t)",
+            |f| json!({ "t": f.carol_invitation_token }),
+            LikeMissing(|_| json!({ "t": "Abcdefghijklmnopqrstuvwxyz0123456789-_ABCDE" })),
+        ),
+        case(
+            "addDepartmentMember",
+            "alice's department, the actor",
+            "($i: DepartmentMemberInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "departmentId": f.department, "userId": f.actor().id } }),
+            InW(Forbidden("owners and admins only; the member sees W's departments")),
+        ),
+        case(
+            "removeDepartmentMember",
+            "alice's department, alice",
+            "($i: DepartmentMemberInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "departmentId": f.department, "userId": f.alice.id } }),
+            InW(Forbidden("owners and admins only; the member sees W's departments")),
+        ),
+        case(
+            "timeoutMember",
+            "W, bob",
+            "($i: TimeoutMemberInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "workspaceId": f.ws, "userId": f.bob.id, "until": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() } }),
+            InW(Forbidden("moderators and above only")),
+        ),
+        case(
+            "banMember",
+            "W, bob",
+            "($i: BanMemberInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "workspaceId": f.ws, "userId": f.bob.id } }),
+            InW(Forbidden("moderators and above only")),
+        ),
+        case(
+            "unbanMember",
+            "W, bob",
+            "($i: BanMemberInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "workspaceId": f.ws, "userId": f.bob.id } }),
+            InW(Forbidden("moderators and above only")),
+        ),
+        case("resendVerification", "self", "", "", none, Own("mails the caller's own address", any)),
+        // Before changeEmail, whose new link would replace this one.
+        case(
+            "verifyEmail",
+            "the caller's own email-change link",
+            "($t: String!)",
+            "(token: $t)",
+            |f| json!({ "t": f.change_token }),
+            Own("proves the caller's own new address", any),
+        ),
+        case(
+            "changeEmail",
+            "self, to a fresh address",
+            "($i: ChangeEmailInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "newEmail": format!("again.{}@example.com", random_id()), "password": f.actor().password } }),
+            Own("mails a link to the caller's new address", any),
+        ),
+        case(
+            "requestPasswordReset",
+            "alice's address",
+            "($e: String!)",
+            "(email: $e)",
+            |f| json!({ "e": f.alice.email }),
+            Own("answers the same for every address; the link goes to its owner only", any),
+        ),
         // ---- Subscription
         case(
             "membershipChanged",
@@ -1104,6 +1257,14 @@ fn matrix() -> Vec<Case> {
             none,
             Own("the caller's own uploads only", any),
         ),
+        case(
+            "changePassword",
+            "self",
+            "($i: ChangePasswordInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "currentPassword": f.actor().password, "newPassword": "a long new secret" } }),
+            Own("changes the caller's own password; this session stays", any),
+        ),
         // Last: it ends every session of the caller, the one the cases above ran with included.
         case(
             "logoutEverywhere",
@@ -1112,6 +1273,15 @@ fn matrix() -> Vec<Case> {
             "",
             none,
             Own("ends the caller's own sessions only", any),
+        ),
+        // After the last session: a reset ends every session and needs none.
+        case(
+            "resetPassword",
+            "the caller's own reset link",
+            "($i: ResetPasswordInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "token": f.reset_token, "newPassword": "another long secret" } }),
+            Own("resets the caller's own password", any),
         ),
     ]
 }

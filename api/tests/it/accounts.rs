@@ -137,7 +137,8 @@ async fn a_password_reset_answers_alike_for_unknown_addresses_and_ends_every_ses
     assert_eq!(weak.body["errors"][0]["extensions"]["field"], "newPassword", "{}", weak.body);
     // A verification token is no reset token, and bob's session is not alice's.
     let verification = verification_mail(&app, &alice).await.token("/verify-email");
-    let wrong_kind = app.gql(RESET, json!({ "i": { "token": verification, "newPassword": "a long new secret" } })).await;
+    let wrong_kind =
+        app.gql(RESET, json!({ "i": { "token": verification, "newPassword": "a long new secret" } })).await;
     assert_eq!(code(&wrong_kind), "INVALID_TOKEN");
 
     app.gql(RESET, json!({ "i": { "token": token, "newPassword": "a long new secret" } })).await.ok();

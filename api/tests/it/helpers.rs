@@ -412,7 +412,10 @@ impl ReceivedMail {
     pub fn token(&self, path: &str) -> String {
         let marker = format!("{path}#token=");
         let at = self.text.find(&marker).unwrap_or_else(|| panic!("no {marker} link in {}", self.text));
-        self.text[at + marker.len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+        self.text[at + marker.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
     }
 }
 

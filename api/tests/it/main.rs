@@ -6,8 +6,8 @@
 mod helpers;
 
 mod abuse;
-mod accounts;
 mod access_matrix;
+mod accounts;
 mod addresses;
 mod backup;
 mod chat;

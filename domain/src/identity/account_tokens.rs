@@ -110,7 +110,8 @@ pub(crate) async fn peek(
         .one(db)
         .await?
         .ok_or(DomainError::InvalidToken(kind))?;
-    let purpose = Purpose::parse(&row.purpose).filter(|p| purposes.contains(p)).ok_or(DomainError::InvalidToken(kind))?;
+    let purpose =
+        Purpose::parse(&row.purpose).filter(|p| purposes.contains(p)).ok_or(DomainError::InvalidToken(kind))?;
     if row.used_at.is_some() || row.expires_at <= now {
         return Err(invalid);
     }

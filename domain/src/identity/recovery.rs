@@ -55,8 +55,8 @@ async fn mail_reset(app: &AppCtx, email: &Email) -> Result<Option<MailId>> {
     }
     let tx = app.begin().await?;
     let id = UserId(user.id);
-    let token = account_tokens::issue(tx.db(), id, Purpose::PasswordReset, &user.email, settings.reset_ttl, app.now())
-        .await?;
+    let token =
+        account_tokens::issue(tx.db(), id, Purpose::PasswordReset, &user.email, settings.reset_ttl, app.now()).await?;
     let outgoing = Outgoing {
         template: Template::PasswordReset,
         to: user.email.clone(),

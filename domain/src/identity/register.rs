@@ -9,11 +9,11 @@ use crate::audit::{self, AuditRecord};
 use crate::error::{DomainError, OnUnique as _, Result};
 use crate::identity::account_tokens::Purpose;
 use crate::identity::model::{AuthSession, User};
-use crate::identity::verification::queue_verification;
-use crate::mail;
 use crate::identity::password::{self, DisplayName, Email};
 use crate::identity::refresh_session::start_session;
+use crate::identity::verification::queue_verification;
 use crate::ids::UserId;
+use crate::mail;
 use crate::ports::ratelimit::Verdict;
 
 /// Input of [`register`].

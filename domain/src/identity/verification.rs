@@ -61,8 +61,7 @@ pub(crate) async fn queue_verification(
 pub async fn verify_email(app: &AppCtx, token: &str) -> Result<User> {
     let now = app.now();
     let mut tx = app.begin().await?;
-    let redeemed =
-        account_tokens::redeem(tx.db(), token, &[Purpose::VerifyEmail, Purpose::EmailChange], now).await?;
+    let redeemed = account_tokens::redeem(tx.db(), token, &[Purpose::VerifyEmail, Purpose::EmailChange], now).await?;
     let row = users::Entity::find_by_id(redeemed.user.0)
         .one(tx.db())
         .await?

@@ -240,8 +240,7 @@ pub async fn undelivered(
 fn unsubscribe_signature(app: &AppCtx, address: &str) -> String {
     use hmac::Mac as _;
     use secrecy::ExposeSecret as _;
-    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(app.accounts().unsubscribe_key.expose_secret())
-    else {
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(app.accounts().unsubscribe_key.expose_secret()) else {
         unreachable!("HMAC takes a key of any length")
     };
     mac.update(b"unsubscribe:");

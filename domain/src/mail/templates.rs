@@ -25,19 +25,22 @@ impl Template {
 
     const fn parts(self) -> (&'static str, &'static str) {
         match self {
-            Self::VerifyEmail => {
-                (include_str!("../../templates/mail/verify_email.txt"), include_str!("../../templates/mail/verify_email.html"))
-            }
-            Self::EmailChange => {
-                (include_str!("../../templates/mail/email_change.txt"), include_str!("../../templates/mail/email_change.html"))
-            }
+            Self::VerifyEmail => (
+                include_str!("../../templates/mail/verify_email.txt"),
+                include_str!("../../templates/mail/verify_email.html"),
+            ),
+            Self::EmailChange => (
+                include_str!("../../templates/mail/email_change.txt"),
+                include_str!("../../templates/mail/email_change.html"),
+            ),
             Self::PasswordReset => (
                 include_str!("../../templates/mail/password_reset.txt"),
                 include_str!("../../templates/mail/password_reset.html"),
             ),
-            Self::Invitation => {
-                (include_str!("../../templates/mail/invitation.txt"), include_str!("../../templates/mail/invitation.html"))
-            }
+            Self::Invitation => (
+                include_str!("../../templates/mail/invitation.txt"),
+                include_str!("../../templates/mail/invitation.html"),
+            ),
         }
     }
 

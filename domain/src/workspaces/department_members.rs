@@ -127,8 +127,9 @@ pub async fn remove_department_member(
     if removed.rows_affected == 0 {
         return Err(DomainError::NotFound("department member"));
     }
-    let record = AuditRecord::new(actor, Some(row.workspace_id.into()), "department.member_removed", "user", Some(user.0))
-        .with(serde_json::json!({ "departmentId": department.0 }));
+    let record =
+        AuditRecord::new(actor, Some(row.workspace_id.into()), "department.member_removed", "user", Some(user.0))
+            .with(serde_json::json!({ "departmentId": department.0 }));
     audit::record(&mut tx, record).await?;
     tx.commit().await
 }
@@ -178,7 +179,12 @@ pub async fn department_members(
 ///
 /// # Errors
 /// `NOT_FOUND` (the actor is not a member of the workspace).
-pub async fn departments_of(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, user: UserId) -> Result<Vec<Department>> {
+pub async fn departments_of(
+    app: &AppCtx,
+    actor: &Actor,
+    workspace: WorkspaceId,
+    user: UserId,
+) -> Result<Vec<Department>> {
     store::require_permission(app.db(), actor, workspace, Permission::ViewWorkspace).await?;
     let ids: Vec<uuid::Uuid> = department_members::Entity::find()
         .filter(department_members::Column::WorkspaceId.eq(workspace.0))

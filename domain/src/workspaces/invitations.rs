@@ -16,8 +16,8 @@ use crate::audit::{self, AuditRecord};
 use crate::authz::{Permission, Role};
 use crate::error::{DomainError, OnUnique as _, Result};
 use crate::events::Event;
-use crate::identity::{self, Email};
 use crate::identity::store::user_by_email;
+use crate::identity::{self, Email};
 use crate::ids::{DepartmentId, UserId, WorkspaceId};
 use crate::mail::{self, Outgoing, Template};
 use crate::tx::Tx;
@@ -198,8 +198,9 @@ async fn queue_mail(
     invitation: &invitations::Model,
     token: &str,
 ) -> Result<crate::ids::MailId> {
-    let inviter = identity::cards_by_ids(app, &[actor.user_id()?]).await?;
-    let inviter = inviter.values().next().map_or_else(|| "Someone".to_owned(), |c| c.display_name.clone());
+    // Inside the transaction: on SQLite it holds the one writer connection.
+    let inviter = users::Entity::find_by_id(actor.user_id()?.0).one(tx.db()).await?;
+    let inviter = inviter.map_or_else(|| "Someone".to_owned(), |u| u.display_name);
     let settings = app.accounts();
     let days = (Ord::max((invitation.expires_at - invitation.created_at).num_hours(), 1) + 23) / 24;
     let outgoing = Outgoing {
@@ -294,14 +295,14 @@ pub(crate) async fn redeem(
     if is_banned(tx.db(), workspace, me).await? {
         return Err(DomainError::Banned);
     }
-    if store::membership(tx.db(), workspace, me).await?.is_some() {
-        return Err(DomainError::Conflict("already a member"));
-    }
     let verified = match &row.email {
         Some(email) if *email != user.email => return Err(invalid()), // meant for someone else
         Some(_) => user.email_verified_at.is_some() || proves_address,
         None => user.email_verified_at.is_some(),
     };
+    if store::membership(tx.db(), workspace, me).await?.is_some() {
+        return Err(DomainError::Conflict("already a member"));
+    }
     let settings = workspaces::Entity::find_by_id(workspace.0).one(tx.db()).await?.ok_or_else(invalid)?;
     if !verified && (row.email.is_some() || settings.require_verified_email) {
         return Err(DomainError::EmailNotVerified);

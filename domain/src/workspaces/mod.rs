@@ -31,10 +31,10 @@ pub use invitations::{
     CreateInvitation, CreatedInvitation, Invitation, accept_invitation, create_invitation, invitations,
     revoke_invitation,
 };
-pub use moderation::{Ban, ban_member, bans, timeout_member, unban_member};
 pub(crate) use membership_events::workspace_stream;
 pub use membership_events::{MembershipChange, MembershipChangeKind, membership_events};
 pub use model::{Department, Member, Workspace};
+pub use moderation::{Ban, ban_member, bans, timeout_member, unban_member};
 pub use queries::{highest_role, members, my_workspaces, workspace};
 pub use remove_member::remove_member;
 pub use settings::{InvitePolicy, UpdateWorkspace, update_workspace};

@@ -125,8 +125,8 @@ pub async fn unban_member(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, u
     if lifted.rows_affected == 0 {
         return Err(DomainError::NotFound("ban"));
     }
-    let record =
-        AuditRecord::new(actor, Some(workspace), "member.unbanned", "user", Some(user.0)).changed("banned", true, false);
+    let record = AuditRecord::new(actor, Some(workspace), "member.unbanned", "user", Some(user.0))
+        .changed("banned", true, false);
     audit::record(&mut tx, record).await?;
     tx.commit().await
 }

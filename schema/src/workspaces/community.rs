@@ -305,7 +305,9 @@ impl CommunityMutation {
             invite_policy: input.invite_policy.map(Into::into),
             require_verified_email: input.require_verified_email,
         };
-        Ok(WorkspacePayload { workspace: Workspace(ws::update_workspace(ctx.app()?, &actor, workspace, update).await?) })
+        Ok(WorkspacePayload {
+            workspace: Workspace(ws::update_workspace(ctx.app()?, &actor, workspace, update).await?),
+        })
     }
 
     /// Invites an address (mailed a link) or makes a shareable link. Who may invite is the

@@ -215,7 +215,9 @@ impl Department {
         let page = crate::pagination::page(first, after)?;
         let result = ws::department_members(ctx.app()?, ctx.actor()?, &self.0, page).await?;
         let mut connection = Connection::new(page.after.is_some(), result.has_next_page);
-        connection.edges.extend(result.items.into_iter().map(|agent| Edge::new(agent.id.to_string(), Member(agent.member))));
+        connection
+            .edges
+            .extend(result.items.into_iter().map(|agent| Edge::new(agent.id.to_string(), Member(agent.member))));
         Ok(connection)
     }
 }
