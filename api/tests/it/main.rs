@@ -11,6 +11,7 @@ mod accounts;
 mod addresses;
 mod backup;
 mod chat;
+mod community;
 mod config;
 mod faults;
 mod files;

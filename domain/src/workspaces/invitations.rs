@@ -113,11 +113,17 @@ fn check_input(input: &CreateInvitation) -> Result<Checked> {
     Ok(Checked { email, ttl: chrono::Duration::hours(hours), max_uses })
 }
 
+/// Whether an inviter with `inviter` role may invite as `role`: owners any role; everyone else no
+/// role above their own, and never admin or owner (only owners make admins).
+fn may_grant(inviter: Role, role: Role) -> bool {
+    inviter == Role::Owner || (role.rank() <= inviter.rank() && !matches!(role, Role::Owner | Role::Admin))
+}
+
 /// Creates an invitation; an email invitation is mailed to its address.
 ///
 /// # Errors
 /// `NOT_FOUND` (workspace or department invisible), `FORBIDDEN` (the workspace's invite policy, or
-/// a role not below the inviter's), `BAD_USER_INPUT`, `CONFLICT` (the address is already a member),
+/// a role above the inviter's, or admin by a non-owner), `BAD_USER_INPUT`, `CONFLICT` (the address is already a member),
 /// `BANNED` (the address belongs to a banned user).
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), workspace = %input.workspace_id))]
 pub async fn create_invitation(app: &AppCtx, actor: &Actor, input: CreateInvitation) -> Result<CreatedInvitation> {
@@ -130,8 +136,7 @@ pub async fn create_invitation(app: &AppCtx, actor: &Actor, input: CreateInvitat
     if !InvitePolicy::parse(&row.invite_policy).allows(role) {
         return Err(DomainError::Forbidden { needed: Permission::ManageMembers });
     }
-    // Owners grant any role; everyone else only roles below their own.
-    if role != Role::Owner && input.role.rank() >= role.rank() {
+    if !may_grant(role, input.role) {
         return Err(DomainError::Forbidden { needed: Permission::ManageMembers });
     }
     if let Some(department) = input.department_id {
@@ -366,4 +371,21 @@ pub async fn accept_invitation(app: &AppCtx, actor: &Actor, token: &str) -> Resu
     let member = redeem(&mut tx, app, token, &user, false).await?;
     tx.commit().await?;
     Ok(member)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nobody_invites_above_their_own_role_and_only_owners_make_admins() {
+        for role in Role::ALL {
+            assert!(may_grant(Role::Owner, role));
+            assert!(!may_grant(Role::Admin, Role::Owner) && !may_grant(Role::Admin, Role::Admin));
+        }
+        assert!(may_grant(Role::Admin, Role::Moderator));
+        assert!(may_grant(Role::Member, Role::Member));
+        assert!(!may_grant(Role::Member, Role::Agent));
+        assert!(may_grant(Role::Moderator, Role::Moderator));
+    }
 }

@@ -73,7 +73,7 @@ pub struct CreateInvitationInput {
     pub workspace_id: ID,
     /// Invite this address (mailed); omit for a shareable link.
     pub email: Option<String>,
-    /// The role it grants: below the inviter's own, unless the inviter is an owner.
+    /// The role it grants: not above the inviter's own, and admin only from an owner.
     pub role: Role,
     /// A department of the workspace the new member joins as an agent.
     pub department_id: Option<ID>,
