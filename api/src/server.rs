@@ -149,6 +149,32 @@ async fn backends(
     })
 }
 
+/// SMTP when `STOA_SMTP_URL` is set, else `.eml` files in `<data dir>/outbox/`.
+fn mailer(config: &Config) -> anyhow::Result<Arc<dyn stoa_domain::ports::mailer::Mailer>> {
+    let from = adapters::parse_mail_from(&config.mail_from)?;
+    Ok(match &config.smtp_url {
+        Some(url) => Arc::new(adapters::SmtpMailer::new(url, from, Duration::from_secs(30))?),
+        None => Arc::new(adapters::OutboxMailer::new(config.data_dir.join("outbox"), from)?),
+    })
+}
+
+/// The built-in scanner (with the configured blocklist) or clamd.
+fn scanner(config: &Config) -> anyhow::Result<Arc<dyn Scanner>> {
+    Ok(match &config.scanner {
+        ScannerConfig::Builtin => {
+            let list = match &config.scan_blocklist {
+                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+                None => String::new(),
+            };
+            Arc::new(BuiltinScanner::with_blocklist(&list))
+        }
+        ScannerConfig::ClamdTcp(addr) => Arc::new(adapters::ClamdScanner::new(adapters::ClamdAddr::Tcp(addr.clone()))),
+        ScannerConfig::ClamdUnix(path) => {
+            Arc::new(adapters::ClamdScanner::new(adapters::ClamdAddr::Unix(path.clone())))
+        }
+    })
+}
+
 /// Builds the application context from configuration (shared by `serve`, `seed` and tests).
 ///
 /// # Errors
@@ -181,19 +207,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
     let location = stoa_storage::StorageLocation::parse(&config.storage_url)?;
     let storage =
         stoa_storage::Storage::open(&location, &config.s3, public_url, &files_key).context("opening object storage")?;
-    let scanner: Arc<dyn Scanner> = match &config.scanner {
-        ScannerConfig::Builtin => {
-            let list = match &config.scan_blocklist {
-                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-                None => String::new(),
-            };
-            Arc::new(BuiltinScanner::with_blocklist(&list))
-        }
-        ScannerConfig::ClamdTcp(addr) => Arc::new(adapters::ClamdScanner::new(adapters::ClamdAddr::Tcp(addr.clone()))),
-        ScannerConfig::ClamdUnix(path) => {
-            Arc::new(adapters::ClamdScanner::new(adapters::ClamdAddr::Unix(path.clone())))
-        }
-    };
+    let scanner = scanner(config)?;
     let auth = AuthSettings {
         jwt_secret,
         access_ttl: config.access_ttl,
@@ -209,11 +223,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         mention_everyone_above: config.mention_everyone_above,
     };
     let files = FilesSettings { max_upload_bytes: config.max_upload_bytes, ..FilesSettings::default() };
-    let from = adapters::parse_mail_from(&config.mail_from)?;
-    let mailer: Arc<dyn stoa_domain::ports::mailer::Mailer> = match &config.smtp_url {
-        Some(url) => Arc::new(adapters::SmtpMailer::new(url, from, Duration::from_secs(30))?),
-        None => Arc::new(adapters::OutboxMailer::new(config.data_dir.join("outbox"), from)?),
-    };
+    let mailer = mailer(config)?;
     let accounts = stoa_domain::AccountSettings::new(
         config.app_url.clone().unwrap_or_else(|| public_url.to_owned()),
         public_url.to_owned(),

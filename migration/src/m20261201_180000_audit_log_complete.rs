@@ -60,27 +60,23 @@ impl MigrationTrait for Migration {
         )
         .await?;
         let db = m.get_connection();
-        match db.get_database_backend() {
-            DbBackend::Postgres => db.execute_unprepared(PG_UP).await.map(|_| ()),
-            _ => {
-                for statement in SQLITE_UP {
-                    db.execute_unprepared(statement).await?;
-                }
-                Ok(())
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(PG_UP).await?;
+        } else {
+            for statement in SQLITE_UP {
+                db.execute_unprepared(statement).await?;
             }
         }
+        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        match db.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(PG_DOWN).await?;
-            }
-            _ => {
-                db.execute_unprepared("DROP TRIGGER IF EXISTS audit_log_no_update").await?;
-                db.execute_unprepared("DROP TRIGGER IF EXISTS audit_log_no_delete").await?;
-            }
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(PG_DOWN).await?;
+        } else {
+            db.execute_unprepared("DROP TRIGGER IF EXISTS audit_log_no_update").await?;
+            db.execute_unprepared("DROP TRIGGER IF EXISTS audit_log_no_delete").await?;
         }
         m.drop_index(Index::drop().name("idx_audit_log_object").table(n("audit_log")).to_owned()).await?;
         for column in ["reason", "user_agent", "client_ip", "changes"] {

@@ -92,8 +92,8 @@ async fn a_new_address_takes_effect_only_once_proven() {
 
     let wrong = app.gql_as(Some(&alice.token), CHANGE_EMAIL, input("not-her-password", &new_email)).await;
     assert_eq!(code(&wrong), "BAD_USER_INPUT");
-    let taken = app.gql_as(Some(&alice.token), CHANGE_EMAIL, input(&alice.password, &bob.email)).await;
-    assert_eq!(code(&taken), "CONFLICT");
+    let registered = app.gql_as(Some(&alice.token), CHANGE_EMAIL, input(&alice.password, &bob.email)).await;
+    assert_eq!(code(&registered), "CONFLICT");
     let bad = app.gql_as(Some(&alice.token), CHANGE_EMAIL, input(&alice.password, "not-an-email")).await;
     assert_eq!(bad.body["errors"][0]["extensions"]["field"], "newEmail");
 

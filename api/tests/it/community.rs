@@ -1,16 +1,16 @@
 //! Running a community through the API: invitations (email and link, new and existing users),
 //! department agents, timeouts and bans, workspace settings, and List-Unsubscribe.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, WsClient, spawn_app};
 
 const INVITE: &str = "mutation($i: CreateInvitationInput!) { createInvitation(input: $i) { token invitation { id email role uses maxUses expiresAt revokedAt } } }";
-const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(token: $t) { member { role workspaceId departments { code } } } }";
+const ACCEPT: &str =
+    "mutation($t: String!) { acceptInvitation(token: $t) { member { role workspaceId departments { code } } } }";
 const REVOKE: &str = "mutation($id: ID!) { revokeInvitation(id: $id) { invitation { revokedAt } } }";
-const REGISTER: &str = "mutation($i: RegisterInput!) { register(input: $i) { accessToken viewer { id email emailVerified } } }";
+const REGISTER: &str =
+    "mutation($i: RegisterInput!) { register(input: $i) { accessToken viewer { id email emailVerified } } }";
 const MY_ROLE: &str = "query($w: ID!) { workspace(id: $w) { myRole } }";
 const VERIFY: &str = "mutation($t: String!) { verifyEmail(token: $t) { viewer { emailVerified } } }";
 const BAN: &str = "mutation($i: BanMemberInput!) { banMember(input: $i) { userId } }";
@@ -59,7 +59,10 @@ async fn an_email_invitation_brings_in_a_new_user_and_proves_their_address() {
         .data()["createDepartment"]["department"]["id"]
         .clone();
     let email = fresh_email("newcomer");
-    let created = invite(&app, &owner, json!({ "workspaceId": ws, "email": email, "role": "AGENT", "departmentId": dept })).await.ok();
+    let created =
+        invite(&app, &owner, json!({ "workspaceId": ws, "email": email, "role": "AGENT", "departmentId": dept }))
+            .await
+            .ok();
     let invitation = &created.data()["createInvitation"];
     assert_eq!(invitation["token"], Value::Null, "an email invitation's token goes only to the address");
     assert_eq!(invitation["invitation"]["maxUses"], 1);
@@ -71,7 +74,13 @@ async fn an_email_invitation_brings_in_a_new_user_and_proves_their_address() {
 
     let wrong = register_with(&app, &fresh_email("someone.else"), &token).await;
     assert_eq!(code(&wrong), "INVALID_TOKEN", "only the address it was sent to");
-    assert_eq!(code(&app.gql(crate::helpers::LOGIN, json!({ "input": { "email": email, "password": "a long secret" } })).await), "UNAUTHENTICATED", "no account was left behind");
+    assert_eq!(
+        code(
+            &app.gql(crate::helpers::LOGIN, json!({ "input": { "email": email, "password": "a long secret" } })).await
+        ),
+        "UNAUTHENTICATED",
+        "no account was left behind"
+    );
 
     let joined = register_with(&app, &email, &token).await.ok();
     assert_eq!(joined.data()["register"]["viewer"]["emailVerified"], true, "the mailed link proves the address");
@@ -82,7 +91,10 @@ async fn an_email_invitation_brings_in_a_new_user_and_proves_their_address() {
         .gql_as(Some(&owner.token), "query($w: ID!) { workspace(id: $w) { departments { code members { edges { node { user { displayName } } } } } } }", json!({ "w": ws }))
         .await
         .ok();
-    assert_eq!(agents.data()["workspace"]["departments"][0]["members"]["edges"][0]["node"]["user"]["displayName"], "New");
+    assert_eq!(
+        agents.data()["workspace"]["departments"][0]["members"]["edges"][0]["node"]["user"]["displayName"],
+        "New"
+    );
     assert!(app.mails_to(&email).await.len() == 1, "no verification mail: the address is proven");
 
     let again = register_with(&app, &fresh_email("third"), &token).await;
@@ -97,7 +109,11 @@ async fn an_email_invitation_for_an_existing_user_needs_their_verified_address()
     invite(&app, &owner, json!({ "workspaceId": ws, "email": bob.email, "role": "MEMBER" })).await.ok();
     let token = app.nth_mail_to(&bob.email, 2).await.token("/invite");
 
-    assert_eq!(code(&app.gql_as(Some(&carol.token), ACCEPT, json!({ "t": token })).await), "INVALID_TOKEN", "for bob only");
+    assert_eq!(
+        code(&app.gql_as(Some(&carol.token), ACCEPT, json!({ "t": token })).await),
+        "INVALID_TOKEN",
+        "for bob only"
+    );
     assert_eq!(code(&app.gql_as(Some(&bob.token), ACCEPT, json!({ "t": token })).await), "EMAIL_NOT_VERIFIED");
     verify(&app, &bob).await;
     let accepted = app.gql_as(Some(&bob.token), ACCEPT, json!({ "t": token })).await.ok();
@@ -118,7 +134,13 @@ async fn a_link_works_for_several_people_once_each_until_used_up_revoked_or_expi
     let (a, b, c) = (app.signed_up("a").await, app.signed_up("b").await, app.signed_up("c").await);
     app.gql_as(Some(&a.token), ACCEPT, json!({ "t": token })).await.ok();
     // a leaves and tries the link again: once per person.
-    app.gql_as(Some(&a.token), "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { userId } }", json!({ "i": { "workspaceId": ws, "userId": a.id } })).await.ok();
+    app.gql_as(
+        Some(&a.token),
+        "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { userId } }",
+        json!({ "i": { "workspaceId": ws, "userId": a.id } }),
+    )
+    .await
+    .ok();
     assert_eq!(code(&app.gql_as(Some(&a.token), ACCEPT, json!({ "t": token })).await), "INVALID_TOKEN");
     app.gql_as(Some(&b.token), ACCEPT, json!({ "t": token })).await.ok();
     assert_eq!(code(&app.gql_as(Some(&c.token), ACCEPT, json!({ "t": token })).await), "INVALID_TOKEN", "used up");
@@ -138,7 +160,10 @@ async fn a_link_works_for_several_people_once_each_until_used_up_revoked_or_expi
     for malformed in ["", "x", &"!".repeat(43)] {
         assert_eq!(code(&app.gql_as(Some(&c.token), ACCEPT, json!({ "t": malformed })).await), "INVALID_TOKEN");
     }
-    let listed = app.gql_as(Some(&owner.token), "query($w: ID!) { invitations(workspaceId: $w) { id uses } }", json!({ "w": ws })).await.ok();
+    let listed = app
+        .gql_as(Some(&owner.token), "query($w: ID!) { invitations(workspaceId: $w) { id uses } }", json!({ "w": ws }))
+        .await
+        .ok();
     let first = listed.data()["invitations"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().unwrap();
     assert_eq!(first["uses"], 2);
 }
@@ -146,13 +171,18 @@ async fn a_link_works_for_several_people_once_each_until_used_up_revoked_or_expi
 #[tokio::test]
 async fn invitations_keep_to_the_inviters_authority_and_the_workspace_policy() {
     let app = spawn_app().await;
-    let (owner, admin, member) = (app.signed_up("owner").await, app.signed_up("admin").await, app.signed_up("member").await);
+    let (owner, admin, member) =
+        (app.signed_up("owner").await, app.signed_up("admin").await, app.signed_up("member").await);
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &admin, "ADMIN").await;
     app.add(&owner, &ws, &member, "MEMBER").await;
     let over = invite(&app, &admin, json!({ "workspaceId": ws, "role": "ADMIN" })).await;
     assert_eq!(code(&over), "FORBIDDEN", "a role not below the inviter's");
-    assert_eq!(code(&invite(&app, &member, json!({ "workspaceId": ws, "role": "MEMBER" })).await), "FORBIDDEN", "admins only by default");
+    assert_eq!(
+        code(&invite(&app, &member, json!({ "workspaceId": ws, "role": "MEMBER" })).await),
+        "FORBIDDEN",
+        "admins only by default"
+    );
     for (input, field) in [
         (json!({ "workspaceId": ws, "role": "MEMBER", "expiresInHours": 0 }), "expiresInHours"),
         (json!({ "workspaceId": ws, "role": "MEMBER", "expiresInHours": 721 }), "expiresInHours"),
@@ -164,10 +194,17 @@ async fn invitations_keep_to_the_inviters_authority_and_the_workspace_policy() {
     }
     app.gql_as(Some(&owner.token), UPDATE_WS, json!({ "i": { "workspaceId": ws, "invitePolicy": "MEMBERS", "description": "our estate", "reason": "open house" } })).await.ok();
     invite(&app, &member, json!({ "workspaceId": ws, "role": "MEMBER" })).await.ok();
-    assert_eq!(code(&invite(&app, &member, json!({ "workspaceId": ws, "role": "AGENT" })).await), "FORBIDDEN", "not above their own role");
+    assert_eq!(
+        code(&invite(&app, &member, json!({ "workspaceId": ws, "role": "AGENT" })).await),
+        "FORBIDDEN",
+        "not above their own role"
+    );
     let audit = app.gql_as(Some(&owner.token), "query($w: ID!) { auditLog(workspaceId: $w, filter: { action: \"workspace.updated\" }) { edges { node { changes reason } } } }", json!({ "w": ws })).await.ok();
     let entry = &audit.data()["auditLog"]["edges"][0]["node"];
-    assert_eq!(entry["changes"], json!({ "invitePolicy": { "from": "admins", "to": "members" }, "description": { "from": null, "to": "our estate" } }));
+    assert_eq!(
+        entry["changes"],
+        json!({ "invitePolicy": { "from": "admins", "to": "members" }, "description": { "from": null, "to": "our estate" } })
+    );
     assert_eq!(entry["reason"], "open house");
 }
 
@@ -176,7 +213,10 @@ async fn a_workspace_that_requires_a_verified_email_refuses_an_unverified_link_u
     let app = spawn_app().await;
     let (owner, bob) = (app.signed_up("owner").await, app.signed_up("bob").await);
     let ws = app.workspace(&owner, "W").await;
-    let set = app.gql_as(Some(&owner.token), UPDATE_WS, json!({ "i": { "workspaceId": ws, "requireVerifiedEmail": true } })).await.ok();
+    let set = app
+        .gql_as(Some(&owner.token), UPDATE_WS, json!({ "i": { "workspaceId": ws, "requireVerifiedEmail": true } }))
+        .await
+        .ok();
     assert_eq!(set.data()["updateWorkspace"]["workspace"]["requireVerifiedEmail"], true);
     let link = invite(&app, &owner, json!({ "workspaceId": ws, "role": "MEMBER" })).await.ok();
     let token = link.data()["createInvitation"]["token"].as_str().unwrap().to_owned();
@@ -188,18 +228,27 @@ async fn a_workspace_that_requires_a_verified_email_refuses_an_unverified_link_u
 #[tokio::test]
 async fn a_banned_member_is_removed_at_once_and_no_invitation_brings_them_back() {
     let app = spawn_app().await;
-    let (owner, moderator, bob) = (app.signed_up("owner").await, app.signed_up("mod").await, app.signed_up("bob").await);
+    let (owner, moderator, bob) =
+        (app.signed_up("owner").await, app.signed_up("mod").await, app.signed_up("bob").await);
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &moderator, "MODERATOR").await;
     app.add(&owner, &ws, &bob, "MEMBER").await;
     let mut bobs = WsClient::init(&app, Some(&bob.token)).await;
-    bobs.subscribe("m", "subscription($w: ID!) { membershipChanged(workspaceId: $w) { change userId } }", json!({ "w": ws })).await;
+    bobs.subscribe(
+        "m",
+        "subscription($w: ID!) { membershipChanged(workspaceId: $w) { change userId } }",
+        json!({ "w": ws }),
+    )
+    .await;
     bobs.send(json!({ "type": "ping" })).await;
     assert_eq!(bobs.next_json().await["type"], "pong");
 
-    let refused = app.gql_as(Some(&bob.token), BAN, json!({ "i": { "workspaceId": ws, "userId": moderator.id } })).await;
+    let refused =
+        app.gql_as(Some(&bob.token), BAN, json!({ "i": { "workspaceId": ws, "userId": moderator.id } })).await;
     assert_eq!(code(&refused), "FORBIDDEN");
-    app.gql_as(Some(&moderator.token), BAN, json!({ "i": { "workspaceId": ws, "userId": bob.id, "reason": "spam" } })).await.ok();
+    app.gql_as(Some(&moderator.token), BAN, json!({ "i": { "workspaceId": ws, "userId": bob.id, "reason": "spam" } }))
+        .await
+        .ok();
     let ended = loop {
         let msg = bobs.next_json().await;
         if msg["type"] == "complete" || msg["type"] == "error" {
@@ -213,13 +262,26 @@ async fn a_banned_member_is_removed_at_once_and_no_invitation_brings_them_back()
     let link = invite(&app, &owner, json!({ "workspaceId": ws, "role": "MEMBER" })).await.ok();
     let token = link.data()["createInvitation"]["token"].as_str().unwrap().to_owned();
     assert_eq!(code(&app.gql_as(Some(&bob.token), ACCEPT, json!({ "t": token })).await), "BANNED");
-    assert_eq!(code(&invite(&app, &owner, json!({ "workspaceId": ws, "email": bob.email, "role": "MEMBER" })).await), "BANNED");
-    let bans = app.gql_as(Some(&moderator.token), "query($w: ID!) { bans(workspaceId: $w) { reason user { id } } }", json!({ "w": ws })).await.ok();
+    assert_eq!(
+        code(&invite(&app, &owner, json!({ "workspaceId": ws, "email": bob.email, "role": "MEMBER" })).await),
+        "BANNED"
+    );
+    let bans = app
+        .gql_as(
+            Some(&moderator.token),
+            "query($w: ID!) { bans(workspaceId: $w) { reason user { id } } }",
+            json!({ "w": ws }),
+        )
+        .await
+        .ok();
     assert_eq!(bans.data()["bans"], json!([{ "reason": "spam", "user": { "id": bob.id } }]));
 
     app.gql_as(Some(&moderator.token), UNBAN, json!({ "i": { "workspaceId": ws, "userId": bob.id } })).await.ok();
     app.gql_as(Some(&bob.token), ACCEPT, json!({ "t": token })).await.ok();
-    assert_eq!(code(&app.gql_as(Some(&moderator.token), UNBAN, json!({ "i": { "workspaceId": ws, "userId": bob.id } })).await), "NOT_FOUND");
+    assert_eq!(
+        code(&app.gql_as(Some(&moderator.token), UNBAN, json!({ "i": { "workspaceId": ws, "userId": bob.id } })).await),
+        "NOT_FOUND"
+    );
 }
 
 #[tokio::test]
@@ -228,21 +290,47 @@ async fn a_timed_out_member_may_not_post_or_react_and_is_told_until_when() {
     let (owner, bob) = (app.signed_up("owner").await, app.signed_up("bob").await);
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &bob, "MEMBER").await;
-    let channel = app.gql_as(Some(&owner.token), CHANNEL, json!({ "i": { "workspaceId": ws, "name": "general", "kind": "PUBLIC", "memberIds": [bob.id] } })).await.ok();
+    let channel = app
+        .gql_as(
+            Some(&owner.token),
+            CHANNEL,
+            json!({ "i": { "workspaceId": ws, "name": "general", "kind": "PUBLIC", "memberIds": [bob.id] } }),
+        )
+        .await
+        .ok();
     let channel = channel.data()["createChannel"]["channel"]["id"].clone();
-    let message = app.gql_as(Some(&owner.token), POST, json!({ "i": { "channelId": channel, "body": "hello" } })).await.ok();
+    let message =
+        app.gql_as(Some(&owner.token), POST, json!({ "i": { "channelId": channel, "body": "hello" } })).await.ok();
     let message = message.data()["postMessage"]["message"]["id"].clone();
     let mut bobs = WsClient::init(&app, Some(&bob.token)).await;
-    bobs.subscribe("m", "subscription($w: ID!) { membershipChanged(workspaceId: $w) { change userId timedOutUntil } }", json!({ "w": ws })).await;
+    bobs.subscribe(
+        "m",
+        "subscription($w: ID!) { membershipChanged(workspaceId: $w) { change userId timedOutUntil } }",
+        json!({ "w": ws }),
+    )
+    .await;
     bobs.send(json!({ "type": "ping" })).await;
     assert_eq!(bobs.next_json().await["type"], "pong");
 
     for until in [chrono::Utc::now() - chrono::Duration::minutes(1), chrono::Utc::now() + chrono::Duration::days(366)] {
-        let bad = app.gql_as(Some(&owner.token), TIMEOUT, json!({ "i": { "workspaceId": ws, "userId": bob.id, "until": until.to_rfc3339() } })).await;
+        let bad = app
+            .gql_as(
+                Some(&owner.token),
+                TIMEOUT,
+                json!({ "i": { "workspaceId": ws, "userId": bob.id, "until": until.to_rfc3339() } }),
+            )
+            .await;
         assert_eq!(bad.body["errors"][0]["extensions"]["field"], "until", "{}", bad.body);
     }
     let until = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let timed = app.gql_as(Some(&owner.token), TIMEOUT, json!({ "i": { "workspaceId": ws, "userId": bob.id, "until": until, "reason": "cool down" } })).await.ok();
+    let timed = app
+        .gql_as(
+            Some(&owner.token),
+            TIMEOUT,
+            json!({ "i": { "workspaceId": ws, "userId": bob.id, "until": until, "reason": "cool down" } }),
+        )
+        .await
+        .ok();
     assert!(timed.data()["timeoutMember"]["member"]["timedOutUntil"].is_string());
     let told = bobs.next_json().await;
     assert_eq!(told["payload"]["data"]["membershipChanged"]["change"], "TIMED_OUT", "{told}");
@@ -250,27 +338,56 @@ async fn a_timed_out_member_may_not_post_or_react_and_is_told_until_when() {
 
     for _ in 0..2 {
         // The first post may take the per-post path, the second the group commit (kind now known).
-        let post = app.gql_as(Some(&bob.token), POST, json!({ "i": { "channelId": channel, "body": "let me speak" } })).await;
+        let post =
+            app.gql_as(Some(&bob.token), POST, json!({ "i": { "channelId": channel, "body": "let me speak" } })).await;
         assert_eq!(code(&post), "TIMED_OUT", "{}", post.body);
         assert_eq!(post.body["errors"][0]["extensions"]["until"], until.as_str());
     }
     assert_eq!(code(&app.gql_as(Some(&bob.token), REACT, json!({ "m": message })).await), "TIMED_OUT");
-    let history = app.gql_as(Some(&bob.token), "query($c: ID!) { channel(id: $c) { messages(last: 5) { nodes { body } } } }", json!({ "c": channel })).await.ok();
-    assert_eq!(history.data()["channel"]["messages"]["nodes"], json!([{ "body": "hello" }]), "reading still works; nothing was posted");
+    let history = app
+        .gql_as(
+            Some(&bob.token),
+            "query($c: ID!) { channel(id: $c) { messages(last: 5) { nodes { body } } } }",
+            json!({ "c": channel }),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        history.data()["channel"]["messages"]["nodes"],
+        json!([{ "body": "hello" }]),
+        "reading still works; nothing was posted"
+    );
 
-    app.gql_as(Some(&owner.token), TIMEOUT, json!({ "i": { "workspaceId": ws, "userId": bob.id, "until": null } })).await.ok();
+    app.gql_as(Some(&owner.token), TIMEOUT, json!({ "i": { "workspaceId": ws, "userId": bob.id, "until": null } }))
+        .await
+        .ok();
     app.gql_as(Some(&bob.token), POST, json!({ "i": { "channelId": channel, "body": "thanks" } })).await.ok();
     app.gql_as(Some(&bob.token), REACT, json!({ "m": message })).await.ok();
     let audit = app.gql_as(Some(&owner.token), "query($w: ID!) { auditLog(workspaceId: $w, filter: { action: \"member.timed_out\" }) { edges { node { reason objectId } } } }", json!({ "w": ws })).await.ok();
     assert_eq!(audit.data()["auditLog"]["edges"][0]["node"], json!({ "reason": "cool down", "objectId": bob.id }));
-    let _ = Duration::ZERO;
+}
+
+/// The ids of the agents of W's first department, as `by` sees them.
+async fn agents(app: &TestApp, by: &TestUser, ws: &str) -> Vec<String> {
+    let query = "query($w: ID!) { workspace(id: $w) { departments { members { edges { node { user { id } } } } } } }";
+    let res = app.gql_as(Some(&by.token), query, json!({ "w": ws })).await.ok();
+    res.data()["workspace"]["departments"][0]["members"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["user"]["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
 async fn department_agents_follow_the_rules_and_leave_with_the_workspace() {
     let app = spawn_app().await;
-    let (owner, bob, carol, outsider) =
-        (app.signed_up("owner").await, app.signed_up("bob").await, app.signed_up("carol").await, app.signed_up("x").await);
+    let (owner, bob, carol, outsider) = (
+        app.signed_up("owner").await,
+        app.signed_up("bob").await,
+        app.signed_up("carol").await,
+        app.signed_up("x").await,
+    );
     let ws = app.workspace(&owner, "W").await;
     app.add(&owner, &ws, &bob, "AGENT").await;
     app.add(&owner, &ws, &carol, "AGENT").await;
@@ -282,31 +399,66 @@ async fn department_agents_follow_the_rules_and_leave_with_the_workspace() {
     let dept = created.data()["createDepartment"]["department"]["id"].clone();
     let add = "mutation($i: DepartmentMemberInput!) { addDepartmentMember(input: $i) { userId } }";
     let remove = "mutation($i: DepartmentMemberInput!) { removeDepartmentMember(input: $i) { userId } }";
-    let agents = |app: &TestApp| {
-        let token = owner.token.clone();
-        let ws = ws.clone();
-        let app_url = app.url();
-        let http = app.http.clone();
-        async move {
-            let body: Value = http.post(app_url).bearer_auth(token).json(&json!({ "query": "query($w: ID!) { workspace(id: $w) { departments { members { edges { node { user { id } } } } } } }", "variables": { "w": ws } })).send().await.unwrap().json().await.unwrap();
-            body["data"]["workspace"]["departments"][0]["members"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["user"]["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(agents(&app).await, [bob.id.clone()], "the head is an agent from the start");
-    assert_eq!(code(&app.gql_as(Some(&owner.token), add, json!({ "i": { "departmentId": dept, "userId": outsider.id } })).await), "NOT_FOUND", "not a workspace member");
+    assert_eq!(agents(&app, &owner, &ws).await, vec![bob.id.clone()], "the head is an agent from the start");
+    assert_eq!(
+        code(
+            &app.gql_as(Some(&owner.token), add, json!({ "i": { "departmentId": dept, "userId": outsider.id } })).await
+        ),
+        "NOT_FOUND",
+        "not a workspace member"
+    );
     app.gql_as(Some(&owner.token), add, json!({ "i": { "departmentId": dept, "userId": carol.id } })).await.ok();
-    assert_eq!(code(&app.gql_as(Some(&owner.token), add, json!({ "i": { "departmentId": dept, "userId": carol.id } })).await), "CONFLICT");
-    assert_eq!(code(&app.gql_as(Some(&owner.token), remove, json!({ "i": { "departmentId": dept, "userId": bob.id } })).await), "CONFLICT", "the head stays");
+    assert_eq!(
+        code(&app.gql_as(Some(&owner.token), add, json!({ "i": { "departmentId": dept, "userId": carol.id } })).await),
+        "CONFLICT"
+    );
+    assert_eq!(
+        code(&app.gql_as(Some(&owner.token), remove, json!({ "i": { "departmentId": dept, "userId": bob.id } })).await),
+        "CONFLICT",
+        "the head stays"
+    );
     let update = "mutation($i: UpdateDepartmentInput!) { updateDepartment(input: $i) { department { head { id } } } }";
-    let not_agent = app.gql_as(Some(&owner.token), update, json!({ "i": { "id": dept, "department": { "name": "Help", "code": "HELP", "headUserId": owner.id } } })).await;
+    let not_agent = app
+        .gql_as(
+            Some(&owner.token),
+            update,
+            json!({ "i": { "id": dept, "department": { "name": "Help", "code": "HELP", "headUserId": owner.id } } }),
+        )
+        .await;
     assert_eq!(not_agent.body["errors"][0]["extensions"]["field"], "headUserId", "the head must be one of its agents");
-    let mine = app.gql_as(Some(&carol.token), "query($w: ID!) { workspace(id: $w) { members { user { id } departments { code } } } }", json!({ "w": ws })).await.ok();
-    let carol_row = mine.data()["workspace"]["members"].as_array().unwrap().iter().find(|m| m["user"]["id"] == carol.id.as_str()).cloned().unwrap();
+    let mine = app
+        .gql_as(
+            Some(&carol.token),
+            "query($w: ID!) { workspace(id: $w) { members { user { id } departments { code } } } }",
+            json!({ "w": ws }),
+        )
+        .await
+        .ok();
+    let carol_row = mine.data()["workspace"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["id"] == carol.id.as_str())
+        .cloned()
+        .unwrap();
     assert_eq!(carol_row["departments"], json!([{ "code": "HELP" }]));
 
-    app.gql_as(Some(&owner.token), "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { userId } }", json!({ "i": { "workspaceId": ws, "userId": bob.id } })).await.ok();
-    assert_eq!(agents(&app).await, [carol.id.clone()], "bob's departments ended with his membership");
-    let head = app.gql_as(Some(&owner.token), "query($w: ID!) { workspace(id: $w) { departments { head { id } } } }", json!({ "w": ws })).await.ok();
+    app.gql_as(
+        Some(&owner.token),
+        "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { userId } }",
+        json!({ "i": { "workspaceId": ws, "userId": bob.id } }),
+    )
+    .await
+    .ok();
+    assert_eq!(agents(&app, &owner, &ws).await, vec![carol.id.clone()], "bob's departments ended with his membership");
+    let head = app
+        .gql_as(
+            Some(&owner.token),
+            "query($w: ID!) { workspace(id: $w) { departments { head { id } } } }",
+            json!({ "w": ws }),
+        )
+        .await
+        .ok();
     assert_eq!(head.data()["workspace"]["departments"][0]["head"], Value::Null, "and so did his headship");
 }
 
@@ -321,7 +473,10 @@ async fn the_unsubscribe_link_stops_invitation_mail_to_its_address() {
     let unfolded = source.replace("\r\n ", " ").replace("\n ", " ");
     let header = unfolded.lines().find(|l| l.starts_with("List-Unsubscribe:")).expect("the header").to_owned();
     let url = header.split('<').nth(1).and_then(|s| s.split('>').next()).expect("a link").to_owned();
-    let url = url.replace(&app.vars.get("STOA_PUBLIC_URL").cloned().unwrap_or_else(|| format!("http://{}", app.addr)), &format!("http://{}", app.addr));
+    let url = url.replace(
+        &app.vars.get("STOA_PUBLIC_URL").cloned().unwrap_or_else(|| format!("http://{}", app.addr)),
+        &format!("http://{}", app.addr),
+    );
 
     let page = app.http.get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);

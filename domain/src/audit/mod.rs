@@ -78,6 +78,7 @@ impl AuditRecord {
 
     /// Records that `field` went from `before` to `after`; nothing when they are equal.
     #[must_use]
+    #[expect(clippy::needless_pass_by_value, reason = "call sites pass temporaries: literals and Options")]
     pub fn changed<T: serde::Serialize + PartialEq>(mut self, field: &str, before: T, after: T) -> Self {
         if before != after {
             let change = serde_json::json!({ "from": before, "to": after });

@@ -48,7 +48,7 @@ impl Template {
     #[must_use]
     pub fn render(self, vars: &[(&'static str, String)]) -> (String, String) {
         let (text, html) = self.parts();
-        (fill(text, vars, |v| v.to_owned()), fill(html, vars, escape_html))
+        (fill(text, vars, ToOwned::to_owned), fill(html, vars, escape_html))
     }
 }
 

@@ -64,7 +64,6 @@ impl InvitePolicy {
 pub struct UpdateWorkspace {
     pub name: Option<String>,
     pub slug: Option<String>,
-    #[expect(clippy::option_option, reason = "keep, clear and set are three different requests")]
     pub description: Option<Option<String>>,
     pub invite_policy: Option<InvitePolicy>,
     pub require_verified_email: Option<bool>,
