@@ -111,6 +111,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// `STOA_MAIL_FROM` (`Stoa <no-reply@localhost>`): the sender of every mail.
     pub mail_from: String,
+    /// `STOA_WORKSPACE_GRACE_DAYS` (30): how long a deleted workspace can be restored before its
+    /// purge.
+    pub workspace_grace: Duration,
     /// `S3_ENDPOINT`, `S3_REGION` (default us-east-1), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
     pub s3: stoa_storage::S3Settings,
     /// `STOA_MAX_UPLOAD_BYTES`, default 10 MiB.
@@ -323,6 +326,13 @@ impl Config {
             app_url: src.get("STOA_APP_URL").map(|u| u.trim_end_matches('/').to_owned()),
             smtp_url: src.get("STOA_SMTP_URL"),
             mail_from: src.get("STOA_MAIL_FROM").unwrap_or_else(|| "Stoa <no-reply@localhost>".to_owned()),
+            workspace_grace: {
+                let days: u64 = src.parse("STOA_WORKSPACE_GRACE_DAYS", 30)?;
+                if !(1..=3650).contains(&days) {
+                    return Err(err("STOA_WORKSPACE_GRACE_DAYS", "must be 1 to 3650"));
+                }
+                Duration::from_hours(24 * days)
+            },
             s3: stoa_storage::S3Settings {
                 endpoint: src.get("S3_ENDPOINT"),
                 region: src.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),

@@ -224,11 +224,14 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
     };
     let files = FilesSettings { max_upload_bytes: config.max_upload_bytes, ..FilesSettings::default() };
     let mailer = mailer(config)?;
-    let accounts = stoa_domain::AccountSettings::new(
-        config.app_url.clone().unwrap_or_else(|| public_url.to_owned()),
-        public_url.to_owned(),
-        unsubscribe_key,
-    );
+    let accounts = stoa_domain::AccountSettings {
+        workspace_grace: config.workspace_grace,
+        ..stoa_domain::AccountSettings::new(
+            config.app_url.clone().unwrap_or_else(|| public_url.to_owned()),
+            public_url.to_owned(),
+            unsubscribe_key,
+        )
+    };
     let app = AppCtx::new(AppDeps {
         db,
         reads,

@@ -81,6 +81,8 @@ pub struct AccountSettings {
     /// Password-reset mails per account per hour, whoever asks (3): more are dropped silently, so
     /// nobody can flood an inbox and the answer stays the same.
     pub reset_mails_per_account_per_hour: u32,
+    /// How long a deleted workspace can be restored before it is purged (30 days).
+    pub workspace_grace: Duration,
 }
 
 impl AccountSettings {
@@ -96,6 +98,7 @@ impl AccountSettings {
             verification_mails_per_hour: 3,
             reset_requests_per_address_per_hour: 10,
             reset_mails_per_account_per_hour: 3,
+            workspace_grace: Duration::from_hours(30 * 24),
         }
     }
 }

@@ -20,4 +20,5 @@ pub mod reactions;
 pub mod sessions;
 pub mod users;
 pub mod workspace_bans;
+pub mod workspace_deletions;
 pub mod workspaces;

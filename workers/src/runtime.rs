@@ -66,8 +66,9 @@ async fn handle(job: Job, app: Data<AppCtx>) -> Result<(), BoxDynError> {
     }
 }
 
-/// Re-queues scans and mail whose job was lost with a dead worker: every `every`, files pending and
-/// mail queued for longer than `stale` are queued again (both handlers are idempotent).
+/// Re-queues scans and mail whose job was lost with a dead worker (every `every`, files pending and
+/// mail queued for longer than `stale` are queued again; both handlers are idempotent), and purges
+/// deleted workspaces whose grace has ended.
 async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -93,6 +94,9 @@ async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
                 }
             }
             Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping stale mail failed"),
+        }
+        if let Err(e) = stoa_domain::workspaces::purge_deleted_workspaces(&app, app.now()).await {
+            tracing::error!(error = %format_args!("{e:#}"), "purging deleted workspaces failed");
         }
     }
 }

@@ -306,6 +306,7 @@ const TYPES: &[(&str, Holds)] = &[
     ("CreateUploadPayload", Holds::Workspace("an attachment and its upload URL")),
     ("CreateWorkspacePayload", Holds::Workspace("a workspace (the caller's new one)")),
     ("DeleteDepartmentPayload", Holds::Workspace("a department's id")),
+    ("DeleteWorkspacePayload", Holds::Workspace("a workspace's id and purge date")),
     ("Department", Holds::Workspace("a department")),
     ("DepartmentPayload", Holds::Workspace("a department")),
     ("LogoutPayload", Holds::Nothing("a constant true")),
@@ -1180,6 +1181,15 @@ fn matrix() -> Vec<Case> {
             |f| json!({ "i": { "workspaceId": f.ws, "userId": f.bob.id } }),
             InW(Forbidden("moderators and above only")),
         ),
+        case(
+            "deleteWorkspace",
+            "W, with its slug",
+            "($w: ID!, $s: String!)",
+            "(workspaceId: $w, confirmSlug: $s)",
+            |f| json!({ "w": f.ws, "s": format!("wname-{}", f.nonce) }),
+            InW(Forbidden("owners only; the member sees W itself")),
+        ),
+        case("restoreWorkspace", "W (not deleted)", "($w: ID!)", "(workspaceId: $w)", |f| json!({ "w": f.ws }), Hidden),
         case("resendVerification", "self", "", "", none, Own("mails the caller's own address", any)),
         // Before changeEmail, whose new link would replace this one.
         case(

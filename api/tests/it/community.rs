@@ -489,3 +489,118 @@ async fn the_unsubscribe_link_stops_invitation_mail_to_its_address() {
     let refused = invite(&app, &owner, json!({ "workspaceId": ws, "email": email, "role": "MEMBER" })).await;
     assert_eq!(code(&refused), "CONFLICT", "the address asked for no more invitations");
 }
+
+const DELETE_WS: &str =
+    "mutation($w: ID!, $s: String!) { deleteWorkspace(workspaceId: $w, confirmSlug: $s) { id purgeAfter } }";
+const RESTORE_WS: &str = "mutation($w: ID!) { restoreWorkspace(workspaceId: $w) { workspace { id myRole } } }";
+
+#[tokio::test]
+async fn deleting_a_workspace_ends_access_at_once_and_the_purge_runs_after_the_grace() {
+    use sea_orm::ConnectionTrait as _;
+    let app = spawn_app().await;
+    let (owner, admin, bob) = (app.signed_up("owner").await, app.signed_up("admin").await, app.signed_up("bob").await);
+    let created = app
+        .gql_as(Some(&owner.token), crate::helpers::CREATE_WORKSPACE, json!({ "input": { "name": "Doomed" } }))
+        .await
+        .ok();
+    let ws = created.data()["createWorkspace"]["workspace"]["id"].as_str().unwrap().to_owned();
+    let slug = created.data()["createWorkspace"]["workspace"]["slug"].as_str().unwrap().to_owned();
+    app.add(&owner, &ws, &admin, "ADMIN").await;
+    app.add(&owner, &ws, &bob, "MEMBER").await;
+    let channel = app
+        .gql_as(
+            Some(&owner.token),
+            CHANNEL,
+            json!({ "i": { "workspaceId": ws, "name": "general", "kind": "PUBLIC", "memberIds": [bob.id] } }),
+        )
+        .await
+        .ok();
+    let channel = channel.data()["createChannel"]["channel"]["id"].clone();
+    app.gql_as(Some(&bob.token), POST, json!({ "i": { "channelId": channel, "body": "hello" } })).await.ok();
+    let mut bobs = WsClient::init(&app, Some(&bob.token)).await;
+    bobs.subscribe("m", "subscription($w: ID!) { membershipChanged(workspaceId: $w) { change } }", json!({ "w": ws }))
+        .await;
+    bobs.send(json!({ "type": "ping" })).await;
+    assert_eq!(bobs.next_json().await["type"], "pong");
+
+    let wrong = app.gql_as(Some(&owner.token), DELETE_WS, json!({ "w": ws, "s": "not-the-slug" })).await;
+    assert_eq!(wrong.body["errors"][0]["extensions"]["field"], "confirmSlug");
+    assert_eq!(
+        code(&app.gql_as(Some(&admin.token), DELETE_WS, json!({ "w": ws, "s": slug })).await),
+        "FORBIDDEN",
+        "owners only"
+    );
+    app.gql_as(Some(&bob.token), MY_ROLE, json!({ "w": ws })).await.ok();
+
+    let deleted = app.gql_as(Some(&owner.token), DELETE_WS, json!({ "w": ws, "s": slug })).await.ok();
+    assert!(deleted.data()["deleteWorkspace"]["purgeAfter"].is_string());
+    let ended = loop {
+        let msg = bobs.next_json().await;
+        if msg["type"] == "complete" || msg["type"] == "error" {
+            break msg;
+        }
+    };
+    assert_eq!(ended["id"], "m", "bob's stream ended: {ended}");
+    for user in [&owner, &bob] {
+        assert_eq!(code(&app.gql_as(Some(&user.token), MY_ROLE, json!({ "w": ws })).await), "NOT_FOUND");
+    }
+    let post = app.gql_as(Some(&bob.token), POST, json!({ "i": { "channelId": channel, "body": "anyone?" } })).await;
+    assert_eq!(code(&post), "NOT_FOUND");
+    assert_eq!(
+        code(&app.gql_as(Some(&bob.token), RESTORE_WS, json!({ "w": ws })).await),
+        "NOT_FOUND",
+        "former owners only"
+    );
+
+    let restored = app.gql_as(Some(&owner.token), RESTORE_WS, json!({ "w": ws })).await.ok();
+    assert_eq!(restored.data()["restoreWorkspace"]["workspace"]["myRole"], "OWNER");
+    let back = app.gql_as(Some(&bob.token), MY_ROLE, json!({ "w": ws })).await.ok();
+    assert_eq!(back.data()["workspace"]["myRole"], "MEMBER", "everyone is back with their role");
+    let history = app
+        .gql_as(
+            Some(&bob.token),
+            "query($c: ID!) { channel(id: $c) { messages(last: 5) { nodes { body } } } }",
+            json!({ "c": channel }),
+        )
+        .await
+        .ok();
+    assert_eq!(history.data()["channel"]["messages"]["nodes"], json!([{ "body": "hello" }]));
+
+    app.gql_as(Some(&owner.token), DELETE_WS, json!({ "w": ws, "s": slug })).await.ok();
+    let now = chrono::Utc::now();
+    assert_eq!(stoa_domain::workspaces::purge_deleted_workspaces(&app.app, now).await.unwrap(), 0, "inside the grace");
+    let after_grace = now + chrono::Duration::days(31);
+    assert_eq!(stoa_domain::workspaces::purge_deleted_workspaces(&app.app, after_grace).await.unwrap(), 1);
+    assert_eq!(code(&app.gql_as(Some(&owner.token), RESTORE_WS, json!({ "w": ws })).await), "NOT_FOUND", "purged");
+    let db = app.app.db_for_tests();
+    let count = |sql: String| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    let id = uuid::Uuid::parse_str(&ws).unwrap();
+    let (channels, audit) = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        (
+            format!("SELECT COUNT(*) AS n FROM channels WHERE workspace_id = '{id}'"),
+            format!("SELECT COUNT(*) AS n FROM audit_log WHERE workspace_id = '{id}' AND action = 'workspace.purged'"),
+        )
+    } else {
+        let hex = id.simple().to_string();
+        (
+            format!(
+                "SELECT COUNT(*) AS n FROM channels WHERE hex(workspace_id) = upper('{hex}') OR workspace_id = '{id}'"
+            ),
+            format!(
+                "SELECT COUNT(*) AS n FROM audit_log WHERE (hex(workspace_id) = upper('{hex}') OR workspace_id = '{id}') AND action = 'workspace.purged'"
+            ),
+        )
+    };
+    assert_eq!(count(channels).await, 0, "its rows are gone");
+    assert_eq!(count(audit).await, 1, "the audit trail keeps the purge");
+}

@@ -11,6 +11,7 @@ mod create_workspace;
 mod department_members;
 mod departments;
 mod invitations;
+mod lifecycle;
 mod membership_events;
 mod model;
 mod moderation;
@@ -31,6 +32,7 @@ pub use invitations::{
     CreateInvitation, CreatedInvitation, Invitation, accept_invitation, create_invitation, invitations,
     revoke_invitation,
 };
+pub use lifecycle::{DeletedWorkspace, delete_workspace, purge_deleted_workspaces, restore_workspace};
 pub(crate) use membership_events::workspace_stream;
 pub use membership_events::{MembershipChange, MembershipChangeKind, membership_events};
 pub use model::{Department, Member, Workspace};

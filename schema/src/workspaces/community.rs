@@ -245,6 +245,15 @@ impl UndeliveredMail {
     }
 }
 
+/// Result of `deleteWorkspace`.
+#[derive(SimpleObject)]
+pub struct DeleteWorkspacePayload {
+    /// The deleted workspace's ID (for `restoreWorkspace`).
+    pub id: ID,
+    /// When it is purged for good, unless restored before.
+    pub purge_after: DateTime<Utc>,
+}
+
 /// Community queries: invitations, bans, undelivered mail.
 #[derive(Default)]
 pub struct CommunityQuery;
@@ -390,6 +399,35 @@ impl CommunityMutation {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         ws::ban_member(ctx.app()?, &actor, workspace, parse_id(&input.user_id, "userId")?).await?;
         Ok(BanPayload { workspace_id: input.workspace_id, user_id: input.user_id })
+    }
+
+    /// Deletes a workspace: every member loses access at once; its rows and files are purged after
+    /// the grace period (30 days by default), during which a former owner may restore it. Owners
+    /// only; `confirmSlug` must be the workspace's slug.
+    async fn delete_workspace(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        #[graphql(desc = "The workspace's slug, typed again.")] confirm_slug: String,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<DeleteWorkspacePayload> {
+        let workspace = parse_id(&workspace_id, "workspaceId")?;
+        let deleted = ws::delete_workspace(ctx.app()?, &ctx.acting(reason)?, workspace, &confirm_slug).await?;
+        Ok(DeleteWorkspacePayload { id: workspace_id, purge_after: deleted.purge_after })
+    }
+
+    /// Restores a deleted workspace with all its members, inside the grace period. Its former
+    /// owners only.
+    async fn restore_workspace(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<WorkspacePayload> {
+        let workspace = parse_id(&workspace_id, "workspaceId")?;
+        Ok(WorkspacePayload {
+            workspace: Workspace(ws::restore_workspace(ctx.app()?, &ctx.acting(reason)?, workspace).await?),
+        })
     }
 
     /// Lifts a ban; the user may be invited again. Moderators and above.
