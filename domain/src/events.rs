@@ -51,6 +51,8 @@ pub enum Event {
     Chat(std::sync::Arc<ChatEvent>),
     /// A user joined or was added to a channel.
     ChannelMemberAdded { channel_id: ChannelId, user_id: UserId },
+    /// A channel's name, topic or purpose changed, or it was archived, unarchived or deleted.
+    ChannelChanged(crate::chat::ChannelChange),
     /// A user left or was removed from a channel: their channel streams end at once.
     ChannelMemberRemoved { channel_id: ChannelId, user_id: UserId },
     /// A user started or stopped typing (ephemeral, never stored).
@@ -92,6 +94,7 @@ impl Event {
                 vec![Topic::Channel(*channel_id), Topic::User(*user_id)]
             }
             Self::TypingChanged { channel_id, .. } => vec![Topic::Channel(*channel_id)],
+            Self::ChannelChanged(change) => vec![Topic::Channel(change.channel_id)],
             Self::NotificationCreated(n) => vec![Topic::User(n.user_id)],
             Self::PresenceChanged { workspace_id, .. } => vec![Topic::Workspace(*workspace_id)],
             Self::AttachmentScanned(a) => vec![Topic::User(a.uploader_id)],

@@ -12,6 +12,7 @@ pub struct Model {
     pub kind: String,
     pub name: Option<String>,
     pub topic: Option<String>,
+    pub purpose: Option<String>,
     /// Sorted member ids of a direct channel, for found-or-create; NULL otherwise.
     #[sea_orm(unique)]
     pub dm_key: Option<String>,

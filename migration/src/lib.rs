@@ -14,6 +14,7 @@ mod m20261201_180000_audit_log_complete;
 mod m20261201_180100_mail_and_account_tokens;
 mod m20261201_180200_invitations_departments_moderation;
 mod m20261201_180300_workspace_deletions;
+mod m20261201_180400_channel_purpose;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_180100_mail_and_account_tokens::Migration),
             Box::new(m20261201_180200_invitations_departments_moderation::Migration),
             Box::new(m20261201_180300_workspace_deletions::Migration),
+            Box::new(m20261201_180400_channel_purpose::Migration),
         ]
     }
 }

@@ -301,10 +301,12 @@ const TYPES: &[(&str, Holds)] = &[
     ("Channel", Holds::Workspace("a channel and its messages")),
     ("ChannelConnection", Holds::Workspace("channels")),
     ("ChannelEdge", Holds::Workspace("a channel")),
+    ("ChannelChanged", Holds::Workspace("a channel after a change")),
     ("ChannelEvent", Holds::Workspace("a message after a change")),
     ("ChannelPayload", Holds::Workspace("a channel")),
     ("CreateUploadPayload", Holds::Workspace("an attachment and its upload URL")),
     ("CreateWorkspacePayload", Holds::Workspace("a workspace (the caller's new one)")),
+    ("DeleteChannelPayload", Holds::Workspace("a channel's id")),
     ("DeleteDepartmentPayload", Holds::Workspace("a department's id")),
     ("DeleteWorkspacePayload", Holds::Workspace("a workspace's id and purge date")),
     ("Department", Holds::Workspace("a department")),
@@ -956,6 +958,33 @@ fn matrix() -> Vec<Case> {
         ),
         case("archiveChannel", "DM", "($c: ID!)", "(channelId: $c)", |f| json!({ "c": f.dm }), Hidden),
         case(
+            "unarchiveChannel",
+            "private channel",
+            "($c: ID!)",
+            "(channelId: $c)",
+            |f| json!({ "c": f.private }),
+            Hidden,
+        ),
+        case("unarchiveChannel", "DM", "($c: ID!)", "(channelId: $c)", |f| json!({ "c": f.dm }), Hidden),
+        case(
+            "updateChannel",
+            "private channel",
+            "($i: UpdateChannelInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "channelId": f.private, "name": "x" } }),
+            Hidden,
+        ),
+        case(
+            "updateChannel",
+            "DM",
+            "($i: UpdateChannelInput!)",
+            "(input: $i)",
+            |f| json!({ "i": { "channelId": f.dm, "topic": "x" } }),
+            Hidden,
+        ),
+        case("deleteChannel", "private channel", "($c: ID!)", "(channelId: $c)", |f| json!({ "c": f.private }), Hidden),
+        case("deleteChannel", "DM", "($c: ID!)", "(channelId: $c)", |f| json!({ "c": f.dm }), Hidden),
+        case(
             "postMessage",
             "private channel",
             "($i: PostMessageInput!)",
@@ -1242,6 +1271,14 @@ fn matrix() -> Vec<Case> {
             Hidden,
         ),
         case("typing", "private channel", "($c: ID!)", "(channelId: $c)", |f| json!({ "c": f.private }), Hidden),
+        case(
+            "channelChanged",
+            "private channel",
+            "($c: ID!)",
+            "(channelId: $c)",
+            |f| json!({ "c": f.private }),
+            Hidden,
+        ),
         case("typing", "DM", "($c: ID!)", "(channelId: $c)", |f| json!({ "c": f.dm }), Hidden),
         case(
             "presenceChanged",
@@ -1419,7 +1456,8 @@ async fn until_pong(socket: &mut WsClient) -> Result<Vec<Value>, String> {
 }
 
 /// Makes every subscription of the matrix fire for alice: a post mentioning the four actors in the
-/// private channel, a DM from bob, typing in both, alice going away, bob's new role, an upload.
+/// private channel, a DM from bob, typing in both, alice going away, a new purpose for the private
+/// channel (a direct channel has none to change), bob's new role, an upload.
 async fn produce_events(f: &Fixture) {
     let n = &f.nonce;
     let everyone = [&f.outsider, &f.member, &f.removed, &f.other].map(|u| format!("<@{}>", u.id)).join(" ");
@@ -1429,6 +1467,13 @@ async fn produce_events(f: &Fixture) {
         ok(&f.app, &f.alice, "mutation($c: ID!) { setTyping(channelId: $c) { ok } }", json!({ "c": channel })).await;
     }
     ok(&f.app, &f.alice, "mutation { setAway(away: true) }", json!({})).await;
+    ok(
+        &f.app,
+        &f.alice,
+        "mutation($i: UpdateChannelInput!) { updateChannel(input: $i) { channel { id } } }",
+        json!({ "i": { "channelId": f.private, "purpose": format!("purpose zq{n}") } }),
+    )
+    .await;
     ok(
         &f.app,
         &f.alice,

@@ -494,9 +494,30 @@ const DELETE_WS: &str =
     "mutation($w: ID!, $s: String!) { deleteWorkspace(workspaceId: $w, confirmSlug: $s) { id purgeAfter } }";
 const RESTORE_WS: &str = "mutation($w: ID!) { restoreWorkspace(workspaceId: $w) { workspace { id myRole } } }";
 
+/// How many channels workspace `ws` still has, and how many purge entries the audit log holds of it.
+async fn purged(app: &TestApp, ws: &str) -> (i64, i64) {
+    use sea_orm::ConnectionTrait as _;
+    let db = app.app.db_for_tests();
+    let id = uuid::Uuid::parse_str(ws).unwrap();
+    // SQLite stores UUIDs as blobs (hex) or text depending on the column; Postgres as uuid.
+    let matches = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        format!("workspace_id = '{id}'")
+    } else {
+        format!("(hex(workspace_id) = upper('{}') OR workspace_id = '{id}')", id.simple())
+    };
+    let mut counts = Vec::new();
+    for sql in [
+        format!("SELECT COUNT(*) AS n FROM channels WHERE {matches}"),
+        format!("SELECT COUNT(*) AS n FROM audit_log WHERE {matches} AND action = 'workspace.purged'"),
+    ] {
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+        counts.push(row.unwrap().try_get::<i64>("", "n").unwrap());
+    }
+    (counts[0], counts[1])
+}
+
 #[tokio::test]
 async fn deleting_a_workspace_ends_access_at_once_and_the_purge_runs_after_the_grace() {
-    use sea_orm::ConnectionTrait as _;
     let app = spawn_app().await;
     let (owner, admin, bob) = (app.signed_up("owner").await, app.signed_up("admin").await, app.signed_up("bob").await);
     let created = app
@@ -572,35 +593,82 @@ async fn deleting_a_workspace_ends_access_at_once_and_the_purge_runs_after_the_g
     let after_grace = now + chrono::Duration::days(31);
     assert_eq!(stoa_domain::workspaces::purge_deleted_workspaces(&app.app, after_grace).await.unwrap(), 1);
     assert_eq!(code(&app.gql_as(Some(&owner.token), RESTORE_WS, json!({ "w": ws })).await), "NOT_FOUND", "purged");
-    let db = app.app.db_for_tests();
-    let count = |sql: String| {
-        let db = db.clone();
-        async move {
-            let row = db
-                .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get::<i64>("", "n").unwrap()
-        }
-    };
-    let id = uuid::Uuid::parse_str(&ws).unwrap();
-    let (channels, audit) = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        (
-            format!("SELECT COUNT(*) AS n FROM channels WHERE workspace_id = '{id}'"),
-            format!("SELECT COUNT(*) AS n FROM audit_log WHERE workspace_id = '{id}' AND action = 'workspace.purged'"),
+    let (channels, purges) = purged(&app, &ws).await;
+    assert_eq!(channels, 0, "its rows are gone");
+    assert_eq!(purges, 1, "the audit trail keeps the purge");
+}
+
+#[tokio::test]
+async fn a_channel_is_renamed_archived_unarchived_and_deleted_and_its_readers_hear_each_change() {
+    let app = spawn_app().await;
+    let (owner, bob) = (app.signed_up("owner").await, app.signed_up("bob").await);
+    let ws = app.workspace(&owner, "W").await;
+    app.add(&owner, &ws, &bob, "MEMBER").await;
+    let channel = app
+        .gql_as(
+            Some(&owner.token),
+            CHANNEL,
+            json!({ "i": { "workspaceId": ws, "name": "general", "kind": "PRIVATE", "memberIds": [bob.id] } }),
         )
-    } else {
-        let hex = id.simple().to_string();
-        (
-            format!(
-                "SELECT COUNT(*) AS n FROM channels WHERE hex(workspace_id) = upper('{hex}') OR workspace_id = '{id}'"
-            ),
-            format!(
-                "SELECT COUNT(*) AS n FROM audit_log WHERE (hex(workspace_id) = upper('{hex}') OR workspace_id = '{id}') AND action = 'workspace.purged'"
-            ),
-        )
-    };
-    assert_eq!(count(channels).await, 0, "its rows are gone");
-    assert_eq!(count(audit).await, 1, "the audit trail keeps the purge");
+        .await
+        .ok();
+    let channel = channel.data()["createChannel"]["channel"]["id"].as_str().unwrap().to_owned();
+    let mut bobs = WsClient::init(&app, Some(&bob.token)).await;
+    bobs.subscribe(
+        "c",
+        "subscription($c: ID!) { channelChanged(channelId: $c) { change name topic purpose archived } }",
+        json!({ "c": channel }),
+    )
+    .await;
+    bobs.send(json!({ "type": "ping" })).await;
+    assert_eq!(bobs.next_json().await["type"], "pong");
+    let next = |msg: Value| msg["payload"]["data"]["channelChanged"].clone();
+
+    let update = "mutation($i: UpdateChannelInput!) { updateChannel(input: $i) { channel { name topic purpose } } }";
+    let refused = app.gql_as(Some(&bob.token), update, json!({ "i": { "channelId": channel, "name": "mine" } })).await;
+    assert_eq!(code(&refused), "FORBIDDEN", "neither its creator nor an admin");
+    let bad = app
+        .gql_as(Some(&owner.token), update, json!({ "i": { "channelId": channel, "name": "no spaces allowed" } }))
+        .await;
+    assert_eq!(bad.body["errors"][0]["extensions"]["field"], "name");
+    app.gql_as(Some(&owner.token), update, json!({ "i": { "channelId": channel, "name": "renamed", "topic": "Q4", "purpose": "planning", "reason": "clearer" } })).await.ok();
+    assert_eq!(
+        next(bobs.next_json().await),
+        json!({ "change": "UPDATED", "name": "renamed", "topic": "Q4", "purpose": "planning", "archived": false })
+    );
+
+    app.gql_as(
+        Some(&owner.token),
+        "mutation($c: ID!) { archiveChannel(channelId: $c) { channel { archived } } }",
+        json!({ "c": channel }),
+    )
+    .await
+    .ok();
+    assert_eq!(next(bobs.next_json().await)["change"], "ARCHIVED");
+    assert_eq!(
+        code(&app.gql_as(Some(&bob.token), POST, json!({ "i": { "channelId": channel, "body": "hi" } })).await),
+        "FORBIDDEN"
+    );
+    app.gql_as(
+        Some(&owner.token),
+        "mutation($c: ID!) { unarchiveChannel(channelId: $c) { channel { archived } } }",
+        json!({ "c": channel }),
+    )
+    .await
+    .ok();
+    assert_eq!(next(bobs.next_json().await)["change"], "UNARCHIVED");
+    app.gql_as(Some(&bob.token), POST, json!({ "i": { "channelId": channel, "body": "hi" } })).await.ok();
+
+    let delete = "mutation($c: ID!) { deleteChannel(channelId: $c) { id } }";
+    assert_eq!(code(&app.gql_as(Some(&bob.token), delete, json!({ "c": channel })).await), "FORBIDDEN", "admins only");
+    app.gql_as(Some(&owner.token), delete, json!({ "c": channel })).await.ok();
+    assert_eq!(next(bobs.next_json().await)["change"], "DELETED");
+    let last = bobs.next_json().await;
+    assert_eq!((last["type"].as_str(), last["id"].as_str()), (Some("complete"), Some("c")), "{last}");
+    let gone = app.gql_as(Some(&bob.token), "query($c: ID!) { channel(id: $c) { id } }", json!({ "c": channel })).await;
+    assert_eq!(code(&gone), "NOT_FOUND");
+    let audit = app.gql_as(Some(&owner.token), "query($w: ID!) { auditLog(workspaceId: $w, filter: { action: \"channel.updated\" }) { edges { node { changes reason } } } }", json!({ "w": ws })).await.ok();
+    let entry = &audit.data()["auditLog"]["edges"][0]["node"];
+    assert_eq!(entry["changes"]["name"], json!({ "from": "general", "to": "renamed" }));
+    assert_eq!(entry["reason"], "clearer");
 }

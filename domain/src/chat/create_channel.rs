@@ -27,14 +27,14 @@ pub struct CreateChannel {
     pub member_ids: Vec<UserId>,
 }
 
-fn parse_name(raw: &str) -> Result<String> {
+pub(crate) fn parse_name(raw: &str) -> Result<String> {
     let name = raw.trim().trim_start_matches('#').to_lowercase();
     let ok =
         (1..=80).contains(&name.chars().count()) && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
     if ok { Ok(name) } else { Err(DomainError::invalid("name", "1 to 80 letters, digits, - or _")) }
 }
 
-fn parse_topic(raw: Option<String>) -> Result<Option<String>> {
+pub(crate) fn parse_topic(raw: Option<String>) -> Result<Option<String>> {
     let Some(topic) = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
@@ -88,6 +88,7 @@ pub async fn create_channel(app: &AppCtx, actor: &Actor, input: CreateChannel) -
         kind: Set(input.kind.as_str().to_owned()),
         name: Set(Some(name)),
         topic: Set(topic),
+        purpose: Set(None),
         dm_key: Set(None),
         last_seq: Set(0),
         created_by: Set(creator.0),

@@ -1,7 +1,6 @@
-//! Joining, inviting, leaving and removing channel members; archiving a channel.
+//! Joining, inviting, leaving and removing channel members.
 
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, ModelTrait};
+use sea_orm::ModelTrait;
 
 use crate::actor::Actor;
 use crate::app::AppCtx;
@@ -83,26 +82,4 @@ pub async fn remove_channel_member(app: &AppCtx, actor: &Actor, id: ChannelId, u
     let action = if leaving { "channel.left" } else { "channel.member_removed" };
     audit::record(&mut tx, AuditRecord::new(actor, Some(access.workspace()), action, "user", Some(user.0))).await?;
     tx.commit().await
-}
-
-/// Archives a channel: it stays readable, and nobody can post.
-///
-/// # Errors
-/// `NOT_FOUND`, `FORBIDDEN` (neither its creator nor a workspace admin).
-#[tracing::instrument(skip_all, fields(actor = %actor.label(), channel = %id))]
-pub async fn archive_channel(app: &AppCtx, actor: &Actor, id: ChannelId) -> Result<Channel> {
-    let mut tx = app.begin().await?;
-    let access = store::readable(tx.db(), actor, id).await?;
-    let creator = access.channel.created_by == access.user.0;
-    if !(creator || authz::can(access.role, Permission::ManageChannels)) || access.kind() == ChannelKind::Direct {
-        return Err(DomainError::Forbidden { needed: Permission::ManageChannels });
-    }
-    let mine = access.member.as_ref().map(|m| m.last_read_seq);
-    let workspace = access.workspace();
-    let mut model = access.channel.into_active_model();
-    model.archived_at = Set(Some(app.now()));
-    let row = model.update(tx.db()).await?;
-    audit::record(&mut tx, AuditRecord::new(actor, Some(workspace), "channel.archived", "channel", Some(id.0))).await?;
-    tx.commit().await?;
-    Ok(channel_view(row, mine))
 }

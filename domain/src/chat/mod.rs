@@ -7,6 +7,7 @@
 //! live delivery agree.
 
 mod body;
+mod channel_lifecycle;
 mod channels;
 mod create_channel;
 mod delete_message;
@@ -28,6 +29,9 @@ mod toggle_reaction;
 mod typing;
 
 pub use body::MessageBody;
+pub use channel_lifecycle::{
+    ChannelChange, ChannelChangeKind, UpdateChannel, channel_changes, delete_channel, set_archived, update_channel,
+};
 pub use channels::{channel, channels, unread_counts};
 pub use create_channel::{CreateChannel, create_channel};
 pub use delete_message::delete_message;
@@ -38,7 +42,7 @@ pub use history::{
     thread_participants,
 };
 pub use mark_read::mark_read;
-pub use membership::{add_channel_member, archive_channel, join_channel, remove_channel_member};
+pub use membership::{add_channel_member, join_channel, remove_channel_member};
 pub use model::{
     AuthorCard, Channel, ChannelKind, ChatEvent, ChatEventKind, Message, MessageSnapshot, Notification, PresenceStatus,
     ReactionSummary, UnreadCounts,

@@ -49,6 +49,8 @@ pub struct Channel {
     pub kind: ChannelKind,
     pub name: Option<String>,
     pub topic: Option<String>,
+    /// What the channel is for.
+    pub purpose: Option<String>,
     pub last_seq: i64,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,

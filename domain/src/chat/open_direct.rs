@@ -52,6 +52,7 @@ pub async fn open_direct(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, ot
         kind: Set(ChannelKind::Direct.as_str().to_owned()),
         name: Set(None),
         topic: Set(None),
+        purpose: Set(None),
         dm_key: Set(Some(key.clone())),
         last_seq: Set(0),
         created_by: Set(me.0),

@@ -98,6 +98,7 @@ pub(crate) fn channel_view(c: channels::Model, my_last_read_seq: Option<i64>) ->
         kind: ChannelKind::parse(&c.kind).unwrap_or(ChannelKind::Private),
         name: c.name,
         topic: c.topic,
+        purpose: c.purpose,
         last_seq: c.last_seq,
         created_by: c.created_by.into(),
         created_at: c.created_at,

@@ -18,6 +18,7 @@ pub use admin::{failed_scans, retry_scan, set_upload_limit};
 pub(crate) use discard::{discard_with_message, remove_objects};
 pub use model::{Attachment, AttachmentStatus, FilesSettings};
 pub use scan::{mark_scan_failed, scan_attachment, stale_scans};
+pub(crate) use store::mark_deleted_in_channel;
 pub use thumbnail::make_thumbnail;
 pub(crate) use upload::attach_to_message;
 pub(crate) use upload::attachments_on;

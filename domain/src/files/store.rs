@@ -136,6 +136,27 @@ pub(crate) async fn mark_deleted_with_message(
     Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
 }
 
+/// Marks deleted every file attached to a message of `channel` (the channel is being deleted).
+pub(crate) async fn mark_deleted_in_channel(
+    db: &impl ConnectionTrait,
+    channel: crate::ids::ChannelId,
+) -> Result<Vec<AttachmentId>> {
+    use sea_orm::{QuerySelect as _, QueryTrait as _};
+    let in_channel = stoa_entities::messages::Entity::find()
+        .select_only()
+        .column(stoa_entities::messages::Column::Id)
+        .filter(stoa_entities::messages::Column::ChannelId.eq(channel.0))
+        .into_query();
+    let rows = attachments::Entity::update_many()
+        .col_expr(attachments::Column::Status, Expr::value(AttachmentStatus::Deleted.as_str()))
+        .col_expr(attachments::Column::ThumbnailKey, Expr::value(Option::<String>::None))
+        .filter(attachments::Column::MessageId.in_subquery(in_channel))
+        .filter(attachments::Column::Status.ne(AttachmentStatus::Deleted.as_str()))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
+}
+
 /// Makes the attachment part of `message`.
 pub(crate) async fn link_to_message(
     db: &impl ConnectionTrait,

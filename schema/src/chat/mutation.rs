@@ -4,6 +4,28 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use stoa_domain::chat;
 
 use crate::chat::types::{Channel, Message, PresenceStatus};
+
+/// Input of `updateChannel`. Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateChannelInput {
+    /// The channel.
+    pub channel_id: ID,
+    /// 1 to 80 letters, digits, - or _.
+    pub name: Option<String>,
+    /// At most 250 characters; null clears it.
+    pub topic: async_graphql::MaybeUndefined<String>,
+    /// At most 250 characters; null clears it.
+    pub purpose: async_graphql::MaybeUndefined<String>,
+    /// Why, for the audit log: at most 500 characters.
+    pub reason: Option<String>,
+}
+
+/// Result of `deleteChannel`.
+#[derive(SimpleObject)]
+pub struct DeleteChannelPayload {
+    /// The deleted channel's ID.
+    pub id: ID,
+}
 use crate::context::{ContextExt as _, parse_id};
 use crate::error::Result;
 
@@ -172,10 +194,53 @@ impl ChatMutation {
         Ok(OkPayload { ok: true })
     }
 
-    /// Archives a channel (read-only from then on).
-    async fn archive_channel(&self, ctx: &Context<'_>, channel_id: ID) -> Result<ChannelPayload> {
+    /// Archives a channel (read-only from then on). Its creator and workspace admins.
+    async fn archive_channel(
+        &self,
+        ctx: &Context<'_>,
+        channel_id: ID,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<ChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
-        Ok(ChannelPayload { channel: Channel(chat::archive_channel(ctx.app()?, ctx.actor()?, id).await?) })
+        Ok(ChannelPayload { channel: Channel(chat::set_archived(ctx.app()?, &ctx.acting(reason)?, id, true).await?) })
+    }
+
+    /// Makes an archived channel writable again. Its creator and workspace admins.
+    async fn unarchive_channel(
+        &self,
+        ctx: &Context<'_>,
+        channel_id: ID,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<ChannelPayload> {
+        let id = parse_id(&channel_id, "channelId")?;
+        Ok(ChannelPayload { channel: Channel(chat::set_archived(ctx.app()?, &ctx.acting(reason)?, id, false).await?) })
+    }
+
+    /// Renames a channel or changes its topic or purpose. Its creator and workspace admins;
+    /// subscribers of `channelChanged` hear it.
+    async fn update_channel(&self, ctx: &Context<'_>, input: UpdateChannelInput) -> Result<ChannelPayload> {
+        let id = parse_id(&input.channel_id, "channelId")?;
+        let maybe = |v: async_graphql::MaybeUndefined<String>| match v {
+            async_graphql::MaybeUndefined::Undefined => None,
+            async_graphql::MaybeUndefined::Null => Some(None),
+            async_graphql::MaybeUndefined::Value(v) => Some(Some(v)),
+        };
+        let update = chat::UpdateChannel { name: input.name, topic: maybe(input.topic), purpose: maybe(input.purpose) };
+        let channel = chat::update_channel(ctx.app()?, &ctx.acting(input.reason)?, id, update).await?;
+        Ok(ChannelPayload { channel: Channel(channel) })
+    }
+
+    /// Deletes a channel with its messages and files. Workspace admins only; its members lose it at
+    /// once.
+    async fn delete_channel(
+        &self,
+        ctx: &Context<'_>,
+        channel_id: ID,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<DeleteChannelPayload> {
+        let id = parse_id(&channel_id, "channelId")?;
+        chat::delete_channel(ctx.app()?, &ctx.acting(reason)?, id).await?;
+        Ok(DeleteChannelPayload { id: channel_id })
     }
 
     /// Posts a message or a thread reply.

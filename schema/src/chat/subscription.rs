@@ -48,6 +48,14 @@ impl ChatSubscription {
         Ok(stream.map(|item| item.map(ChannelEvent).map_err(Into::into)).boxed())
     }
 
+    /// Changes to a channel the viewer can read: renamed, new topic or purpose, archived,
+    /// unarchived, deleted (the last event; the stream then ends).
+    async fn channel_changed(&self, ctx: &Context<'_>, channel_id: ID) -> Result<impl Stream<Item = ChannelChanged>> {
+        let id = parse_id(&channel_id, "channelId")?;
+        let stream = chat::channel_changes(ctx.app()?, ctx.actor()?, id).await?;
+        Ok(stream.map(ChannelChanged))
+    }
+
     /// Typing starts and stops in a channel the viewer can read. A start not refreshed within ~5 s
     /// is followed by a stop.
     async fn typing(&self, ctx: &Context<'_>, channel_id: ID) -> Result<impl Stream<Item = TypingEvent>> {
@@ -68,5 +76,55 @@ impl ChatSubscription {
     async fn notification_received(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Notification>> {
         let stream = chat::notification_events(ctx.app()?, ctx.actor()?).await?;
         Ok(stream.map(Notification))
+    }
+}
+
+/// What happened to a channel.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ChannelChange {
+    /// Renamed, or a new topic or purpose.
+    Updated,
+    /// Read-only from now on.
+    Archived,
+    /// Writable again.
+    Unarchived,
+    /// Deleted with its messages: the last event of the stream.
+    Deleted,
+}
+
+/// A channel after a change.
+pub struct ChannelChanged(pub chat::ChannelChange);
+
+/// A channel after a change.
+#[async_graphql::Object]
+impl ChannelChanged {
+    /// What happened.
+    async fn change(&self) -> ChannelChange {
+        match self.0.kind {
+            chat::ChannelChangeKind::Updated => ChannelChange::Updated,
+            chat::ChannelChangeKind::Archived => ChannelChange::Archived,
+            chat::ChannelChangeKind::Unarchived => ChannelChange::Unarchived,
+            chat::ChannelChangeKind::Deleted => ChannelChange::Deleted,
+        }
+    }
+    /// The channel.
+    async fn channel_id(&self) -> ID {
+        ID(self.0.channel_id.to_string())
+    }
+    /// Its name after the change.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// Its topic after the change.
+    async fn topic(&self) -> Option<&str> {
+        self.0.topic.as_deref()
+    }
+    /// Its purpose after the change.
+    async fn purpose(&self) -> Option<&str> {
+        self.0.purpose.as_deref()
+    }
+    /// Whether it is archived.
+    async fn archived(&self) -> bool {
+        self.0.archived
     }
 }

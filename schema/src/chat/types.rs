@@ -96,6 +96,10 @@ impl Channel {
     async fn topic(&self) -> Option<&str> {
         self.0.topic.as_deref()
     }
+    /// What the channel is for.
+    async fn purpose(&self) -> Option<&str> {
+        self.0.purpose.as_deref()
+    }
     /// Archived channels are read-only.
     async fn archived(&self) -> bool {
         self.0.archived
