@@ -111,6 +111,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// `STOA_MAIL_FROM` (`Stoa <no-reply@localhost>`): the sender of every mail.
     pub mail_from: String,
+    /// `STOA_OIDC_PROVIDERS`: comma-separated provider names (`a-z`, `0-9`, `-`); each needs
+    /// `STOA_OIDC_<NAME>_ISSUER`, `_CLIENT_ID` and `_CLIENT_SECRET` (`<NAME>` upper-cased, `-` as `_`).
+    pub oidc: Vec<OidcProviderConfig>,
     /// `STOA_WORKSPACE_GRACE_DAYS` (30): how long a deleted workspace can be restored before its
     /// purge.
     pub workspace_grace: Duration,
@@ -154,6 +157,55 @@ pub struct Config {
     /// `STOA_WORKER_BIND` (127.0.0.1:9090): where `stoa worker` serves `/healthz`, `/readyz` and
     /// `/metrics`.
     pub worker_bind: SocketAddr,
+}
+
+/// One OpenID provider.
+#[derive(Clone)]
+pub struct OidcProviderConfig {
+    pub name: String,
+    /// Exactly as the provider's discovery document names itself.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for OidcProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcProviderConfig")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn oidc_providers(get: impl Fn(&str) -> Option<String>) -> Result<Vec<OidcProviderConfig>, ConfigError> {
+    const VAR: &str = "STOA_OIDC_PROVIDERS";
+    let Some(list) = get(VAR) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name.len() > 32 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return Err(err(VAR, format!("{name:?}: names are 1 to 32 of a-z, 0-9 and -")));
+        }
+        let prefix = format!("STOA_OIDC_{}_", name.to_ascii_uppercase().replace('-', "_"));
+        let need = |suffix: &str| {
+            get(&format!("{prefix}{suffix}")).ok_or_else(|| err(VAR, format!("{prefix}{suffix} is unset")))
+        };
+        let issuer = need("ISSUER")?;
+        if !(issuer.starts_with("https://")
+            || issuer.starts_with("http://127.0.0.1")
+            || issuer.starts_with("http://localhost"))
+        {
+            return Err(err(VAR, format!("{prefix}ISSUER must be https (or a loopback http URL)")));
+        }
+        out.push(OidcProviderConfig {
+            name: name.to_owned(),
+            issuer,
+            client_id: need("CLIENT_ID")?,
+            client_secret: need("CLIENT_SECRET")?,
+        });
+    }
+    Ok(out)
 }
 
 /// One bad variable, with what was wrong.
@@ -326,6 +378,7 @@ impl Config {
             app_url: src.get("STOA_APP_URL").map(|u| u.trim_end_matches('/').to_owned()),
             smtp_url: src.get("STOA_SMTP_URL"),
             mail_from: src.get("STOA_MAIL_FROM").unwrap_or_else(|| "Stoa <no-reply@localhost>".to_owned()),
+            oidc: oidc_providers(|var| (src.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))?,
             workspace_grace: {
                 let days: u64 = src.parse("STOA_WORKSPACE_GRACE_DAYS", 30)?;
                 if !(1..=3650).contains(&days) {

@@ -9,6 +9,7 @@ pub mod files;
 pub mod gql;
 pub mod http;
 pub mod metrics;
+pub mod oidc;
 pub mod ratelimit;
 pub mod readiness;
 pub mod router;

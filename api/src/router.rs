@@ -28,6 +28,8 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/metrics", get(metrics))
         .route("/files/{*key}", get(files::get).put(files::put))
         .route("/mail/unsubscribe", get(unsubscribe_page).post(unsubscribe))
+        .route("/auth/oidc/{provider}/start", get(crate::oidc::start))
+        .route("/auth/oidc/{provider}/callback", get(crate::oidc::callback))
         .layer(cors)
         // A bug in one request answers 500 and leaves the process and every other client alone.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))

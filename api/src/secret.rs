@@ -72,6 +72,12 @@ pub fn unsubscribe_key(jwt_secret: &SecretSlice<u8>) -> Vec<u8> {
     derive(jwt_secret, b"stoa/mail-unsubscribe/v1")
 }
 
+/// The key that signs the OIDC sign-in flow cookie.
+#[must_use]
+pub fn oidc_flow_key(jwt_secret: &SecretSlice<u8>) -> Vec<u8> {
+    derive(jwt_secret, b"stoa/oidc-flow/v1")
+}
+
 fn derive(jwt_secret: &SecretSlice<u8>, label: &[u8]) -> Vec<u8> {
     let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(None, jwt_secret.expose_secret());
     let mut key = vec![0u8; 32];

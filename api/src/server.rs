@@ -299,6 +299,7 @@ impl Server {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             ops: Arc::new(crate::ratelimit::OpLimiter::new(config.op_budgets.clone())),
             proxies: Arc::new(config.trusted_proxies.clone()),
+            oidc: Arc::new(crate::oidc::Oidc::new(&config.oidc, secret::oidc_flow_key(&app.auth().jwt_secret))?),
             sockets: Arc::clone(&sockets),
             metrics_access: metrics_access(&config),
             readiness: Arc::clone(&readiness),

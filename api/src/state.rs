@@ -38,6 +38,8 @@ pub struct AppState {
     pub sockets: Arc<crate::sessions::SocketSessions>,
     /// Proxies whose forwarding headers name the client.
     pub proxies: Arc<crate::client_addr::TrustedProxies>,
+    /// The OpenID providers users may sign in with.
+    pub oidc: Arc<crate::oidc::Oidc>,
     /// Subscription groups that share renders.
     pub groups: Arc<crate::ws::groups::RenderGroups>,
     /// What `/readyz` answers, from the background probe.

@@ -290,6 +290,7 @@ const TYPES: &[(&str, Holds)] = &[
     ("DepartmentMemberPayload", Holds::Workspace("a department's and a user's ids")),
     ("DonePayload", Holds::Nothing("a constant true")),
     ("Invitation", Holds::Workspace("an invitation to a workspace")),
+    ("LinkedIdentity", Holds::Nothing("the caller's own linked sign-in")),
     ("InvitationPayload", Holds::Workspace("an invitation")),
     ("MemberConnection", Holds::Workspace("a department's agents")),
     ("MemberEdge", Holds::Workspace("a department's agent")),
@@ -1219,6 +1220,22 @@ fn matrix() -> Vec<Case> {
             InW(Forbidden("owners only; the member sees W itself")),
         ),
         case("restoreWorkspace", "W (not deleted)", "($w: ID!)", "(workspaceId: $w)", |f| json!({ "w": f.ws }), Hidden),
+        case(
+            "exchangeSignInCode",
+            "a code that was never issued",
+            "($c: String!)",
+            "(code: $c)",
+            |_| json!({ "c": "Abcdefghijklmnopqrstuvwxyz0123456789-_ABCDE" }),
+            LikeMissing(|_| json!({ "c": "Zbcdefghijklmnopqrstuvwxyz0123456789-_ABCDE" })),
+        ),
+        case(
+            "unlinkIdentity",
+            "the caller's own identity at an unknown provider",
+            "",
+            "(provider: \"nope\")",
+            none,
+            LikeMissing(|_| json!({})),
+        ),
         case("resendVerification", "self", "", "", none, Own("mails the caller's own address", any)),
         // Before changeEmail, whose new link would replace this one.
         case(

@@ -17,6 +17,7 @@ mod faults;
 mod files;
 mod groups;
 mod identity;
+mod oidc;
 mod redaction;
 mod removal;
 mod sessions;

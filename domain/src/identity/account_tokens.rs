@@ -19,6 +19,8 @@ pub(crate) enum Purpose {
     VerifyEmail,
     EmailChange,
     PasswordReset,
+    /// The one-time code a provider sign-in redirects with.
+    SignInCode,
 }
 
 impl Purpose {
@@ -27,6 +29,7 @@ impl Purpose {
             Self::VerifyEmail => "verify_email",
             Self::EmailChange => "email_change",
             Self::PasswordReset => "password_reset",
+            Self::SignInCode => "sign_in_code",
         }
     }
 
@@ -35,11 +38,14 @@ impl Purpose {
         match self {
             Self::VerifyEmail | Self::EmailChange => "verification",
             Self::PasswordReset => "password_reset",
+            Self::SignInCode => "sign_in_code",
         }
     }
 
     fn parse(raw: &str) -> Option<Self> {
-        [Self::VerifyEmail, Self::EmailChange, Self::PasswordReset].into_iter().find(|p| p.as_str() == raw)
+        [Self::VerifyEmail, Self::EmailChange, Self::PasswordReset, Self::SignInCode]
+            .into_iter()
+            .find(|p| p.as_str() == raw)
     }
 }
 

@@ -5,6 +5,7 @@
 //! family. Must not know about workspaces.
 
 mod account_tokens;
+mod external;
 mod login;
 mod logout;
 mod model;
@@ -18,6 +19,9 @@ mod tokens;
 mod update_profile;
 mod verification;
 
+pub use external::{
+    ExternalIdentity, LinkedIdentity, exchange_sign_in_code, external_sign_in, linked_identities, unlink_identity,
+};
 pub use login::{Login, login};
 pub use logout::{logout, logout_everywhere};
 pub use model::{AuthSession, User, UserCard};

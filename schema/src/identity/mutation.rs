@@ -109,6 +109,19 @@ impl IdentityMutation {
         Ok(DonePayload { ok: true })
     }
 
+    /// Turns the one-time code of an OpenID sign-in redirect (`/sign-in#code=…`, 60 s, single use)
+    /// into the usual token pair.
+    async fn exchange_sign_in_code(&self, ctx: &Context<'_>, code: String) -> Result<AuthPayload> {
+        Ok(AuthPayload(identity::exchange_sign_in_code(ctx.app()?, &code).await?))
+    }
+
+    /// Unlinks the signed-in user's identity at `provider`. `CONFLICT` when it is their last way to
+    /// sign in (no password, no other identity).
+    async fn unlink_identity(&self, ctx: &Context<'_>, provider: String) -> Result<DonePayload> {
+        identity::unlink_identity(ctx.app()?, ctx.actor()?, &provider).await?;
+        Ok(DonePayload { ok: true })
+    }
+
     /// Changes the signed-in user's password; every other session ends.
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<DonePayload> {
         identity::change_password(ctx.app()?, ctx.actor()?, input.current_password, input.new_password).await?;

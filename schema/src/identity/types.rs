@@ -1,8 +1,11 @@
 //! Identity types; each wraps a domain read model.
 
-use async_graphql::{ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use stoa_domain::identity;
+
+use crate::context::ContextExt as _;
+use crate::error::Result;
 
 /// The signed-in user's own account, including private fields.
 pub struct Viewer(pub identity::User);
@@ -29,6 +32,14 @@ impl Viewer {
     /// Custom status emoji.
     async fn status_emoji(&self) -> Option<&str> {
         self.0.status_emoji.as_deref()
+    }
+    /// The OpenID providers the account signs in with, oldest link first.
+    async fn linked_identities(&self, ctx: &Context<'_>) -> Result<Vec<LinkedIdentity>> {
+        let list = identity::linked_identities(ctx.app()?, ctx.actor()?).await?;
+        Ok(list
+            .into_iter()
+            .map(|l| LinkedIdentity { provider: l.provider, email: l.email, linked_at: l.linked_at })
+            .collect())
     }
     /// Whether `email` has been proven by a mailed link.
     async fn email_verified(&self) -> bool {
@@ -126,6 +137,17 @@ pub struct LoginInput {
 pub struct RefreshTokenInput {
     /// The refresh token from the last `AuthPayload`.
     pub refresh_token: String,
+}
+
+/// An identity at an OpenID provider linked to the account.
+#[derive(async_graphql::SimpleObject)]
+pub struct LinkedIdentity {
+    /// The provider's configured name (`STOA_OIDC_PROVIDERS`).
+    pub provider: String,
+    /// The verified address the provider gave when it was linked.
+    pub email: String,
+    /// When it was linked.
+    pub linked_at: DateTime<Utc>,
 }
 
 /// Result of a mutation whose effect is mailed or takes place elsewhere.
