@@ -15,4 +15,7 @@ pub enum Job {
     Thumbnail { id: AttachmentId },
     /// Deliver a queued mail.
     SendMail { id: MailId },
+    /// Render a clean image as a profile picture (of its uploader) or, with `workspace`, as that
+    /// workspace's icon.
+    Avatar { attachment: AttachmentId, workspace: Option<crate::ids::WorkspaceId> },
 }

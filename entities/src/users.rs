@@ -15,6 +15,8 @@ pub struct Model {
     pub status_emoji: Option<String>,
     /// When the current address was proven by a verification mail.
     pub email_verified_at: Option<DateTimeUtc>,
+    /// The profile picture: its renderings are `avatars/<key>/{256,64}.webp`.
+    pub avatar_key: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

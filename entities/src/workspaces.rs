@@ -19,6 +19,8 @@ pub struct Model {
     /// Whether joining needs a verified email.
     pub require_verified_email: bool,
     pub description: Option<String>,
+    /// The icon: its renderings are `avatars/<key>/{256,64}.webp`.
+    pub icon_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ mod m20261201_180200_invitations_departments_moderation;
 mod m20261201_180300_workspace_deletions;
 mod m20261201_180400_channel_purpose;
 mod m20261201_180500_user_identities;
+mod m20261201_180600_avatars;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_180300_workspace_deletions::Migration),
             Box::new(m20261201_180400_channel_purpose::Migration),
             Box::new(m20261201_180500_user_identities::Migration),
+            Box::new(m20261201_180600_avatars::Migration),
         ]
     }
 }

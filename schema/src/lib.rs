@@ -90,6 +90,7 @@ pub fn with_loaders(
 ) -> async_graphql::Request {
     request
         .data(DataLoader::new(identity::UserCards::new(app.clone()), tokio::spawn))
+        .data(DataLoader::new(identity::AvatarKeys(app.clone()), tokio::spawn))
         .data(DataLoader::new(chat::ReactionsLoader(app.clone()), tokio::spawn))
         .data(DataLoader::new(chat::ThreadParticipantsLoader(app.clone()), tokio::spawn))
         .data(DataLoader::new(chat::UnreadLoader(app.clone(), user), tokio::spawn))

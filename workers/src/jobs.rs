@@ -27,6 +27,9 @@ pub async fn run(app: &AppCtx, job: &Job) -> anyhow::Result<()> {
         Job::ScanAttachment { id } => files::scan_attachment(app, *id).await.map_err(anyhow::Error::from),
         Job::Thumbnail { id } => files::make_thumbnail(app, *id).await.map_err(anyhow::Error::from),
         Job::SendMail { id } => mail::deliver(app, *id).await.map_err(anyhow::Error::from),
+        Job::Avatar { attachment, workspace } => {
+            files::render_avatar(app, *attachment, *workspace).await.map_err(anyhow::Error::from)
+        }
     }
 }
 
@@ -35,8 +38,10 @@ pub async fn give_up(app: &AppCtx, job: &Job, error: &str) {
     tracing::error!(?job, error, "job failed for good");
     let result = match job {
         Job::ScanAttachment { id } => files::mark_scan_failed(app, *id, error).await,
-        Job::Thumbnail { .. } => Ok(()), // an image without a thumbnail is still a clean file
         Job::SendMail { id } => mail::give_up(app, *id, error).await,
+        // An image without a thumbnail is still a clean file; a picture that did not render
+        // leaves the old one in place.
+        Job::Thumbnail { .. } | Job::Avatar { .. } => Ok(()),
     };
     if let Err(e) = result {
         tracing::error!(error = %format_args!("{e:#}"), "recording a failed job failed");

@@ -585,3 +585,63 @@ async fn admins_list_and_retry_dead_letters_and_cap_uploads() {
     assert_eq!(code(&body), "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "size");
 }
+
+#[tokio::test]
+async fn a_clean_image_becomes_a_square_avatar_and_an_infected_or_non_image_file_is_refused() {
+    let app = files_app(&[]).await;
+    let (alice, ws) = setup(&app).await;
+    let bob = app.signed_up("bob").await;
+    app.add(&alice, &ws, &bob, "MEMBER").await;
+    let set = "mutation($a: ID!) { setAvatar(attachmentId: $a) { ok } }";
+    let upload = |name: &'static str, mime: &'static str, bytes: Vec<u8>| {
+        let (app, token, ws) = (&app, alice.token.clone(), ws.clone());
+        async move {
+            let (_, body) = multipart(app, &token, &ws, name, mime, &bytes, true).await;
+            body["data"]["uploadFile"]["attachment"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let text = upload("notes.txt", "text/plain", b"not a picture".to_vec()).await;
+    let refused = app.gql_as(Some(&alice.token), set, json!({ "a": text })).await;
+    assert_eq!(refused.body["errors"][0]["extensions"]["field"], "attachmentId", "{}", refused.body);
+    let virus = upload("eicar.txt", "text/plain", EICAR.to_vec()).await;
+    let infected = app.gql_as(Some(&alice.token), set, json!({ "a": virus })).await;
+    assert_eq!(infected.body["errors"][0]["extensions"]["field"], "attachmentId", "not clean: {}", infected.body);
+
+    let photo = upload("me.png", "image/png", real_png()).await;
+    let not_hers = app.gql_as(Some(&bob.token), set, json!({ "a": photo })).await;
+    assert_eq!(code(&not_hers.body), "NOT_FOUND", "only one's own upload");
+    app.gql_as(Some(&alice.token), set, json!({ "a": photo })).await.ok();
+    let seen = app
+        .gql_as(
+            Some(&bob.token),
+            "query($w: ID!) { workspace(id: $w) { members { user { id large: avatarUrl small: avatarUrl(size: SMALL) } } } }",
+            json!({ "w": ws }),
+        )
+        .await
+        .ok();
+    let row = seen.data()["workspace"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["id"] == alice.id.as_str())
+        .cloned()
+        .unwrap();
+    for (field, side) in [("large", 256), ("small", 64)] {
+        let url = row["user"][field].as_str().unwrap_or_else(|| panic!("no {field} avatar: {row}"));
+        let webp = app.http.get(url).send().await.unwrap().bytes().await.unwrap();
+        let picture = image::load_from_memory(&webp).expect("a real WebP");
+        assert_eq!((picture.width(), picture.height()), (side, side), "square, centre-cropped");
+    }
+    app.gql_as(Some(&alice.token), "mutation { removeAvatar { ok } }", json!({})).await.ok();
+    let me = app.gql_as(Some(&alice.token), "{ me { avatarUrl } }", json!({})).await.ok();
+    assert_eq!(me.data()["me"]["avatarUrl"], Value::Null);
+
+    let icon = "mutation($w: ID!, $a: ID) { setWorkspaceIcon(workspaceId: $w, attachmentId: $a) { workspaceId } }";
+    assert_eq!(code(&app.gql_as(Some(&bob.token), icon, json!({ "w": ws, "a": photo })).await.body), "FORBIDDEN");
+    app.gql_as(Some(&alice.token), icon, json!({ "w": ws, "a": photo })).await.ok();
+    let with_icon = app
+        .gql_as(Some(&bob.token), "query($w: ID!) { workspace(id: $w) { iconUrl(size: SMALL) } }", json!({ "w": ws }))
+        .await
+        .ok();
+    assert!(with_icon.data()["workspace"]["iconUrl"].is_string());
+}

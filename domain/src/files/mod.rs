@@ -6,6 +6,7 @@
 //! `deleted` (shown to no one) and their objects are removed. Scanning runs as a [`crate::jobs::Job`].
 
 mod admin;
+mod avatar;
 mod discard;
 mod model;
 pub mod policy;
@@ -15,6 +16,7 @@ mod thumbnail;
 mod upload;
 
 pub use admin::{failed_scans, retry_scan, set_upload_limit};
+pub use avatar::{avatar_keys, avatar_url, remove_avatar, render_avatar, set_avatar, set_workspace_icon};
 pub(crate) use discard::{discard_with_message, remove_objects};
 pub use model::{Attachment, AttachmentStatus, FilesSettings};
 pub use scan::{mark_scan_failed, scan_attachment, stale_scans};

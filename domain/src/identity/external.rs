@@ -124,6 +124,7 @@ async fn create(
         status_text: Set(None),
         status_emoji: Set(None),
         email_verified_at: Set(Some(now)),
+        avatar_key: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })

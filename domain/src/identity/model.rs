@@ -15,6 +15,8 @@ pub struct User {
     pub status_emoji: Option<String>,
     /// When the current address was proven by a mailed link.
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// The profile picture's rendering set.
+    pub avatar_key: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -27,6 +29,7 @@ impl From<users::Model> for User {
             status_text: m.status_text,
             status_emoji: m.status_emoji,
             email_verified_at: m.email_verified_at,
+            avatar_key: m.avatar_key,
             created_at: m.created_at,
         }
     }

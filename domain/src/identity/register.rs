@@ -59,6 +59,7 @@ pub async fn register(app: &AppCtx, input: Register) -> Result<AuthSession> {
         status_text: Set(None),
         status_emoji: Set(None),
         email_verified_at: Set(None),
+        avatar_key: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

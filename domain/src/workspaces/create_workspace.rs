@@ -82,6 +82,7 @@ pub async fn create_workspace(app: &AppCtx, actor: &Actor, input: CreateWorkspac
         invite_policy: Set(crate::workspaces::InvitePolicy::default().as_str().to_owned()),
         require_verified_email: Set(false),
         description: Set(None),
+        icon_key: Set(None),
     })
     .exec_with_returning(tx.db())
     .await

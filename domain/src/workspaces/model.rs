@@ -16,6 +16,8 @@ pub struct Workspace {
     pub description: Option<String>,
     pub invite_policy: crate::workspaces::InvitePolicy,
     pub require_verified_email: bool,
+    /// The icon's rendering set, when it has one.
+    pub icon_key: Option<String>,
     /// The viewer's own role.
     pub my_role: Role,
 }
@@ -30,6 +32,7 @@ impl Workspace {
             description: m.description,
             invite_policy: crate::workspaces::InvitePolicy::parse(&m.invite_policy),
             require_verified_email: m.require_verified_email,
+            icon_key: m.icon_key,
             my_role,
         }
     }

@@ -30,3 +30,15 @@ impl Loader<UserId> for UserCards {
         Ok(identity::cards_by_ids(&self.app, ids).await?)
     }
 }
+
+/// Loads avatar keys by user id, for `User.avatarUrl`: one query per request.
+pub struct AvatarKeys(pub AppCtx);
+
+impl Loader<UserId> for AvatarKeys {
+    type Value = String;
+    type Error = GqlError;
+
+    async fn load(&self, ids: &[UserId]) -> Result<HashMap<UserId, String>, GqlError> {
+        Ok(stoa_domain::files::avatar_keys(&self.0, ids).await?)
+    }
+}

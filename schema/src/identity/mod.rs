@@ -5,7 +5,8 @@ mod mutation;
 mod query;
 mod types;
 
-pub use loaders::UserCards;
+pub use loaders::{AvatarKeys, UserCards};
 pub use mutation::IdentityMutation;
 pub use query::IdentityQuery;
-pub use types::{User, Viewer};
+pub(crate) use types::avatar_url;
+pub use types::{AvatarSize, User, Viewer};

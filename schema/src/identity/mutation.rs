@@ -122,6 +122,20 @@ impl IdentityMutation {
         Ok(DonePayload { ok: true })
     }
 
+    /// Makes an uploaded image that scanned clean the signed-in user's profile picture (rendered
+    /// as 256 px and 64 px WebP by a job). `BAD_USER_INPUT` for a file that is not a clean image.
+    async fn set_avatar(&self, ctx: &Context<'_>, attachment_id: async_graphql::ID) -> Result<DonePayload> {
+        let attachment = crate::context::parse_id(&attachment_id, "attachmentId")?;
+        stoa_domain::files::set_avatar(ctx.app()?, ctx.actor()?, attachment).await?;
+        Ok(DonePayload { ok: true })
+    }
+
+    /// Removes the signed-in user's profile picture.
+    async fn remove_avatar(&self, ctx: &Context<'_>) -> Result<DonePayload> {
+        stoa_domain::files::remove_avatar(ctx.app()?, ctx.actor()?).await?;
+        Ok(DonePayload { ok: true })
+    }
+
     /// Changes the signed-in user's password; every other session ends.
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<DonePayload> {
         identity::change_password(ctx.app()?, ctx.actor()?, input.current_password, input.new_password).await?;

@@ -33,6 +33,14 @@ impl Viewer {
     async fn status_emoji(&self) -> Option<&str> {
         self.0.status_emoji.as_deref()
     }
+    /// The profile picture: a signed URL valid for an hour; absent without one.
+    async fn avatar_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "AvatarSize::Large")] size: AvatarSize,
+    ) -> Result<Option<String>> {
+        avatar_url(ctx, self.0.avatar_key.as_deref(), size).await
+    }
     /// The OpenID providers the account signs in with, oldest link first.
     async fn linked_identities(&self, ctx: &Context<'_>) -> Result<Vec<LinkedIdentity>> {
         let list = identity::linked_identities(ctx.app()?, ctx.actor()?).await?;
@@ -76,6 +84,15 @@ impl User {
     /// Custom status emoji.
     async fn status_emoji(&self) -> Option<&str> {
         self.0.status_emoji.as_deref()
+    }
+    /// Their profile picture: a signed URL valid for an hour; absent without one.
+    async fn avatar_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "AvatarSize::Large")] size: AvatarSize,
+    ) -> Result<Option<String>> {
+        let set = crate::context::loader::<crate::identity::AvatarKeys>(ctx)?.load_one(self.0.id).await?;
+        avatar_url(ctx, set.as_deref(), size).await
     }
 }
 
@@ -137,6 +154,32 @@ pub struct LoginInput {
 pub struct RefreshTokenInput {
     /// The refresh token from the last `AuthPayload`.
     pub refresh_token: String,
+}
+
+/// The size of a profile picture or icon, in pixels.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AvatarSize {
+    /// 256 × 256.
+    Large,
+    /// 64 × 64.
+    Small,
+}
+
+impl AvatarSize {
+    pub(crate) const fn pixels(self) -> u32 {
+        match self {
+            Self::Large => 256,
+            Self::Small => 64,
+        }
+    }
+}
+
+/// A signed URL (one hour) of the rendering `size` of avatar `set`.
+pub(crate) async fn avatar_url(ctx: &Context<'_>, set: Option<&str>, size: AvatarSize) -> Result<Option<String>> {
+    match set {
+        Some(set) => Ok(Some(stoa_domain::files::avatar_url(ctx.app()?, set, size.pixels()).await?)),
+        None => Ok(None),
+    }
 }
 
 /// An identity at an OpenID provider linked to the account.

@@ -245,6 +245,13 @@ impl UndeliveredMail {
     }
 }
 
+/// Result of `setWorkspaceIcon`.
+#[derive(SimpleObject)]
+pub struct WorkspaceIdPayload {
+    /// The workspace; read `iconUrl` for the icon once it is rendered.
+    pub workspace_id: ID,
+}
+
 /// Result of `deleteWorkspace`.
 #[derive(SimpleObject)]
 pub struct DeleteWorkspacePayload {
@@ -428,6 +435,21 @@ impl CommunityMutation {
         Ok(WorkspacePayload {
             workspace: Workspace(ws::restore_workspace(ctx.app()?, &ctx.acting(reason)?, workspace).await?),
         })
+    }
+
+    /// Sets a workspace's icon from an uploaded image that scanned clean (rendered by a job), or
+    /// removes it with null. Owners and admins.
+    async fn set_workspace_icon(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        #[graphql(desc = "An image the viewer uploaded that scanned clean; null removes the icon.")]
+        attachment_id: Option<ID>,
+    ) -> Result<WorkspaceIdPayload> {
+        let workspace = parse_id(&workspace_id, "workspaceId")?;
+        let attachment = attachment_id.as_ref().map(|a| parse_id(a, "attachmentId")).transpose()?;
+        stoa_domain::files::set_workspace_icon(ctx.app()?, ctx.actor()?, workspace, attachment).await?;
+        Ok(WorkspaceIdPayload { workspace_id })
     }
 
     /// Lifts a ban; the user may be invited again. Moderators and above.

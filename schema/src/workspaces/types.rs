@@ -92,6 +92,14 @@ impl Workspace {
     async fn require_verified_email(&self) -> bool {
         self.0.require_verified_email
     }
+    /// The workspace's icon: a signed URL valid for an hour; absent without one.
+    async fn icon_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "crate::identity::AvatarSize::Large")] size: crate::identity::AvatarSize,
+    ) -> Result<Option<String>> {
+        crate::identity::avatar_url(ctx, self.0.icon_key.as_deref(), size).await
+    }
     /// Everyone in the workspace, oldest member first.
     #[graphql(complexity = "10 * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
