@@ -94,6 +94,7 @@ pub const VIEWER_INDEPENDENT: &[(&str, &str)] = &[
     ("User", "displayName"),
     ("User", "statusText"),
     ("User", "statusEmoji"),
+    ("User", "avatarUrl"),
     ("Reaction", "emoji"),
     ("Reaction", "count"),
     ("Reaction", "users"),
