@@ -87,6 +87,11 @@ fn seal(key: &[u8], flow: &Flow) -> String {
     format!("{payload}.{}", sign(key, &payload))
 }
 
+/// Compares in time independent of where the inputs differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn open(key: &[u8], headers: &HeaderMap) -> Option<Flow> {
     let raw = headers
         .get_all(header::COOKIE)
@@ -95,9 +100,7 @@ fn open(key: &[u8], headers: &HeaderMap) -> Option<Flow> {
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_owned))?;
     let (payload, sig) = raw.split_once('.')?;
-    let expected = sign(key, payload);
-    let same = expected.len() == sig.len() && expected.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-    if !same {
+    if !same(&sign(key, payload), sig) {
         return None;
     }
     let flow: Flow = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
@@ -189,10 +192,7 @@ pub async fn callback(
     let Some(flow) = open(&state.oidc.key, &headers).filter(|f| f.p == provider) else {
         return failed(&state, "OIDC_STATE_MISMATCH");
     };
-    let state_ok = query.state.as_deref().is_some_and(|s| {
-        s.len() == flow.s.len() && s.bytes().zip(flow.s.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
-    });
-    if !state_ok {
+    if !query.state.as_deref().is_some_and(|s| same(s, &flow.s)) {
         return failed(&state, "OIDC_STATE_MISMATCH");
     }
     if query.error.is_some() {

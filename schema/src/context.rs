@@ -60,6 +60,17 @@ impl ContextExt for Context<'_> {
     }
 }
 
+/// An optional input field as the domain reads it: undefined leaves a field as it is (`None`),
+/// null clears it (`Some(None)`), a value sets it.
+#[must_use]
+pub fn maybe(value: async_graphql::MaybeUndefined<String>) -> Option<Option<String>> {
+    match value {
+        async_graphql::MaybeUndefined::Undefined => None,
+        async_graphql::MaybeUndefined::Null => Some(None),
+        async_graphql::MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
 /// Parses an `ID!` argument as a UUID.
 ///
 /// # Errors

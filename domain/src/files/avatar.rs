@@ -3,7 +3,6 @@
 //! only then points the user or workspace at it; `avatarUrl` is a signed, expiring URL.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -16,6 +15,7 @@ use crate::authz::Permission;
 use crate::error::{DomainError, Result};
 use crate::files::model::{AttachmentStatus, clean_key};
 use crate::files::store;
+use crate::files::thumbnail::{decode_limited, webp};
 use crate::ids::{AttachmentId, UserId, WorkspaceId};
 use crate::jobs::Job;
 
@@ -30,16 +30,8 @@ fn key(set: &str, side: u32) -> String {
 }
 
 fn render(bytes: &[u8], side: u32) -> anyhow::Result<Vec<u8>> {
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(8_192);
-    limits.max_image_height = Some(8_192);
-    limits.max_alloc = Some(256 * 1024 * 1024);
-    let mut reader = image::ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
-    reader.limits(limits);
-    let square = reader.decode()?.resize_to_fill(side, side, image::imageops::FilterType::Lanczos3).to_rgba8();
-    let mut out = Cursor::new(Vec::new());
-    square.write_to(&mut out, image::ImageFormat::WebP)?;
-    Ok(out.into_inner())
+    let square = decode_limited(bytes)?.resize_to_fill(side, side, image::imageops::FilterType::Lanczos3);
+    webp(&square.to_rgba8())
 }
 
 /// Checks that `attachment` may become the actor's picture (or a workspace's icon): the actor

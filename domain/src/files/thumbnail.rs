@@ -16,17 +16,27 @@ pub(crate) fn thumb_key(id: AttachmentId) -> String {
     format!("thumbs/{id}.webp")
 }
 
-fn render(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// Decodes an uploaded image within limits (8,192 px a side, 256 MiB), so a decompression bomb
+/// cannot exhaust memory.
+pub(crate) fn decode_limited(bytes: &[u8]) -> anyhow::Result<image::DynamicImage> {
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(8_192);
     limits.max_image_height = Some(8_192);
     limits.max_alloc = Some(256 * 1024 * 1024);
     let mut reader = image::ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     reader.limits(limits);
-    let thumb = reader.decode()?.thumbnail(SIDE, SIDE).to_rgba8();
+    Ok(reader.decode()?)
+}
+
+/// Encodes as WebP.
+pub(crate) fn webp(image: &image::RgbaImage) -> anyhow::Result<Vec<u8>> {
     let mut out = Cursor::new(Vec::new());
-    thumb.write_to(&mut out, image::ImageFormat::WebP)?;
+    image.write_to(&mut out, image::ImageFormat::WebP)?;
     Ok(out.into_inner())
+}
+
+fn render(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    webp(&decode_limited(bytes)?.thumbnail(SIDE, SIDE).to_rgba8())
 }
 
 /// Makes the thumbnail of a clean image. Idempotent; images that do not decode get none, and a file

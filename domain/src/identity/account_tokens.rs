@@ -91,7 +91,7 @@ pub(crate) async fn issue(
 
 /// Whether `raw` has the shape of an issued token (43 URL-safe base64 characters): anything else
 /// is refused before it reaches the database.
-fn well_formed(raw: &str) -> bool {
+pub(crate) fn well_formed(raw: &str) -> bool {
     raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 

@@ -41,7 +41,7 @@ pub async fn logout(app: &AppCtx, refresh_token: &str) -> Result<()> {
 pub async fn logout_everywhere(app: &AppCtx, actor: &Actor) -> Result<usize> {
     let user = actor.user_id()?;
     let mut tx = app.begin().await?;
-    let families = store::revoke_user_sessions(tx.db(), user, app.now()).await?;
+    let families = store::revoke_user_sessions(tx.db(), user, None, app.now()).await?;
     audit::record(&mut tx, AuditRecord::by_user(user, "session.logged_out_everywhere", "user", Some(user.0))).await?;
     for family in &families {
         tx.emit(Event::SessionRevoked { user_id: user, session: *family });

@@ -19,6 +19,7 @@ mod tokens;
 mod update_profile;
 mod verification;
 
+pub(crate) use account_tokens::well_formed as token_well_formed;
 pub use external::{
     ExternalIdentity, LinkedIdentity, exchange_sign_in_code, external_sign_in, linked_identities, unlink_identity,
 };

@@ -13,7 +13,7 @@ use crate::events::Event;
 use crate::identity::account_tokens::{self, Purpose};
 use crate::identity::password::{self, Email};
 use crate::identity::store;
-use crate::ids::{MailId, SessionFamilyId, UserId};
+use crate::ids::{MailId, UserId};
 use crate::mail::{self, Outgoing, Template};
 use crate::ports::ratelimit::Verdict;
 
@@ -101,7 +101,7 @@ pub async fn reset_password(app: &AppCtx, token: &str, new_password: String) -> 
     }
     model.updated_at = Set(now);
     model.update(tx.db()).await?;
-    let families = store::revoke_user_sessions(tx.db(), redeemed.user, now).await?;
+    let families = store::revoke_user_sessions(tx.db(), redeemed.user, None, now).await?;
     let record = AuditRecord::by_user(redeemed.user, "user.password_reset", "user", Some(redeemed.user.0))
         .with(serde_json::json!({ "sessionsEnded": families.len() }));
     audit::record(&mut tx, record).await?;
@@ -134,10 +134,10 @@ pub async fn change_password(app: &AppCtx, actor: &Actor, current: String, new_p
     model.updated_at = Set(now);
     model.update(tx.db()).await?;
     let keep = match actor {
-        Actor::User { session, .. } => *session,
-        Actor::System(_) => SessionFamilyId(uuid::Uuid::nil()),
+        Actor::User { session, .. } => Some(*session),
+        Actor::System(_) => None,
     };
-    let ended = store::revoke_other_sessions(tx.db(), user, keep, now).await?;
+    let ended = store::revoke_user_sessions(tx.db(), user, keep, now).await?;
     let record = AuditRecord::new(actor, None, "user.password_changed", "user", Some(user.0))
         .with(serde_json::json!({ "sessionsEnded": ended.len() }));
     audit::record(&mut tx, record).await?;

@@ -110,48 +110,27 @@ pub(crate) async fn family_started_at(
     Ok(first.map(|s| s.created_at))
 }
 
-/// Revokes every live token of `user`; the families that had one.
+/// Revokes every live token of `user` (but those of the family `keep`, the session changing the
+/// password); the families that had one.
 pub(crate) async fn revoke_user_sessions(
     db: &impl ConnectionTrait,
     user: UserId,
+    keep: Option<SessionFamilyId>,
     now: DateTime<Utc>,
 ) -> Result<Vec<SessionFamilyId>> {
-    let live = sessions::Entity::find()
+    let mut live = sessions::Entity::find()
         .filter(sessions::Column::UserId.eq(user.0))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .all(db)
-        .await?;
-    sessions::Entity::update_many()
+        .filter(sessions::Column::RevokedAt.is_null());
+    let mut revoke = sessions::Entity::update_many()
         .col_expr(sessions::Column::RevokedAt, Expr::value(now))
         .filter(sessions::Column::UserId.eq(user.0))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    let families: std::collections::BTreeSet<SessionFamilyId> =
-        live.into_iter().map(|s| SessionFamilyId(s.family_id)).collect();
-    Ok(families.into_iter().collect())
-}
-
-/// Revokes every live token of `user` but those of `keep` (the session changing the password).
-pub(crate) async fn revoke_other_sessions(
-    db: &impl ConnectionTrait,
-    user: UserId,
-    keep: SessionFamilyId,
-    now: DateTime<Utc>,
-) -> Result<Vec<SessionFamilyId>> {
-    let live = sessions::Entity::find()
-        .filter(sessions::Column::UserId.eq(user.0))
-        .filter(sessions::Column::FamilyId.ne(keep.0))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .all(db)
-        .await?;
-    sessions::Entity::update_many()
-        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
-        .filter(sessions::Column::UserId.eq(user.0))
-        .filter(sessions::Column::FamilyId.ne(keep.0))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
+        .filter(sessions::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        live = live.filter(sessions::Column::FamilyId.ne(keep.0));
+        revoke = revoke.filter(sessions::Column::FamilyId.ne(keep.0));
+    }
+    let live = live.all(db).await?;
+    revoke.exec(db).await?;
     let families: std::collections::BTreeSet<SessionFamilyId> =
         live.into_iter().map(|s| SessionFamilyId(s.family_id)).collect();
     Ok(families.into_iter().collect())

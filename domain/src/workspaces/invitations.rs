@@ -265,11 +265,6 @@ pub async fn invitations(app: &AppCtx, actor: &Actor, workspace: WorkspaceId) ->
     Ok(rows.into_iter().map(Invitation::from).collect())
 }
 
-/// Whether `raw` has the shape of an issued token.
-fn well_formed(raw: &str) -> bool {
-    raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// Joins the workspace of invitation `token` as `user` inside `tx` (the signed-in accept, and
 /// `register`'s). `proves_address`: the account was just registered through this token, so its
 /// address is proven if it is the invited one.
@@ -282,7 +277,7 @@ pub(crate) async fn redeem(
 ) -> Result<Member> {
     let invalid = || DomainError::InvalidToken("invitation");
     let token = token.trim();
-    if !well_formed(token) {
+    if !identity::token_well_formed(token) {
         return Err(invalid());
     }
     let now = app.now();

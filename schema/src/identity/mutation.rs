@@ -1,9 +1,9 @@
 //! Identity mutations.
 
-use async_graphql::{Context, MaybeUndefined, Object};
+use async_graphql::{Context, Object};
 use stoa_domain::identity;
 
-use crate::context::ContextExt as _;
+use crate::context::{ContextExt as _, maybe};
 use crate::error::Result;
 use crate::identity::types::{
     AuthPayload, ChangeEmailInput, ChangePasswordInput, DonePayload, LoginInput, LogoutPayload, RefreshTokenInput,
@@ -13,16 +13,6 @@ use crate::identity::types::{
 /// Identity mutations.
 #[derive(Default)]
 pub struct IdentityMutation;
-
-/// Undefined leaves a field as it is; null clears it.
-#[expect(clippy::option_option, reason = "the domain distinguishes keep, clear and set")]
-fn maybe(value: MaybeUndefined<String>) -> Option<Option<String>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
 
 #[Object]
 impl IdentityMutation {
