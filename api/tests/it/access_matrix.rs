@@ -1247,6 +1247,14 @@ fn matrix() -> Vec<Case> {
             |f| json!({ "w": f.ws }),
             InW(Forbidden(ADMIN)),
         ),
+        case(
+            "transferOwnership",
+            "W, to the actor",
+            "($w: ID!, $u: ID!)",
+            "(workspaceId: $w, userId: $u)",
+            |f| json!({ "w": f.ws, "u": f.actor().id }),
+            InW(Forbidden("owners only; the member sees W itself")),
+        ),
         case("resendVerification", "self", "", "", none, Own("mails the caller's own address", any)),
         // Before changeEmail, whose new link would replace this one.
         case(

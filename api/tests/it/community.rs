@@ -672,3 +672,28 @@ async fn a_channel_is_renamed_archived_unarchived_and_deleted_and_its_readers_he
     assert_eq!(entry["changes"]["name"], json!({ "from": "general", "to": "renamed" }));
     assert_eq!(entry["reason"], "clearer");
 }
+
+#[tokio::test]
+async fn the_owner_hands_the_workspace_to_a_member_and_becomes_an_admin() {
+    let app = spawn_app().await;
+    let (owner, bob, carol) = (app.signed_up("owner").await, app.signed_up("bob").await, app.signed_up("carol").await);
+    let ws = app.workspace(&owner, "W").await;
+    app.add(&owner, &ws, &bob, "ADMIN").await;
+    let transfer = "mutation($w: ID!, $u: ID!) { transferOwnership(workspaceId: $w, userId: $u) { member { role } } }";
+    assert_eq!(code(&app.gql_as(Some(&bob.token), transfer, json!({ "w": ws, "u": bob.id })).await), "FORBIDDEN");
+    assert_eq!(
+        code(&app.gql_as(Some(&owner.token), transfer, json!({ "w": ws, "u": carol.id })).await),
+        "NOT_FOUND",
+        "not a member"
+    );
+    assert_eq!(code(&app.gql_as(Some(&owner.token), transfer, json!({ "w": ws, "u": owner.id })).await), "CONFLICT");
+    let done = app.gql_as(Some(&owner.token), transfer, json!({ "w": ws, "u": bob.id })).await.ok();
+    assert_eq!(done.data()["transferOwnership"]["member"]["role"], "OWNER");
+    let mine = app.gql_as(Some(&owner.token), MY_ROLE, json!({ "w": ws })).await.ok();
+    assert_eq!(mine.data()["workspace"]["myRole"], "ADMIN");
+    let audit = app.gql_as(Some(&bob.token), "query($w: ID!) { auditLog(workspaceId: $w, filter: { action: \"workspace.ownership_transferred\" }) { edges { node { changes } } } }", json!({ "w": ws })).await.ok();
+    assert_eq!(
+        audit.data()["auditLog"]["edges"][0]["node"]["changes"]["role"],
+        json!({ "from": "admin", "to": "owner" })
+    );
+}

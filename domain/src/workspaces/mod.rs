@@ -21,7 +21,7 @@ mod settings;
 pub(crate) mod store;
 
 pub use add_member::{AddMember, add_member};
-pub use change_role::change_role;
+pub use change_role::{change_role, transfer_ownership};
 pub use create_workspace::{CreateWorkspace, create_workspace};
 pub use department_members::{
     DepartmentMember, add_department_member, department_members, departments_of, remove_department_member,

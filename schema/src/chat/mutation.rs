@@ -26,7 +26,7 @@ pub struct DeleteChannelPayload {
     /// The deleted channel's ID.
     pub id: ID,
 }
-use crate::context::{ContextExt as _, parse_id};
+use crate::context::{ContextExt as _, maybe, parse_id};
 use crate::error::Result;
 
 /// Chat mutations.
@@ -107,6 +107,8 @@ pub struct ChannelMemberInput {
     pub channel_id: ID,
     /// The user (yourself to leave).
     pub user_id: ID,
+    /// Why, for the audit log: at most 500 characters.
+    pub reason: Option<String>,
 }
 
 /// A channel after a change.
@@ -183,14 +185,14 @@ impl ChatMutation {
     /// Adds a workspace member to a channel the viewer belongs to.
     async fn add_channel_member(&self, ctx: &Context<'_>, input: ChannelMemberInput) -> Result<OkPayload> {
         let (channel, user) = (parse_id(&input.channel_id, "channelId")?, parse_id(&input.user_id, "userId")?);
-        chat::add_channel_member(ctx.app()?, ctx.actor()?, channel, user).await?;
+        chat::add_channel_member(ctx.app()?, &ctx.acting(input.reason)?, channel, user).await?;
         Ok(OkPayload { ok: true })
     }
 
     /// Leaves a channel, or removes someone (its creator and workspace admins). Their streams end at once.
     async fn remove_channel_member(&self, ctx: &Context<'_>, input: ChannelMemberInput) -> Result<OkPayload> {
         let (channel, user) = (parse_id(&input.channel_id, "channelId")?, parse_id(&input.user_id, "userId")?);
-        chat::remove_channel_member(ctx.app()?, ctx.actor()?, channel, user).await?;
+        chat::remove_channel_member(ctx.app()?, &ctx.acting(input.reason)?, channel, user).await?;
         Ok(OkPayload { ok: true })
     }
 
@@ -220,11 +222,6 @@ impl ChatMutation {
     /// subscribers of `channelChanged` hear it.
     async fn update_channel(&self, ctx: &Context<'_>, input: UpdateChannelInput) -> Result<ChannelPayload> {
         let id = parse_id(&input.channel_id, "channelId")?;
-        let maybe = |v: async_graphql::MaybeUndefined<String>| match v {
-            async_graphql::MaybeUndefined::Undefined => None,
-            async_graphql::MaybeUndefined::Null => Some(None),
-            async_graphql::MaybeUndefined::Value(v) => Some(Some(v)),
-        };
         let update = chat::UpdateChannel { name: input.name, topic: maybe(input.topic), purpose: maybe(input.purpose) };
         let channel = chat::update_channel(ctx.app()?, &ctx.acting(input.reason)?, id, update).await?;
         Ok(ChannelPayload { channel: Channel(channel) })
@@ -263,9 +260,15 @@ impl ChatMutation {
     }
 
     /// Deletes a message (the viewer's own, or anyone's for moderators); a tombstone stays.
-    async fn delete_message(&self, ctx: &Context<'_>, message_id: ID) -> Result<MessagePayload> {
+    async fn delete_message(
+        &self,
+        ctx: &Context<'_>,
+        message_id: ID,
+        #[graphql(desc = "Why, for the audit log when a moderator deletes another's message: at most 500 characters.")]
+        reason: Option<String>,
+    ) -> Result<MessagePayload> {
         let id = parse_id(&message_id, "messageId")?;
-        let snapshot = chat::delete_message(ctx.app()?, ctx.actor()?, id).await?;
+        let snapshot = chat::delete_message(ctx.app()?, &ctx.acting(reason)?, id).await?;
         Ok(MessagePayload { message: Message::snapshot(snapshot) })
     }
 

@@ -94,8 +94,13 @@ pub struct UploadLimitPayload {
 #[Object]
 impl FilesAdminMutation {
     /// Queues a dead-lettered file for another scan.
-    async fn retry_scan(&self, ctx: &Context<'_>, id: ID) -> Result<AttachmentPayload> {
-        let attachment = files::retry_scan(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?;
+    async fn retry_scan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<AttachmentPayload> {
+        let attachment = files::retry_scan(ctx.app()?, &ctx.acting(reason)?, parse_id(&id, "id")?).await?;
         Ok(AttachmentPayload { attachment: Attachment(attachment) })
     }
 
@@ -105,10 +110,11 @@ impl FilesAdminMutation {
         ctx: &Context<'_>,
         workspace_id: ID,
         max_bytes: Option<i64>,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<UploadLimitPayload> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         Ok(UploadLimitPayload {
-            max_bytes: files::set_upload_limit(ctx.app()?, ctx.actor()?, workspace, max_bytes).await?,
+            max_bytes: files::set_upload_limit(ctx.app()?, &ctx.acting(reason)?, workspace, max_bytes).await?,
         })
     }
 }

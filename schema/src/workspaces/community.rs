@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use stoa_domain::mail;
 use stoa_domain::workspaces as ws;
 
-use crate::context::{ContextExt as _, parse_id};
+use crate::context::{ContextExt as _, maybe, parse_id};
 use crate::error::Result;
 use crate::identity::User;
 use crate::pagination;
@@ -313,11 +313,7 @@ impl CommunityMutation {
         let update = ws::UpdateWorkspace {
             name: input.name,
             slug: input.slug,
-            description: match input.description {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(v) => Some(Some(v)),
-            },
+            description: maybe(input.description),
             invite_policy: input.invite_policy.map(Into::into),
             require_verified_email: input.require_verified_email,
         };
@@ -450,6 +446,22 @@ impl CommunityMutation {
         let attachment = attachment_id.as_ref().map(|a| parse_id(a, "attachmentId")).transpose()?;
         stoa_domain::files::set_workspace_icon(ctx.app()?, ctx.actor()?, workspace, attachment).await?;
         Ok(WorkspaceIdPayload { workspace_id })
+    }
+
+    /// Hands the workspace to another member: they become an owner, the viewer an admin. Owners
+    /// only.
+    async fn transfer_ownership(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        user_id: ID,
+        #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<MemberPayload> {
+        let workspace = parse_id(&workspace_id, "workspaceId")?;
+        let to = parse_id(&user_id, "userId")?;
+        Ok(MemberPayload {
+            member: Member(ws::transfer_ownership(ctx.app()?, &ctx.acting(reason)?, workspace, to).await?),
+        })
     }
 
     /// Lifts a ban; the user may be invited again. Moderators and above.
