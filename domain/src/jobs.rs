@@ -15,6 +15,8 @@ pub enum Job {
     Thumbnail { id: AttachmentId },
     /// Deliver a queued mail.
     SendMail { id: MailId },
+    /// Remove a deleted channel's rows and files.
+    PurgeChannel { id: crate::ids::ChannelId },
     /// Render a clean image as a profile picture (of its uploader) or, with `workspace`, as that
     /// workspace's icon.
     Avatar { attachment: AttachmentId, workspace: Option<crate::ids::WorkspaceId> },

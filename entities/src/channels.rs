@@ -13,6 +13,8 @@ pub struct Model {
     pub name: Option<String>,
     pub topic: Option<String>,
     pub purpose: Option<String>,
+    /// Set when the channel is deleted: hidden from then on, purged by a job.
+    pub deleted_at: Option<DateTimeUtc>,
     /// Sorted member ids of a direct channel, for found-or-create; NULL otherwise.
     #[sea_orm(unique)]
     pub dm_key: Option<String>,

@@ -14,7 +14,7 @@ mod m20261201_180000_audit_log_complete;
 mod m20261201_180100_mail_and_account_tokens;
 mod m20261201_180200_invitations_departments_moderation;
 mod m20261201_180300_workspace_deletions;
-mod m20261201_180400_channel_purpose;
+mod m20261201_180400_channel_purpose_and_deletion;
 mod m20261201_180500_user_identities;
 mod m20261201_180600_avatars;
 
@@ -36,7 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_180100_mail_and_account_tokens::Migration),
             Box::new(m20261201_180200_invitations_departments_moderation::Migration),
             Box::new(m20261201_180300_workspace_deletions::Migration),
-            Box::new(m20261201_180400_channel_purpose::Migration),
+            Box::new(m20261201_180400_channel_purpose_and_deletion::Migration),
             Box::new(m20261201_180500_user_identities::Migration),
             Box::new(m20261201_180600_avatars::Migration),
         ]

@@ -27,6 +27,7 @@ pub async fn run(app: &AppCtx, job: &Job) -> anyhow::Result<()> {
         Job::ScanAttachment { id } => files::scan_attachment(app, *id).await.map_err(anyhow::Error::from),
         Job::Thumbnail { id } => files::make_thumbnail(app, *id).await.map_err(anyhow::Error::from),
         Job::SendMail { id } => mail::deliver(app, *id).await.map_err(anyhow::Error::from),
+        Job::PurgeChannel { id } => stoa_domain::chat::purge_channel(app, *id).await.map_err(anyhow::Error::from),
         Job::Avatar { attachment, workspace } => {
             files::render_avatar(app, *attachment, *workspace).await.map_err(anyhow::Error::from)
         }
@@ -41,7 +42,8 @@ pub async fn give_up(app: &AppCtx, job: &Job, error: &str) {
         Job::SendMail { id } => mail::give_up(app, *id, error).await,
         // An image without a thumbnail is still a clean file; a picture that did not render
         // leaves the old one in place.
-        Job::Thumbnail { .. } | Job::Avatar { .. } => Ok(()),
+        // A channel not purged yet is found again by the sweep.
+        Job::Thumbnail { .. } | Job::Avatar { .. } | Job::PurgeChannel { .. } => Ok(()),
     };
     if let Err(e) = result {
         tracing::error!(error = %format_args!("{e:#}"), "recording a failed job failed");

@@ -95,6 +95,17 @@ async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
             }
             Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping stale mail failed"),
         }
+        match stoa_domain::chat::unpurged_channels(&app, stale).await {
+            Ok(ids) => {
+                for id in ids {
+                    tracing::warn!(channel = %id, "re-queueing a channel purge whose job was lost");
+                    if let Err(e) = app.jobs().enqueue(Job::PurgeChannel { id }).await {
+                        tracing::error!(error = %format_args!("{e:#}"), "re-queueing failed");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping unpurged channels failed"),
+        }
         if let Err(e) = stoa_domain::workspaces::purge_deleted_workspaces(&app, app.now()).await {
             tracing::error!(error = %format_args!("{e:#}"), "purging deleted workspaces failed");
         }

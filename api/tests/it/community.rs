@@ -667,6 +667,21 @@ async fn a_channel_is_renamed_archived_unarchived_and_deleted_and_its_readers_he
     assert_eq!((last["type"].as_str(), last["id"].as_str()), (Some("complete"), Some("c")), "{last}");
     let gone = app.gql_as(Some(&bob.token), "query($c: ID!) { channel(id: $c) { id } }", json!({ "c": channel })).await;
     assert_eq!(code(&gone), "NOT_FOUND");
+    let listed = app
+        .gql_as(Some(&owner.token), "query($w: ID!) { channels(workspaceId: $w) { nodes { id } } }", json!({ "w": ws }))
+        .await
+        .ok();
+    assert_eq!(listed.data()["channels"]["nodes"], json!([]), "hidden from lists at once");
+    // The purge job removes the rows; the audit trail records it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let purged = app.gql_as(Some(&owner.token), "query($w: ID!) { auditLog(workspaceId: $w, filter: { action: \"channel.purged\" }) { edges { node { objectId } } } }", json!({ "w": ws })).await.ok();
+        if purged.data()["auditLog"]["edges"][0]["node"]["objectId"] == channel.as_str() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the channel was never purged");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let audit = app.gql_as(Some(&owner.token), "query($w: ID!) { auditLog(workspaceId: $w, filter: { action: \"channel.updated\" }) { edges { node { changes reason } } } }", json!({ "w": ws })).await.ok();
     let entry = &audit.data()["auditLog"]["edges"][0]["node"];
     assert_eq!(entry["changes"]["name"], json!({ "from": "general", "to": "renamed" }));

@@ -19,6 +19,7 @@ use crate::chat::store::{self, Access, channel_view};
 use crate::error::{DomainError, OnUnique as _, Result};
 use crate::events::{Event, Topic};
 use crate::ids::{ChannelId, UserId, WorkspaceId};
+use crate::jobs::Job;
 use crate::recheck::{channel_access, while_allowed};
 
 /// What happened to a channel.
@@ -142,8 +143,9 @@ pub async fn set_archived(app: &AppCtx, actor: &Actor, id: ChannelId, archived: 
     Ok(channel_view(row, mine))
 }
 
-/// Deletes a channel with its messages, reactions, events and files. Admins only. Its members
-/// lose it at once (their streams end); the files' objects are removed after the commit.
+/// Deletes a channel: from the commit it is hidden from every read and its files never download;
+/// its members' streams end. A job ([`purge_channel`]) then removes its rows (messages, reactions,
+/// events, memberships) and its files' objects.
 ///
 /// # Errors
 /// `NOT_FOUND`, `FORBIDDEN` (below admin; a direct channel).
@@ -165,8 +167,9 @@ pub async fn delete_channel(app: &AppCtx, actor: &Actor, id: ChannelId) -> Resul
     let files = crate::files::mark_deleted_in_channel(tx.db(), id).await?;
     notifications::Entity::delete_many().filter(notifications::Column::ChannelId.eq(id.0)).exec(tx.db()).await?;
     let change = ChannelChange::of(ChannelChangeKind::Deleted, &access.channel);
-    // Messages, reactions, mentions, events and memberships go with the row (foreign keys).
-    channels::Entity::delete_by_id(id.0).exec(tx.db()).await?;
+    let mut model = access.channel.clone().into_active_model();
+    model.deleted_at = Set(Some(app.now()));
+    model.update(tx.db()).await?;
     let record = AuditRecord::new(actor, Some(workspace), "channel.deleted", "channel", Some(id.0))
         .changed("name", access.channel.name.clone(), None)
         .with(serde_json::json!({ "files": files.len(), "members": members.len() }));
@@ -176,8 +179,52 @@ pub async fn delete_channel(app: &AppCtx, actor: &Actor, id: ChannelId) -> Resul
         tx.emit(Event::ChannelMemberRemoved { channel_id: id, user_id: user });
     }
     tx.commit().await?;
+    let app = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = app.jobs().enqueue(Job::PurgeChannel { id }).await {
+            tracing::error!(channel = %id, error = %format_args!("{e:#}"), "queueing a channel purge failed; the sweep retries it");
+        }
+    });
+    Ok(())
+}
+
+/// The [`Job::PurgeChannel`] handler: removes a deleted channel's rows (by cascade) and its files'
+/// objects. Idempotent: a channel already purged, or not deleted, is left alone.
+///
+/// # Errors
+/// `Internal` on database failure (retried).
+pub async fn purge_channel(app: &AppCtx, id: ChannelId) -> Result<()> {
+    let Some(row) = channels::Entity::find_by_id(id.0).one(app.db()).await? else { return Ok(()) };
+    if row.deleted_at.is_none() {
+        return Ok(());
+    }
+    let files = crate::files::attachments_in_channel(app.db(), id).await?;
+    let mut tx = app.begin().await?;
+    // Messages, reactions, mentions, events and memberships go with the row (foreign keys).
+    channels::Entity::delete_by_id(id.0).exec(tx.db()).await?;
+    let record = AuditRecord::new(
+        &Actor::system("purge"),
+        Some(WorkspaceId(row.workspace_id)),
+        "channel.purged",
+        "channel",
+        Some(id.0),
+    )
+    .with(serde_json::json!({ "files": files.len() }));
+    audit::record(&mut tx, record).await?;
+    tx.commit().await?;
     crate::files::remove_objects(app, &files).await;
     Ok(())
+}
+
+/// Deleted channels still waiting for their purge after `older_than` (its job was lost).
+///
+/// # Errors
+/// `Internal` on database failure.
+pub async fn unpurged_channels(app: &AppCtx, older_than: std::time::Duration) -> Result<Vec<ChannelId>> {
+    use sea_orm::QuerySelect as _;
+    let cutoff = app.now() - chrono::Duration::from_std(older_than).unwrap_or_default();
+    let rows = channels::Entity::find().filter(channels::Column::DeletedAt.lt(cutoff)).limit(100).all(app.db()).await?;
+    Ok(rows.into_iter().map(|c| ChannelId(c.id)).collect())
 }
 
 /// Changes to a channel the actor may read; ends after its deletion, or when the actor may no

@@ -34,6 +34,7 @@ pub async fn channels(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, page:
     let limit = page.limit();
     let mut query = channels::Entity::find()
         .filter(channels::Column::WorkspaceId.eq(workspace.0))
+        .filter(channels::Column::DeletedAt.is_null())
         .filter(
             Condition::any()
                 .add(channels::Column::Kind.eq(ChannelKind::Public.as_str()))

@@ -89,6 +89,7 @@ pub async fn create_channel(app: &AppCtx, actor: &Actor, input: CreateChannel) -
         name: Set(Some(name)),
         topic: Set(topic),
         purpose: Set(None),
+        deleted_at: Set(None),
         dm_key: Set(None),
         last_seq: Set(0),
         created_by: Set(creator.0),

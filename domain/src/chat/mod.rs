@@ -30,7 +30,8 @@ mod typing;
 
 pub use body::MessageBody;
 pub use channel_lifecycle::{
-    ChannelChange, ChannelChangeKind, UpdateChannel, channel_changes, delete_channel, set_archived, update_channel,
+    ChannelChange, ChannelChangeKind, UpdateChannel, channel_changes, delete_channel, purge_channel, set_archived,
+    unpurged_channels, update_channel,
 };
 pub use channels::{channel, channels, unread_counts};
 pub use create_channel::{CreateChannel, create_channel};

@@ -53,6 +53,7 @@ pub async fn open_direct(app: &AppCtx, actor: &Actor, workspace: WorkspaceId, ot
         name: Set(None),
         topic: Set(None),
         purpose: Set(None),
+        deleted_at: Set(None),
         dm_key: Set(Some(key.clone())),
         last_seq: Set(0),
         created_by: Set(me.0),

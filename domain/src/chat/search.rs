@@ -57,7 +57,8 @@ pub async fn search(
     let sql = format!(
         "SELECT m.* FROM messages m {join} JOIN channels c ON c.id = m.channel_id \
          LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2 \
-         WHERE c.workspace_id = $1 AND (c.kind = 'public' OR cm.id IS NOT NULL) AND m.deleted_at IS NULL \
+         WHERE c.workspace_id = $1 AND c.deleted_at IS NULL AND (c.kind = 'public' OR cm.id IS NOT NULL) \
+         AND m.deleted_at IS NULL \
          AND {matcher} AND ($4 IS NULL OR m.id < $4) ORDER BY m.id DESC LIMIT $5"
     );
     let values: Vec<sea_orm::Value> = vec![

@@ -132,7 +132,7 @@ pub(crate) async fn readable(db: &impl ConnectionTrait, actor: &Actor, id: Chann
                LEFT JOIN memberships w ON w.workspace_id = c.workspace_id AND w.user_id = $2 \
                LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2 \
                LEFT JOIN users u ON u.id = $2 \
-               WHERE c.id = $1";
+               WHERE c.id = $1 AND c.deleted_at IS NULL";
     let row = db
         .query_one_raw(stmt(db.get_database_backend(), sql, vec![id.0.into(), user.0.into()]))
         .await?
@@ -212,7 +212,7 @@ pub(crate) async fn posters_access(
     values.extend(ids);
     let sql = format!(
         "SELECT u.id, u.display_name, w.role, cm.id, c.kind, c.archived_at, w.timed_out_until FROM users u \
-         JOIN channels c ON c.id = $1 \
+         JOIN channels c ON c.id = $1 AND c.deleted_at IS NULL \
          LEFT JOIN memberships w ON w.workspace_id = c.workspace_id AND w.user_id = u.id \
          LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = u.id \
          WHERE {filter}"

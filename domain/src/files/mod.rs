@@ -20,7 +20,7 @@ pub use avatar::{avatar_keys, avatar_url, remove_avatar, render_avatar, set_avat
 pub(crate) use discard::{discard_with_message, remove_objects};
 pub use model::{Attachment, AttachmentStatus, FilesSettings};
 pub use scan::{mark_scan_failed, scan_attachment, stale_scans};
-pub(crate) use store::mark_deleted_in_channel;
+pub(crate) use store::{attachments_in_channel, mark_deleted_in_channel};
 pub use thumbnail::make_thumbnail;
 pub(crate) use upload::attach_to_message;
 pub(crate) use upload::attachments_on;

@@ -157,6 +157,22 @@ pub(crate) async fn mark_deleted_in_channel(
     Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
 }
 
+/// The files attached to messages of `channel`.
+pub(crate) async fn attachments_in_channel(
+    db: &impl ConnectionTrait,
+    channel: crate::ids::ChannelId,
+) -> Result<Vec<AttachmentId>> {
+    use sea_orm::{QuerySelect as _, QueryTrait as _};
+    let in_channel = stoa_entities::messages::Entity::find()
+        .select_only()
+        .column(stoa_entities::messages::Column::Id)
+        .filter(stoa_entities::messages::Column::ChannelId.eq(channel.0))
+        .into_query();
+    let rows =
+        attachments::Entity::find().filter(attachments::Column::MessageId.in_subquery(in_channel)).all(db).await?;
+    Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
+}
+
 /// Makes the attachment part of `message`.
 pub(crate) async fn link_to_message(
     db: &impl ConnectionTrait,

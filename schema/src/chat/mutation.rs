@@ -227,8 +227,8 @@ impl ChatMutation {
         Ok(ChannelPayload { channel: Channel(channel) })
     }
 
-    /// Deletes a channel with its messages and files. Workspace admins only; its members lose it at
-    /// once.
+    /// Deletes a channel: hidden from every read at once (its members' streams end, its files never
+    /// download again); a job then purges its messages and files. Workspace admins only.
     async fn delete_channel(
         &self,
         ctx: &Context<'_>,
