@@ -120,20 +120,13 @@ pub(crate) async fn set_thumbnail(db: &impl ConnectionTrait, id: AttachmentId, k
     Ok(res.rows_affected == 1)
 }
 
-/// Marks the files of `message` deleted, forgetting their thumbnails; returns them as they were
-/// before (their ids name the objects to remove). One statement.
+/// Marks the files of `message` deleted, forgetting their thumbnails; returns them (their ids name
+/// the objects to remove). One statement.
 pub(crate) async fn mark_deleted_with_message(
     db: &impl ConnectionTrait,
     message: MessageId,
 ) -> Result<Vec<AttachmentId>> {
-    let rows = attachments::Entity::update_many()
-        .col_expr(attachments::Column::Status, Expr::value(AttachmentStatus::Deleted.as_str()))
-        .col_expr(attachments::Column::ThumbnailKey, Expr::value(Option::<String>::None))
-        .filter(attachments::Column::MessageId.eq(message.0))
-        .filter(attachments::Column::Status.ne(AttachmentStatus::Deleted.as_str()))
-        .exec_with_returning(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
+    mark_deleted_where(db, attachments::Column::MessageId.eq(message.0)).await
 }
 
 /// Marks deleted every file attached to a message of `channel` (the channel is being deleted).
@@ -141,20 +134,32 @@ pub(crate) async fn mark_deleted_in_channel(
     db: &impl ConnectionTrait,
     channel: crate::ids::ChannelId,
 ) -> Result<Vec<AttachmentId>> {
-    use sea_orm::{QuerySelect as _, QueryTrait as _};
-    let in_channel = stoa_entities::messages::Entity::find()
-        .select_only()
-        .column(stoa_entities::messages::Column::Id)
-        .filter(stoa_entities::messages::Column::ChannelId.eq(channel.0))
-        .into_query();
+    mark_deleted_where(db, attachments::Column::MessageId.in_subquery(messages_of(channel))).await
+}
+
+/// Marks deleted (and thumbnail-less) the files `which` selects that are not deleted yet.
+async fn mark_deleted_where(
+    db: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+) -> Result<Vec<AttachmentId>> {
     let rows = attachments::Entity::update_many()
         .col_expr(attachments::Column::Status, Expr::value(AttachmentStatus::Deleted.as_str()))
         .col_expr(attachments::Column::ThumbnailKey, Expr::value(Option::<String>::None))
-        .filter(attachments::Column::MessageId.in_subquery(in_channel))
+        .filter(which)
         .filter(attachments::Column::Status.ne(AttachmentStatus::Deleted.as_str()))
         .exec_with_returning(db)
         .await?;
     Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
+}
+
+/// The ids of `channel`'s messages, as a subquery.
+fn messages_of(channel: crate::ids::ChannelId) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::{QuerySelect as _, QueryTrait as _};
+    stoa_entities::messages::Entity::find()
+        .select_only()
+        .column(stoa_entities::messages::Column::Id)
+        .filter(stoa_entities::messages::Column::ChannelId.eq(channel.0))
+        .into_query()
 }
 
 /// The files attached to messages of `channel`.
@@ -162,14 +167,10 @@ pub(crate) async fn attachments_in_channel(
     db: &impl ConnectionTrait,
     channel: crate::ids::ChannelId,
 ) -> Result<Vec<AttachmentId>> {
-    use sea_orm::{QuerySelect as _, QueryTrait as _};
-    let in_channel = stoa_entities::messages::Entity::find()
-        .select_only()
-        .column(stoa_entities::messages::Column::Id)
-        .filter(stoa_entities::messages::Column::ChannelId.eq(channel.0))
-        .into_query();
-    let rows =
-        attachments::Entity::find().filter(attachments::Column::MessageId.in_subquery(in_channel)).all(db).await?;
+    let rows = attachments::Entity::find()
+        .filter(attachments::Column::MessageId.in_subquery(messages_of(channel)))
+        .all(db)
+        .await?;
     Ok(rows.into_iter().map(|r| AttachmentId(r.id)).collect())
 }
 
