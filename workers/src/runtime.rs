@@ -66,46 +66,36 @@ async fn handle(job: Job, app: Data<AppCtx>) -> Result<(), BoxDynError> {
     }
 }
 
-/// Re-queues scans and mail whose job was lost with a dead worker (every `every`, files pending and
-/// mail queued for longer than `stale` are queued again; both handlers are idempotent), and purges
-/// deleted workspaces whose grace has ended.
+/// Queues `jobs` again: their first job was lost (a dead worker, a failed enqueue). `what` names
+/// them in the log. Every handler is idempotent, so a duplicate is a no-op.
+async fn requeue(app: &AppCtx, what: &str, jobs: stoa_domain::Result<Vec<Job>>) {
+    match jobs {
+        Ok(jobs) => {
+            for job in jobs {
+                tracing::warn!(?job, "re-queueing {what} whose job was lost");
+                if let Err(e) = app.jobs().enqueue(job).await {
+                    tracing::error!(error = %format_args!("{e:#}"), "re-queueing failed");
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping for lost {what} failed"),
+    }
+}
+
+/// Re-queues scans, mail and channel purges whose job was lost with a dead worker (every `every`,
+/// what has waited longer than `stale` is queued again), and purges deleted workspaces whose grace
+/// has ended.
 async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        match stoa_domain::files::stale_scans(&app, stale).await {
-            Ok(ids) => {
-                for id in ids {
-                    tracing::warn!(attachment = %id, "re-queueing a scan whose job was lost");
-                    if let Err(e) = app.jobs().enqueue(Job::ScanAttachment { id }).await {
-                        tracing::error!(error = %format_args!("{e:#}"), "re-queueing failed");
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping stale scans failed"),
-        }
-        match stoa_domain::mail::stale(&app, stale).await {
-            Ok(ids) => {
-                for id in ids {
-                    tracing::warn!(mail = %id, "re-queueing a mail whose job was lost");
-                    if let Err(e) = app.jobs().enqueue(Job::SendMail { id }).await {
-                        tracing::error!(error = %format_args!("{e:#}"), "re-queueing failed");
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping stale mail failed"),
-        }
-        match stoa_domain::chat::unpurged_channels(&app, stale).await {
-            Ok(ids) => {
-                for id in ids {
-                    tracing::warn!(channel = %id, "re-queueing a channel purge whose job was lost");
-                    if let Err(e) = app.jobs().enqueue(Job::PurgeChannel { id }).await {
-                        tracing::error!(error = %format_args!("{e:#}"), "re-queueing failed");
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %format_args!("{e:#}"), "sweeping unpurged channels failed"),
-        }
+        let scans = stoa_domain::files::stale_scans(&app, stale).await;
+        requeue(&app, "a scan", scans.map(|ids| ids.into_iter().map(|id| Job::ScanAttachment { id }).collect())).await;
+        let mail = stoa_domain::mail::stale(&app, stale).await;
+        requeue(&app, "a mail", mail.map(|ids| ids.into_iter().map(|id| Job::SendMail { id }).collect())).await;
+        let channels = stoa_domain::chat::unpurged_channels(&app, stale).await;
+        let purges = channels.map(|ids| ids.into_iter().map(|id| Job::PurgeChannel { id }).collect());
+        requeue(&app, "a channel purge", purges).await;
         if let Err(e) = stoa_domain::workspaces::purge_deleted_workspaces(&app, app.now()).await {
             tracing::error!(error = %format_args!("{e:#}"), "purging deleted workspaces failed");
         }
