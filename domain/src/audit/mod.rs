@@ -69,6 +69,13 @@ impl AuditRecord {
         Self::new(&actor, None, action, object_type, object_id)
     }
 
+    /// The same record, about `workspace` (a user acting outside a request's workspace check).
+    #[must_use]
+    pub fn in_workspace(mut self, workspace: WorkspaceId) -> Self {
+        self.workspace_id = Some(workspace);
+        self
+    }
+
     /// Adds details.
     #[must_use]
     pub fn with(mut self, details: serde_json::Value) -> Self {

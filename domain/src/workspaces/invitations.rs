@@ -341,8 +341,8 @@ pub(crate) async fn redeem(
     {
         department_members::enrol(tx.db(), workspace, DepartmentId(department), me, now).await?;
     }
-    let actor = Actor::User { user_id: me, session: crate::ids::SessionFamilyId(uuid::Uuid::nil()), origin: None };
-    let record = AuditRecord::new(&actor, Some(workspace), "member.joined_by_invitation", "user", Some(me.0))
+    let record = AuditRecord::by_user(me, "member.joined_by_invitation", "user", Some(me.0))
+        .in_workspace(workspace)
         .with(serde_json::json!({ "invitationId": row.id }))
         .changed("role", None, Some(role.as_str()));
     audit::record(tx, record).await?;
