@@ -157,6 +157,23 @@ pub struct Config {
     /// `STOA_WORKER_BIND` (127.0.0.1:9090): where `stoa worker` serves `/healthz`, `/readyz` and
     /// `/metrics`.
     pub worker_bind: SocketAddr,
+    /// `STOA_TRUSTED_DOCUMENTS` and `STOA_TRUSTED_DOCUMENTS_MODE`.
+    pub trusted_documents: TrustedDocumentsConfig,
+}
+
+/// Which documents are trusted, and what happens to the others.
+#[derive(Debug, Clone)]
+pub struct TrustedDocumentsConfig {
+    /// `STOA_TRUSTED_DOCUMENTS_MODE`: `off`, `log` or `enforce`; default `enforce` with
+    /// `STOA_ENV=production`, else `off`.
+    pub mode: crate::trusted::Mode,
+    /// `STOA_TRUSTED_DOCUMENTS`: comma-separated paths of other frontends' manifests
+    /// (`{"sha256:<hex>": "<document>"}`), beside the embedded one of the generated client.
+    pub manifests: Vec<PathBuf>,
+    /// `STOA_TRUSTED_DOCUMENTS_EMBEDDED` (true): list the generated client's documents. Off for a
+    /// server only other frontends use, or whose document limits are below those documents (every
+    /// listed document must pass the limits, or startup fails naming it).
+    pub embedded: bool,
 }
 
 /// One OpenID provider.
@@ -413,6 +430,18 @@ impl Config {
             sweep: stoa_workers::runtime::Sweep {
                 every: src.secs("STOA_SCAN_SWEEP_SECS", 60)?,
                 stale: src.secs("STOA_SCAN_STALE_SECS", 300)?,
+            },
+            trusted_documents: TrustedDocumentsConfig {
+                mode: match src.get("STOA_TRUSTED_DOCUMENTS_MODE") {
+                    None if production => crate::trusted::Mode::Enforce,
+                    None => crate::trusted::Mode::Off,
+                    Some(mode) => mode.parse().map_err(|e| err("STOA_TRUSTED_DOCUMENTS_MODE", e))?,
+                },
+                manifests: src
+                    .get("STOA_TRUSTED_DOCUMENTS")
+                    .map(|s| s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect())
+                    .unwrap_or_default(),
+                embedded: src.flag("STOA_TRUSTED_DOCUMENTS_EMBEDDED", true)?,
             },
             cors_origins: src
                 .get("STOA_CORS_ORIGINS")

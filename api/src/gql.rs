@@ -11,6 +11,8 @@ use stoa_domain::{AppCtx, identity};
 use stoa_schema::error::{ErrorCode, transport_error};
 use stoa_schema::{ClientIp, Limits, RequestActor, limits};
 
+use crate::trusted::TrustedDocuments;
+
 /// Why a request never reached execution: coded errors (HTTP answers with the status the error
 /// table gives the first one's code).
 #[derive(Debug)]
@@ -24,12 +26,16 @@ impl Refusal {
     }
 }
 
-/// Documents already parsed and checked, by query text. Clients send the same few operations over
-/// and over, and parsing is the costliest step before execution; a cached document is cloned
-/// instead. Bounded: at most `DOC_CACHE_ENTRIES` documents of at most `DOC_CACHE_MAX_QUERY` bytes
-/// of text each (a client cannot fill it with huge one-off queries), cleared when full.
+/// Documents already parsed and checked, by query text: the trusted documents (parsed at startup,
+/// kept for good), then the ones seen lately. Clients send the same few operations over and over,
+/// and parsing is the costliest step before execution; a cached document is cloned instead. The
+/// recent ones are bounded: at most `DOC_CACHE_ENTRIES` documents of at most `DOC_CACHE_MAX_QUERY`
+/// bytes of text each (a client cannot fill it with huge one-off queries), cleared when full.
 #[derive(Default)]
-pub struct DocCache(Mutex<HashMap<String, Arc<ExecutableDocument>>>);
+pub struct DocCache {
+    recent: Mutex<HashMap<String, Arc<ExecutableDocument>>>,
+    trusted: TrustedDocuments,
+}
 
 /// Distinct documents kept.
 const DOC_CACHE_ENTRIES: usize = 512;
@@ -38,11 +44,26 @@ const DOC_CACHE_ENTRIES: usize = 512;
 const DOC_CACHE_MAX_QUERY: usize = 8 * 1024;
 
 impl DocCache {
+    /// A cache that starts with the trusted documents.
+    #[must_use]
+    pub fn new(trusted: TrustedDocuments) -> Self {
+        Self { recent: Mutex::default(), trusted }
+    }
+
+    /// The trusted documents.
+    #[must_use]
+    pub const fn trusted(&self) -> &TrustedDocuments {
+        &self.trusted
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ExecutableDocument>>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        if let Some(trusted) = self.trusted.by_text(query) {
+            return Some(ExecutableDocument::clone(&trusted.doc));
+        }
         if query.len() > DOC_CACHE_MAX_QUERY {
             return None;
         }
@@ -61,6 +82,27 @@ impl DocCache {
         }
         docs.insert(query.to_owned(), doc);
     }
+}
+
+/// A request as a client sends it: the GraphQL-over-HTTP fields plus the persisted-documents
+/// appendix's `documentId`.
+#[derive(serde::Deserialize)]
+pub struct Incoming {
+    #[serde(flatten)]
+    pub request: Request,
+    #[serde(default, rename = "documentId")]
+    pub document_id: Option<String>,
+}
+
+/// Resolves a trusted document's identifier into its text and applies the trusted-documents mode
+/// to text: what every transport does with a client's request before [`prepare`] or [`check`].
+///
+/// # Errors
+/// A [`Refusal`] with the coded error.
+pub fn admit(docs: &DocCache, incoming: Incoming) -> Result<Request, Refusal> {
+    let Incoming { mut request, document_id } = incoming;
+    docs.trusted.admit(&mut request, document_id.as_deref()).map_err(Refusal::one)?;
+    Ok(request)
 }
 
 /// Who is calling, and until when their token holds.
@@ -124,22 +166,22 @@ pub fn check(
     if request.query.trim().is_empty() {
         return Err(Refusal::one(transport_error(ErrorCode::BAD_REQUEST, "the request has no query")));
     }
-    limits::prescan(&request.query, limits).map_err(Refusal::one)?;
     let operation_name = request.operation_name.clone();
-    // The text to cache the document under, when it is not cached yet.
-    let uncached = match docs.get(&request.query) {
-        Some(doc) => {
-            request.set_parsed_query(doc);
-            None
-        }
-        None => Some(request.query.clone()),
+    // The text to cache the document under, when it is not cached yet (a cached one passed the
+    // guard and the document checks when it was put).
+    let uncached = if let Some(doc) = docs.get(&request.query) {
+        request.set_parsed_query(doc);
+        None
+    } else {
+        limits::prescan(&request.query, limits).map_err(Refusal::one)?;
+        Some(request.query.clone())
     };
     let doc = request.parsed_query().map_err(|mut e| {
         e.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::GRAPHQL_PARSE_FAILED.as_str());
         Refusal::one(e)
     })?;
-    limits::check_document(doc, limits).map_err(Refusal::one)?;
     if let Some(query) = uncached {
+        limits::check_document(doc, limits).map_err(Refusal::one)?;
         docs.put(&query, doc);
     }
     if queries_only && limits::operation_type(doc, operation_name.as_deref()) != Some(OperationType::Query) {

@@ -156,14 +156,27 @@ fn client_ip(state: &AppState, addr: SocketAddr, headers: &HeaderMap) -> String 
     crate::client_addr::client_key(Some(addr), headers, &state.proxies)
 }
 
+/// Requests in a POST body: one, or a batch.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IncomingBatch {
+    Single(Box<gql::Incoming>),
+    Batch(Vec<gql::Incoming>),
+}
+
+fn incoming(request: Request) -> gql::Incoming {
+    gql::Incoming { request, document_id: None }
+}
+
 /// Runs one prepared request; refusals become error-only responses.
 async fn run_one(
     state: &AppState,
-    request: Request,
+    incoming: gql::Incoming,
     queries_only: bool,
     actor: stoa_schema::RequestActor,
     ip: &str,
 ) -> Result<Response, Refusal> {
+    let request = gql::admit(&state.docs, incoming)?;
     let request = gql::prepare(request, &state.docs, &state.limits, queries_only, &state.app, actor, ip)?;
     let mut response = state.schema.execute(request).await;
     classify_errors(&mut response.errors);
@@ -269,10 +282,11 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
         let err = transport_error(ErrorCode::PAYLOAD_TOO_LARGE, format!("request body larger than {body_limit} bytes"));
         return refused(media, &[err]);
     };
-    let batch: BatchRequest = if multipart {
+    let batch: IncomingBatch = if multipart {
         let opts = async_graphql::http::MultipartOptions::default().max_file_size(max_upload).max_num_files(5);
         match async_graphql::http::receive_batch_body(Some(content_type), futures::io::Cursor::new(bytes), opts).await {
-            Ok(batch) => batch,
+            Ok(BatchRequest::Single(request)) => IncomingBatch::Single(Box::new(incoming(request))),
+            Ok(BatchRequest::Batch(requests)) => IncomingBatch::Batch(requests.into_iter().map(incoming).collect()),
             Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
                 let err =
                     transport_error(ErrorCode::PAYLOAD_TOO_LARGE, format!("files must be at most {max_upload} bytes"));
@@ -290,8 +304,8 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
     let actor = authenticate(&state, addr, headers).await;
     let ip = client_ip(&state, addr, headers);
     let cost = match &batch {
-        BatchRequest::Single(_) => 1,
-        BatchRequest::Batch(requests) => requests.len(),
+        IncomingBatch::Single(_) => 1,
+        IncomingBatch::Batch(requests) => requests.len(),
     };
     if cost == 0 || cost > state.limits.max_batch {
         return bad_request(media, format!("a batch holds 1 to {} operations", state.limits.max_batch));
@@ -301,7 +315,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
         Err(res) => return res,
     };
     let res = match batch {
-        BatchRequest::Single(request) => match run_one(&state, request, false, actor, &ip).await {
+        IncomingBatch::Single(request) => match run_one(&state, *request, false, actor, &ip).await {
             Ok(response) => {
                 let res = executed_reply(media, status_for(media, &response), &[&response], &response);
                 count(&state, &[&response]);
@@ -309,7 +323,7 @@ async fn post_inner(state: &AppState, addr: SocketAddr, headers: &HeaderMap, bod
             }
             Err(refusal) => refused(media, &refusal.errors),
         },
-        BatchRequest::Batch(requests) => {
+        IncomingBatch::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
                 responses.push(match run_one(&state, request, false, actor.clone(), &ip).await {
@@ -345,6 +359,11 @@ pub struct GetParams {
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
     variables: Option<String>,
+    /// A trusted document's identifier (the persisted-documents appendix).
+    #[serde(rename = "documentId")]
+    document_id: Option<String>,
+    /// JSON, as Apollo sends `extensions.persistedQuery`.
+    extensions: Option<String>,
 }
 
 /// `GET /graphql` without a WebSocket upgrade: queries only.
@@ -369,10 +388,10 @@ async fn get_inner(
     let Ok(Query(params)) = params else {
         return bad_request(media, "malformed query string");
     };
-    let Some(query) = params.query else {
+    if params.query.is_none() && params.document_id.is_none() && params.extensions.is_none() {
         return bad_request(media, "missing query parameter");
-    };
-    let mut request = Request::new(query);
+    }
+    let mut request = Request::new(params.query.unwrap_or_default());
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -383,6 +402,20 @@ async fn get_inner(
             _ => return bad_request(media, "variables must be a JSON object"),
         }
     }
+    if let Some(raw) = params.extensions {
+        match serde_json::from_str::<std::collections::HashMap<String, serde_json::Value>>(&raw) {
+            Ok(extensions) => {
+                for (key, value) in extensions {
+                    let Ok(value) = async_graphql::Value::from_json(value) else {
+                        return bad_request(media, "extensions must be a JSON object");
+                    };
+                    request.extensions.insert(key, value);
+                }
+            }
+            Err(_) => return bad_request(media, "extensions must be a JSON object"),
+        }
+    }
+    let request = gql::Incoming { request, document_id: params.document_id };
     let actor = authenticate(&state, addr, headers).await;
     let ip = client_ip(&state, addr, headers);
     let budget = match limit(&state, media, &ip, &actor, 1).await {

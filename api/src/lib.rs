@@ -18,6 +18,7 @@ pub mod seed;
 pub mod server;
 pub mod sessions;
 pub mod state;
+pub mod trusted;
 pub mod workers;
 pub mod ws;
 

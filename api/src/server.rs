@@ -280,6 +280,7 @@ impl Server {
     /// # Errors
     /// When a backend is unreachable or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let trusted = crate::trusted::load(&config.trusted_documents, &config.limits)?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let bound = listener.local_addr()?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
@@ -293,7 +294,7 @@ impl Server {
             app: app.clone(),
             schema,
             limits: Arc::new(config.limits.clone()),
-            docs: Arc::default(),
+            docs: Arc::new(crate::gql::DocCache::new(trusted)),
             ws: Arc::new(config.ws.clone()),
             max_body_bytes: config.max_body_bytes,
             metrics: Arc::new(crate::metrics::Metrics::default()),

@@ -13,8 +13,11 @@ use std::fmt::Write as _;
 /// codes only raised while an operation runs (answered beside `data` in a 200).
 macro_rules! error_codes {
     ($( $(#[doc = $doc:literal])+ $name:ident => ($http:expr, $extensions:literal) ),+ $(,)?) => {
-        /// A stable error code, sent as `extensions.code`; its name is the wire string.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        /// A stable error code, sent as `extensions.code` of a GraphQL error; the value is the wire
+        /// string. Codes are never renamed; a new one may be added at any time, so a client must
+        /// treat an unknown code as `INTERNAL`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
         #[allow(non_camel_case_types, clippy::upper_case_acronyms, reason = "the variant is the wire code")]
         pub enum ErrorCode {
             $( $(#[doc = $doc])+ $name, )+
@@ -93,6 +96,12 @@ error_codes! {
     GRAPHQL_VALIDATION_FAILED => (Some(400), ""),
     /// a document limit was exceeded: tokens, bracket nesting, depth, complexity, aliases, directives
     QUERY_TOO_COMPLEX => (Some(400), ""),
+    /// the request names a trusted document (`documentId`, or Apollo's
+    /// `extensions.persistedQuery`) the server does not list, and sends no text
+    PERSISTED_QUERY_NOT_FOUND => (Some(404), ""),
+    /// query text whose sha256 is not a trusted document, on a server that runs only those
+    /// (`STOA_TRUSTED_DOCUMENTS_MODE=enforce`, the default in production): send a `documentId`
+    TRUSTED_DOCUMENTS_ONLY => (Some(400), ""),
     /// a mutation sent over `GET`
     METHOD_NOT_ALLOWED => (Some(405), ""),
     /// the request body exceeds `STOA_MAX_BODY_BYTES`

@@ -124,31 +124,20 @@ mod tests {
 
     /// Object types and their fields (with each field's named type), from the SDL.
     fn types(sdl: &str) -> HashMap<String, Vec<(String, String)>> {
+        use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+        fn named(ty: &Type) -> String {
+            match &ty.base {
+                BaseType::Named(name) => name.to_string(),
+                BaseType::List(inner) => named(inner),
+            }
+        }
+        let doc = async_graphql::parser::parse_schema(sdl).unwrap_or_else(|e| panic!("the SDL parses: {e}"));
         let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        let mut current: Option<String> = None;
-        let mut in_doc = false;
-        for line in sdl.lines() {
-            let t = line.trim();
-            if t.starts_with("\"\"\"") {
-                in_doc = !(in_doc || t.len() > 3 && t.ends_with("\"\"\""));
-                continue;
-            }
-            if in_doc {
-                continue;
-            }
-            if let Some(rest) = t.strip_prefix("type ") {
-                current = rest.split_whitespace().next().map(str::to_owned);
-            } else if t == "}" {
-                current = None;
-            } else if let Some(ty) = &current {
-                // `name(args): Type!` or `name: [Type!]!`
-                let Some((head, ret)) = t.rsplit_once(':') else { continue };
-                let name = head.split('(').next().unwrap_or_default().trim().to_owned();
-                let named =
-                    ret.trim().trim_matches(|c| c == '[' || c == ']' || c == '!').trim_end_matches('!').to_owned();
-                let named = named.trim_matches(|c| c == '[' || c == ']' || c == '!').to_owned();
-                out.entry(ty.clone()).or_default().push((name, named));
-            }
+        for def in doc.definitions {
+            let TypeSystemDefinition::Type(ty) = def else { continue };
+            let TypeKind::Object(object) = &ty.node.kind else { continue };
+            let fields = object.fields.iter().map(|f| (f.node.name.node.to_string(), named(&f.node.ty.node)));
+            out.insert(ty.node.name.node.to_string(), fields.collect());
         }
         out
     }

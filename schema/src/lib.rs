@@ -52,6 +52,14 @@ pub struct MutationRoot(
 #[graphql(name = "Subscription")]
 pub struct SubscriptionRoot(workspaces::WorkspaceSubscription, chat::ChatSubscription, files::FilesSubscription);
 
+/// A connection as every list field returns it.
+type Page<T> = async_graphql::connection::Connection<
+    String,
+    T,
+    async_graphql::connection::EmptyFields,
+    async_graphql::connection::EmptyFields,
+>;
+
 /// The executable schema.
 pub type StoaSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -62,7 +70,28 @@ pub fn build(app: Option<AppCtx>, limits: &Limits) -> StoaSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
-        .limit_recursive_depth(limits.max_nesting.max(32));
+        .limit_recursive_depth(limits.max_nesting.max(32))
+        // No field returns it: registered so the SDL, and the generated client, carry every code.
+        .register_output_type::<error_codes::ErrorCode>()
+        // async-graphql's connection types carry no description of their own.
+        .override_output_type_description::<Page<workspaces::Member>>(
+            "A page of a workspace's members: `edges` (each with its cursor), `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<workspaces::UndeliveredMail>>(
+            "A page of mail that could not be delivered: `edges` (each with its cursor), `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<audit::AuditEntry>>(
+            "A page of the audit log, newest first: `edges` (each with its cursor), `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<chat::Channel>>(
+            "A page of channels: `edges` (each with its cursor), `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<chat::Message>>(
+            "A page of messages: `edges` (each with its cursor, the message's `seq`), `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<chat::Notification>>(
+            "A page of notifications: `edges` (each with its cursor), `nodes`, and `pageInfo`.",
+        );
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -248,6 +248,8 @@ pub fn operation_type(doc: &ExecutableDocument, operation_name: Option<&str>) ->
     match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        // A document with one named operation runs it without `operationName`.
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
         (DocumentOperations::Multiple(_), None) => None,
     }
 }

@@ -419,7 +419,9 @@ impl Conn {
         let Some(payload) = msg.get("payload").filter(|p| p.get("query").is_some_and(Value::is_string)) else {
             return self.invalid();
         };
-        let Ok(request) = serde_json::from_value::<async_graphql::Request>(payload.clone()) else {
+        // `query` may be "" when the payload names a trusted document by `documentId` or Apollo's
+        // `extensions.persistedQuery`.
+        let Ok(request) = serde_json::from_value::<crate::gql::Incoming>(payload.clone()) else {
             return self.invalid();
         };
         let Some(actor) = self.actor.clone() else {

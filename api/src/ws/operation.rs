@@ -33,7 +33,7 @@ pub(super) fn start(
     state: AppState,
     ip: String,
     actor: RequestActor,
-    request: async_graphql::Request,
+    incoming: gql::Incoming,
     id: String,
     protocol: Protocol,
 ) -> BoxStream<'static, OpItem> {
@@ -47,6 +47,10 @@ pub(super) fn start(
         if let Err(refused) = state.ops.check(&state.app, &ip, &actor, 1).await {
             return refuse(&state, &id, &[refused.error()]);
         }
+        let request = match gql::admit(&state.docs, incoming) {
+            Ok(request) => request,
+            Err(refusal) => return refuse(&state, &id, &refusal.errors),
+        };
         let variables = request.variables.clone();
         let viewer = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
         let member = actor.clone();

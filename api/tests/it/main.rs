@@ -22,5 +22,6 @@ mod redaction;
 mod removal;
 mod sessions;
 mod transport;
+mod trusted;
 mod workspaces;
 mod ws;

@@ -40,8 +40,14 @@ async fn a_list_argument_nested_1600_deep_is_refused_and_the_server_keeps_servin
 
 #[tokio::test]
 async fn depth_complexity_tokens_aliases_and_unknown_directives_are_refused_with_codes() {
-    let app =
-        spawn_app_with(&[("STOA_MAX_DEPTH", "3"), ("STOA_MAX_COMPLEXITY", "20"), ("STOA_MAX_TOKENS", "60")]).await;
+    let app = spawn_app_with(&[
+        ("STOA_MAX_DEPTH", "3"),
+        ("STOA_MAX_COMPLEXITY", "20"),
+        ("STOA_MAX_TOKENS", "60"),
+        // The generated client's documents are deeper than these limits allow.
+        ("STOA_TRUSTED_DOCUMENTS_EMBEDDED", "false"),
+    ])
+    .await;
     let deep = "{ workspaces { members { user { id } } } }";
     let complex = "{ workspaces { id name slug members { role joinedAt } departments { id code name } } }";
     let many_tokens = format!("{{ {} }}", "__typename ".repeat(70));
@@ -149,7 +155,8 @@ async fn batches_run_up_to_the_limit_and_larger_ones_are_refused() {
 
 #[tokio::test]
 async fn production_hides_introspection_and_suggestions() {
-    let app = spawn_app_with(&[("STOA_ENV", "production")]).await;
+    // Raw text is allowed here (production enforces trusted documents by default: trusted.rs).
+    let app = spawn_app_with(&[("STOA_ENV", "production"), ("STOA_TRUSTED_DOCUMENTS_MODE", "off")]).await;
     let res = app.gql("{ __schema { types { name } } }", json!({})).await;
     assert_eq!(res.error_code().as_deref(), Some("GRAPHQL_VALIDATION_FAILED"), "{}", res.body);
     let typo = app.gql("{ workspacez { id } }", json!({})).await;

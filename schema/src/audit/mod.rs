@@ -111,7 +111,7 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace whose audit trail is read.")] workspace_id: ID,
         #[graphql(desc = "Which entries; every field narrows.")] filter: Option<AuditFilter>,
         #[graphql(desc = "Page size, 1 to 100 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last entry of the previous page.")] after: Option<String>,

@@ -7,6 +7,8 @@ mod query;
 mod subscription;
 mod types;
 
+pub(crate) use types::{Channel, Message, Notification};
+
 pub use loaders::{ReactionsLoader, ThreadParticipantsLoader, UnreadLoader};
 pub use mutation::ChatMutation;
 pub use query::ChatQuery;

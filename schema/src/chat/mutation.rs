@@ -155,7 +155,12 @@ fn ids<T: From<uuid::Uuid>>(list: &[ID], field: &'static str) -> Result<Vec<T>> 
 #[Object]
 impl ChatMutation {
     /// Creates a public or private channel; the viewer and `memberIds` join it.
-    async fn create_channel(&self, ctx: &Context<'_>, input: CreateChannelInput) -> Result<ChannelPayload> {
+    async fn create_channel(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace, name, kind, topic and first members of the channel.")]
+        input: CreateChannelInput,
+    ) -> Result<ChannelPayload> {
         let input = chat::CreateChannel {
             workspace_id: parse_id(&input.workspace_id, "workspaceId")?,
             name: input.name,
@@ -170,27 +175,43 @@ impl ChatMutation {
     }
 
     /// Returns the direct channel with exactly these people, creating it the first time.
-    async fn open_direct_channel(&self, ctx: &Context<'_>, input: OpenDirectChannelInput) -> Result<ChannelPayload> {
+    async fn open_direct_channel(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the other participants.")] input: OpenDirectChannelInput,
+    ) -> Result<ChannelPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let users = ids(&input.user_ids, "userIds")?;
         Ok(ChannelPayload { channel: Channel(chat::open_direct(ctx.app()?, ctx.actor()?, workspace, users).await?) })
     }
 
     /// Joins a public channel.
-    async fn join_channel(&self, ctx: &Context<'_>, channel_id: ID) -> Result<ChannelPayload> {
+    async fn join_channel(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The public channel to join.")] channel_id: ID,
+    ) -> Result<ChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
         Ok(ChannelPayload { channel: Channel(chat::join_channel(ctx.app()?, ctx.actor()?, id).await?) })
     }
 
     /// Adds a workspace member to a channel the viewer belongs to.
-    async fn add_channel_member(&self, ctx: &Context<'_>, input: ChannelMemberInput) -> Result<OkPayload> {
+    async fn add_channel_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The channel and the workspace member to add.")] input: ChannelMemberInput,
+    ) -> Result<OkPayload> {
         let (channel, user) = (parse_id(&input.channel_id, "channelId")?, parse_id(&input.user_id, "userId")?);
         chat::add_channel_member(ctx.app()?, &ctx.acting(input.reason)?, channel, user).await?;
         Ok(OkPayload { ok: true })
     }
 
     /// Leaves a channel, or removes someone (its creator and workspace admins). Their streams end at once.
-    async fn remove_channel_member(&self, ctx: &Context<'_>, input: ChannelMemberInput) -> Result<OkPayload> {
+    async fn remove_channel_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The channel and the member to remove (the viewer to leave).")] input: ChannelMemberInput,
+    ) -> Result<OkPayload> {
         let (channel, user) = (parse_id(&input.channel_id, "channelId")?, parse_id(&input.user_id, "userId")?);
         chat::remove_channel_member(ctx.app()?, &ctx.acting(input.reason)?, channel, user).await?;
         Ok(OkPayload { ok: true })
@@ -200,7 +221,7 @@ impl ChatMutation {
     async fn archive_channel(
         &self,
         ctx: &Context<'_>,
-        channel_id: ID,
+        #[graphql(desc = "The channel to archive.")] channel_id: ID,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<ChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
@@ -211,7 +232,7 @@ impl ChatMutation {
     async fn unarchive_channel(
         &self,
         ctx: &Context<'_>,
-        channel_id: ID,
+        #[graphql(desc = "The archived channel to make writable again.")] channel_id: ID,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<ChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
@@ -220,7 +241,11 @@ impl ChatMutation {
 
     /// Renames a channel or changes its topic or purpose. Its creator and workspace admins;
     /// subscribers of `channelChanged` hear it.
-    async fn update_channel(&self, ctx: &Context<'_>, input: UpdateChannelInput) -> Result<ChannelPayload> {
+    async fn update_channel(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The channel and the fields to change.")] input: UpdateChannelInput,
+    ) -> Result<ChannelPayload> {
         let id = parse_id(&input.channel_id, "channelId")?;
         let update = chat::UpdateChannel { name: input.name, topic: maybe(input.topic), purpose: maybe(input.purpose) };
         let channel = chat::update_channel(ctx.app()?, &ctx.acting(input.reason)?, id, update).await?;
@@ -232,7 +257,7 @@ impl ChatMutation {
     async fn delete_channel(
         &self,
         ctx: &Context<'_>,
-        channel_id: ID,
+        #[graphql(desc = "The channel to delete.")] channel_id: ID,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<DeleteChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
@@ -241,7 +266,12 @@ impl ChatMutation {
     }
 
     /// Posts a message or a thread reply.
-    async fn post_message(&self, ctx: &Context<'_>, input: PostMessageInput) -> Result<MessagePayload> {
+    async fn post_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The channel and text, with an optional thread root and attachments.")]
+        input: PostMessageInput,
+    ) -> Result<MessagePayload> {
         let input = chat::PostMessage {
             channel_id: parse_id(&input.channel_id, "channelId")?,
             body: input.body,
@@ -253,7 +283,11 @@ impl ChatMutation {
     }
 
     /// Edits one of the viewer's messages.
-    async fn edit_message(&self, ctx: &Context<'_>, input: EditMessageInput) -> Result<MessagePayload> {
+    async fn edit_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The viewer's message and its new text.")] input: EditMessageInput,
+    ) -> Result<MessagePayload> {
         let id = parse_id(&input.message_id, "messageId")?;
         let snapshot = chat::edit_message(ctx.app()?, ctx.actor()?, id, &input.body).await?;
         Ok(MessagePayload { message: Message::snapshot(snapshot) })
@@ -263,7 +297,7 @@ impl ChatMutation {
     async fn delete_message(
         &self,
         ctx: &Context<'_>,
-        message_id: ID,
+        #[graphql(desc = "The message to delete.")] message_id: ID,
         #[graphql(desc = "Why, for the audit log when a moderator deletes another's message: at most 500 characters.")]
         reason: Option<String>,
     ) -> Result<MessagePayload> {
@@ -273,7 +307,11 @@ impl ChatMutation {
     }
 
     /// Adds the viewer's reaction, or removes it if present.
-    async fn toggle_reaction(&self, ctx: &Context<'_>, input: ToggleReactionInput) -> Result<ToggleReactionPayload> {
+    async fn toggle_reaction(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The message and the emoji.")] input: ToggleReactionInput,
+    ) -> Result<ToggleReactionPayload> {
         let id = parse_id(&input.message_id, "messageId")?;
         let (snapshot, added) = chat::toggle_reaction(ctx.app()?, ctx.actor()?, id, &input.emoji).await?;
         Ok(ToggleReactionPayload { message: Message::snapshot(snapshot), added })
@@ -283,8 +321,8 @@ impl ChatMutation {
     async fn pin_message(
         &self,
         ctx: &Context<'_>,
-        message_id: ID,
-        #[graphql(default = true)] pinned: bool,
+        #[graphql(desc = "The message to pin or unpin.")] message_id: ID,
+        #[graphql(default = true, desc = "True to pin, false to unpin.")] pinned: bool,
     ) -> Result<MessagePayload> {
         let id = parse_id(&message_id, "messageId")?;
         let snapshot = chat::pin_message(ctx.app()?, ctx.actor()?, id, pinned).await?;
@@ -292,7 +330,13 @@ impl ChatMutation {
     }
 
     /// Moves the viewer's read mark forward to `seq`.
-    async fn mark_channel_read(&self, ctx: &Context<'_>, channel_id: ID, seq: i64) -> Result<ChannelPayload> {
+    async fn mark_channel_read(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The channel to mark read; the viewer must be a member.")] channel_id: ID,
+        #[graphql(desc = "The `seq` read up to (not negative; capped at `lastSeq`; the mark never moves back).")]
+        seq: i64,
+    ) -> Result<ChannelPayload> {
         let id = parse_id(&channel_id, "channelId")?;
         Ok(ChannelPayload { channel: Channel(chat::mark_read(ctx.app()?, ctx.actor()?, id, seq).await?) })
     }
@@ -301,8 +345,8 @@ impl ChatMutation {
     async fn set_typing(
         &self,
         ctx: &Context<'_>,
-        channel_id: ID,
-        #[graphql(default = true)] typing: bool,
+        #[graphql(desc = "The channel the viewer is typing in.")] channel_id: ID,
+        #[graphql(default = true, desc = "True while typing (refresh within 5 s), false once stopped.")] typing: bool,
     ) -> Result<OkPayload> {
         let id = parse_id(&channel_id, "channelId")?;
         chat::set_typing(ctx.app()?, ctx.actor()?, id, typing).await?;
@@ -310,12 +354,20 @@ impl ChatMutation {
     }
 
     /// Marks the viewer away (or back online while connected).
-    async fn set_away(&self, ctx: &Context<'_>, away: bool) -> Result<PresenceStatus> {
+    async fn set_away(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "True to mark the viewer away, false to mark them back online.")] away: bool,
+    ) -> Result<PresenceStatus> {
         Ok(chat::presence::set_away(ctx.app()?, ctx.actor()?, away).await?.into())
     }
 
     /// Marks one notification read.
-    async fn mark_notification_read(&self, ctx: &Context<'_>, id: ID) -> Result<MarkNotificationsReadPayload> {
+    async fn mark_notification_read(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The notification's ID.")] id: ID,
+    ) -> Result<MarkNotificationsReadPayload> {
         let id = parse_id(&id, "id")?;
         Ok(MarkNotificationsReadPayload {
             count: chat::mark_notifications_read(ctx.app()?, ctx.actor()?, Some(id)).await?,

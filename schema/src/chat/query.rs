@@ -21,9 +21,9 @@ impl ChatQuery {
     async fn channels(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The workspace whose channels are listed.")] workspace_id: ID,
+        #[graphql(desc = "Return at most this many channels (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last channel of the previous page.")] after: Option<String>,
     ) -> Result<Connection<String, Channel, EmptyFields, EmptyFields>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         let page = pagination::page(first, after)?;
@@ -34,12 +34,12 @@ impl ChatQuery {
     }
 
     /// One channel. `NOT_FOUND` unless the viewer may read it.
-    async fn channel(&self, ctx: &Context<'_>, id: ID) -> Result<Channel> {
+    async fn channel(&self, ctx: &Context<'_>, #[graphql(desc = "The channel's ID.")] id: ID) -> Result<Channel> {
         Ok(Channel(chat::channel(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?))
     }
 
     /// One message. `NOT_FOUND` unless the viewer may read its channel.
-    async fn message(&self, ctx: &Context<'_>, id: ID) -> Result<Message> {
+    async fn message(&self, ctx: &Context<'_>, #[graphql(desc = "The message's ID.")] id: ID) -> Result<Message> {
         Ok(Message::loaded(chat::message(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?))
     }
 
@@ -49,10 +49,11 @@ impl ChatQuery {
     async fn search_messages(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace whose readable channels are searched.")] workspace_id: ID,
+        #[graphql(desc = "Words that must all match: at most 500 bytes, of which only the first 16 words count.")]
         query: String,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Return at most this many messages (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last message of the previous page.")] after: Option<String>,
     ) -> Result<Connection<String, Message, EmptyFields, EmptyFields>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         let page = pagination::page(first, after)?;
@@ -68,9 +69,9 @@ impl ChatQuery {
     async fn notifications(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        #[graphql(default = false)] unread_only: bool,
+        #[graphql(desc = "Return at most this many notifications (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last notification of the previous page.")] after: Option<String>,
+        #[graphql(default = false, desc = "Return only the notifications not yet read.")] unread_only: bool,
     ) -> Result<Connection<String, Notification, EmptyFields, EmptyFields>> {
         let page = pagination::page(first, after)?;
         let result = chat::notifications(ctx.app()?, ctx.actor()?, page, unread_only).await?;
@@ -86,7 +87,11 @@ impl ChatQuery {
 
     /// Presence and custom status of every member of a workspace.
     #[graphql(complexity = "10 * child_complexity")]
-    async fn presence(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<Vec<Presence>> {
+    async fn presence(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace whose members are listed.")] workspace_id: ID,
+    ) -> Result<Vec<Presence>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         let list = chat::presence::workspace_presence(ctx.app()?, ctx.actor()?, workspace).await?;
         Ok(list.into_iter().map(Presence::from).collect())

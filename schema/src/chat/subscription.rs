@@ -30,8 +30,8 @@ impl ChatSubscription {
     async fn channel_events(
         &self,
         ctx: &Context<'_>,
-        channel_id: ID,
-        after: Option<i64>,
+        #[graphql(desc = "The channel to follow.")] channel_id: ID,
+        #[graphql(desc = "The last `seq` seen: later events are replayed before live ones.")] after: Option<i64>,
     ) -> Result<futures::stream::BoxStream<'static, Result<ChannelEvent>>> {
         if let Some(RenderOne(event)) = ctx.data_opt::<RenderOne>() {
             return Ok(futures::stream::once(futures::future::ready(Ok(ChannelEvent(Arc::clone(event))))).boxed());
@@ -50,7 +50,11 @@ impl ChatSubscription {
 
     /// Changes to a channel the viewer can read: renamed, new topic or purpose, archived,
     /// unarchived, deleted (the last event; the stream then ends).
-    async fn channel_changed(&self, ctx: &Context<'_>, channel_id: ID) -> Result<impl Stream<Item = ChannelChanged>> {
+    async fn channel_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The channel to watch.")] channel_id: ID,
+    ) -> Result<impl Stream<Item = ChannelChanged>> {
         let id = parse_id(&channel_id, "channelId")?;
         let stream = chat::channel_changes(ctx.app()?, ctx.actor()?, id).await?;
         Ok(stream.map(ChannelChanged))
@@ -58,14 +62,22 @@ impl ChatSubscription {
 
     /// Typing starts and stops in a channel the viewer can read. A start not refreshed within ~5 s
     /// is followed by a stop.
-    async fn typing(&self, ctx: &Context<'_>, channel_id: ID) -> Result<impl Stream<Item = TypingEvent>> {
+    async fn typing(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The channel to watch.")] channel_id: ID,
+    ) -> Result<impl Stream<Item = TypingEvent>> {
         let id = parse_id(&channel_id, "channelId")?;
         let stream = chat::typing_events(ctx.app()?, ctx.actor()?, id).await?;
         Ok(stream.map(TypingEvent::from))
     }
 
     /// Presence changes (online, away, offline, custom status) in a workspace the viewer belongs to.
-    async fn presence_changed(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<impl Stream<Item = Presence>> {
+    async fn presence_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace to watch, which the viewer must belong to.")] workspace_id: ID,
+    ) -> Result<impl Stream<Item = Presence>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         let stream = chat::presence::presence_events(ctx.app()?, ctx.actor()?, workspace).await?;
         Ok(stream.map(Presence::from))

@@ -134,10 +134,12 @@ impl Channel {
     async fn messages(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "At most this many, read forward from the oldest or from `after` (default 50, at most 100).")]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Only messages after this cursor (a message's `seq`).")] after: Option<String>,
+        #[graphql(desc = "At most this many, read back from the newest or from `before` (default 50, at most 100).")]
         last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Only messages before this cursor (a message's `seq`).")] before: Option<String>,
     ) -> Result<MessageConnection> {
         let w = pagination::seq_window(first, after, last, before)?;
         Ok(connection(chat::channel_history(ctx.app()?, &self.0, w, wanted(ctx)).await?))
@@ -264,7 +266,12 @@ impl Message {
     }
     /// Replies, oldest first.
     #[graphql(complexity = "pagination::cost(first, 50, child_complexity)")]
-    async fn replies(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<MessageConnection> {
+    async fn replies(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return at most this many replies (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Only replies after this cursor (a reply's `seq`).")] after: Option<String>,
+    ) -> Result<MessageConnection> {
         let w = pagination::seq_window(Some(first.unwrap_or(50)), after, None, None)?;
         Ok(connection(chat::thread(ctx.app()?, ctx.actor()?, self.inner.id, w, wanted(ctx)).await?))
     }

@@ -44,7 +44,13 @@ pub struct FilesMutation;
 impl FilesMutation {
     /// Uploads a small file with the GraphQL multipart request (send an `Apollo-Require-Preflight`
     /// header). It is stored in quarantine and scanned; attach it with `postMessage(attachmentIds)`.
-    async fn upload_file(&self, ctx: &Context<'_>, workspace_id: ID, file: Upload) -> Result<AttachmentPayload> {
+    async fn upload_file(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace to upload the file to.")] workspace_id: ID,
+        #[graphql(desc = "The file as a multipart part, whose filename and content type must match its bytes.")]
+        file: Upload,
+    ) -> Result<AttachmentPayload> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         let value = file.value(ctx).map_err(|e| GqlError::invalid("file", e.to_string()))?;
         let filename = value.filename.clone();
@@ -62,7 +68,11 @@ impl FilesMutation {
     }
 
     /// Registers a large upload and returns a signed URL to `PUT` the bytes to.
-    async fn create_upload(&self, ctx: &Context<'_>, input: CreateUploadInput) -> Result<CreateUploadPayload> {
+    async fn create_upload(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the file's name, MIME type and size.")] input: CreateUploadInput,
+    ) -> Result<CreateUploadPayload> {
         let input = files::CreateUpload {
             workspace_id: parse_id(&input.workspace_id, "workspaceId")?,
             filename: input.filename,
@@ -74,7 +84,11 @@ impl FilesMutation {
     }
 
     /// Checks the bytes sent to the signed URL and queues the virus scan.
-    async fn complete_upload(&self, ctx: &Context<'_>, id: ID) -> Result<AttachmentPayload> {
+    async fn complete_upload(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The attachment `createUpload` registered.")] id: ID,
+    ) -> Result<AttachmentPayload> {
         let attachment = files::complete_upload(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?;
         Ok(AttachmentPayload { attachment: Attachment(attachment) })
     }
@@ -97,7 +111,7 @@ impl FilesAdminMutation {
     async fn retry_scan(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The attachment whose scan failed for good.")] id: ID,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<AttachmentPayload> {
         let attachment = files::retry_scan(ctx.app()?, &ctx.acting(reason)?, parse_id(&id, "id")?).await?;
@@ -108,8 +122,8 @@ impl FilesAdminMutation {
     async fn set_upload_limit(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
-        max_bytes: Option<i64>,
+        #[graphql(desc = "The workspace whose cap is set.")] workspace_id: ID,
+        #[graphql(desc = "The cap in bytes (positive); null clears it.")] max_bytes: Option<i64>,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<UploadLimitPayload> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;

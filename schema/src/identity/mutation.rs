@@ -18,7 +18,12 @@ pub struct IdentityMutation;
 impl IdentityMutation {
     /// Creates an account, signs it in and mails a link proving its address; with
     /// `invitationToken`, joins that invitation's workspace too. `CONFLICT` when the email is taken.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account's email, password and display name, and optionally an invitation token.")]
+        input: RegisterInput,
+    ) -> Result<AuthPayload> {
         let input = identity::Register {
             email: input.email,
             password: input.password,
@@ -31,19 +36,31 @@ impl IdentityMutation {
 
     /// Signs in. Unknown email and wrong password answer the same `UNAUTHENTICATED`; ten attempts a
     /// minute per account and address, then `RATE_LIMITED` with `retryAfter`.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's email and password.")] input: LoginInput,
+    ) -> Result<AuthPayload> {
         let input = identity::Login { email: input.email, password: input.password, client_ip: ctx.client_ip() };
         Ok(AuthPayload(identity::login(ctx.app()?, input).await?))
     }
 
     /// Exchanges a refresh token for a new pair; the old one stops working. Presenting a used token
     /// again revokes the whole session.
-    async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<AuthPayload> {
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token to exchange.")] input: RefreshTokenInput,
+    ) -> Result<AuthPayload> {
         Ok(AuthPayload(identity::refresh_session(ctx.app()?, &input.refresh_token).await?))
     }
 
     /// Revokes the session the refresh token belongs to.
-    async fn logout(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<LogoutPayload> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token of the session to end.")] input: RefreshTokenInput,
+    ) -> Result<LogoutPayload> {
         identity::logout(ctx.app()?, &input.refresh_token).await?;
         Ok(LogoutPayload { ok: true })
     }
@@ -56,7 +73,11 @@ impl IdentityMutation {
     }
 
     /// Changes the signed-in user's display name and custom status.
-    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<UpdateProfilePayload> {
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The profile fields to change.")] input: UpdateProfileInput,
+    ) -> Result<UpdateProfilePayload> {
         let input = identity::UpdateProfile {
             display_name: input.display_name,
             status_text: maybe(input.status_text),
@@ -67,7 +88,11 @@ impl IdentityMutation {
 
     /// Proves an address with the token of a verification or email-change link; needs no sign-in.
     /// `INVALID_TOKEN` when it is malformed, expired, used, or the address changed since.
-    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<VerifyEmailPayload> {
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the verification or email-change link.")] token: String,
+    ) -> Result<VerifyEmailPayload> {
         Ok(VerifyEmailPayload { viewer: Viewer(identity::verify_email(ctx.app()?, &token).await?) })
     }
 
@@ -80,41 +105,65 @@ impl IdentityMutation {
 
     /// Starts changing the signed-in user's address: a link is mailed to the new one, and the
     /// address changes (verified) when it is opened.
-    async fn change_email(&self, ctx: &Context<'_>, input: ChangeEmailInput) -> Result<DonePayload> {
+    async fn change_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new address and the current password.")] input: ChangeEmailInput,
+    ) -> Result<DonePayload> {
         identity::change_email(ctx.app()?, ctx.actor()?, &input.new_email, input.password).await?;
         Ok(DonePayload { ok: true })
     }
 
     /// Mails a password-reset link (single use, 30 minutes) when an account has this address. The
     /// answer is the same, in the same time, for every address.
-    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<DonePayload> {
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The address to mail the reset link to.")] email: String,
+    ) -> Result<DonePayload> {
         identity::request_password_reset(ctx.app()?, &email, &ctx.client_ip()).await?;
         Ok(DonePayload { ok: true })
     }
 
     /// Sets a new password with a reset token: every session of the account ends and its sockets
     /// close. Sign in again afterwards.
-    async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<DonePayload> {
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the reset link and the new password.")] input: ResetPasswordInput,
+    ) -> Result<DonePayload> {
         identity::reset_password(ctx.app()?, &input.token, input.new_password).await?;
         Ok(DonePayload { ok: true })
     }
 
     /// Turns the one-time code of an OpenID sign-in redirect (`/sign-in#code=…`, 60 s, single use)
     /// into the usual token pair.
-    async fn exchange_sign_in_code(&self, ctx: &Context<'_>, code: String) -> Result<AuthPayload> {
+    async fn exchange_sign_in_code(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The one-time code from the `/sign-in#code=…` redirect.")] code: String,
+    ) -> Result<AuthPayload> {
         Ok(AuthPayload(identity::exchange_sign_in_code(ctx.app()?, &code).await?))
     }
 
     /// Unlinks the signed-in user's identity at `provider`. `CONFLICT` when it is their last way to
     /// sign in (no password, no other identity).
-    async fn unlink_identity(&self, ctx: &Context<'_>, provider: String) -> Result<DonePayload> {
+    async fn unlink_identity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The provider's configured name, as `linkedIdentities` lists it.")] provider: String,
+    ) -> Result<DonePayload> {
         identity::unlink_identity(ctx.app()?, ctx.actor()?, &provider).await?;
         Ok(DonePayload { ok: true })
     }
 
     /// Makes an uploaded image that scanned clean the signed-in user's profile picture (rendered
     /// as 256 px and 64 px WebP by a job). `BAD_USER_INPUT` for a file that is not a clean image.
-    async fn set_avatar(&self, ctx: &Context<'_>, attachment_id: async_graphql::ID) -> Result<DonePayload> {
+    async fn set_avatar(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "An image the viewer uploaded that scanned clean.")] attachment_id: async_graphql::ID,
+    ) -> Result<DonePayload> {
         let attachment = crate::context::parse_id(&attachment_id, "attachmentId")?;
         stoa_domain::files::set_avatar(ctx.app()?, ctx.actor()?, attachment).await?;
         Ok(DonePayload { ok: true })
@@ -127,7 +176,11 @@ impl IdentityMutation {
     }
 
     /// Changes the signed-in user's password; every other session ends.
-    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<DonePayload> {
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The current password and the new one.")] input: ChangePasswordInput,
+    ) -> Result<DonePayload> {
         identity::change_password(ctx.app()?, ctx.actor()?, input.current_password, input.new_password).await?;
         Ok(DonePayload { ok: true })
     }

@@ -37,7 +37,11 @@ impl Viewer {
     async fn avatar_url(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "AvatarSize::Large")] size: AvatarSize,
+        #[graphql(
+            default_with = "AvatarSize::Large",
+            desc = "Which rendering: `LARGE` (256 px, the default) or `SMALL` (64 px)."
+        )]
+        size: AvatarSize,
     ) -> Result<Option<String>> {
         avatar_url(ctx, self.0.avatar_key.as_deref(), size).await
     }
@@ -89,7 +93,11 @@ impl User {
     async fn avatar_url(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "AvatarSize::Large")] size: AvatarSize,
+        #[graphql(
+            default_with = "AvatarSize::Large",
+            desc = "Which rendering: `LARGE` (256 px, the default) or `SMALL` (64 px)."
+        )]
+        size: AvatarSize,
     ) -> Result<Option<String>> {
         let set = crate::context::loader::<crate::identity::AvatarKeys>(ctx)?.load_one(self.0.id).await?;
         avatar_url(ctx, set.as_deref(), size).await

@@ -269,14 +269,22 @@ pub struct CommunityQuery;
 impl CommunityQuery {
     /// A workspace's invitations, newest first. Owners and admins only.
     #[graphql(complexity = "50 * child_complexity")]
-    async fn invitations(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<Vec<Invitation>> {
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace whose invitations are listed.")] workspace_id: ID,
+    ) -> Result<Vec<Invitation>> {
         let list = ws::invitations(ctx.app()?, ctx.actor()?, parse_id(&workspace_id, "workspaceId")?).await?;
         Ok(list.into_iter().map(Invitation).collect())
     }
 
     /// A workspace's bans, newest first. Moderators and above.
     #[graphql(complexity = "50 * child_complexity")]
-    async fn bans(&self, ctx: &Context<'_>, workspace_id: ID) -> Result<Vec<Ban>> {
+    async fn bans(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace whose bans are listed.")] workspace_id: ID,
+    ) -> Result<Vec<Ban>> {
         let list = ws::bans(ctx.app()?, ctx.actor()?, parse_id(&workspace_id, "workspaceId")?).await?;
         Ok(list.into_iter().map(Ban).collect())
     }
@@ -287,7 +295,7 @@ impl CommunityQuery {
     async fn undelivered_mail(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace whose undelivered mail is listed.")] workspace_id: ID,
         #[graphql(desc = "Page size, 1 to 100 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last mail of the previous page.")] after: Option<String>,
     ) -> Result<Connection<String, UndeliveredMail, EmptyFields, EmptyFields>> {
@@ -307,7 +315,11 @@ pub struct CommunityMutation;
 #[Object]
 impl CommunityMutation {
     /// Changes a workspace's name, slug, description and settings. Owners and admins only.
-    async fn update_workspace(&self, ctx: &Context<'_>, input: UpdateWorkspaceInput) -> Result<WorkspacePayload> {
+    async fn update_workspace(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the fields to change.")] input: UpdateWorkspaceInput,
+    ) -> Result<WorkspacePayload> {
         let actor = ctx.acting(input.reason)?;
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let update = ws::UpdateWorkspace {
@@ -327,6 +339,7 @@ impl CommunityMutation {
     async fn create_invitation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace, the role, and an address to invite or the limits of a shareable link.")]
         input: CreateInvitationInput,
     ) -> Result<CreateInvitationPayload> {
         let actor = ctx.acting(input.reason)?;
@@ -346,7 +359,7 @@ impl CommunityMutation {
     async fn revoke_invitation(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The invitation's ID.")] id: ID,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<InvitationPayload> {
         let invitation = ws::revoke_invitation(ctx.app()?, &ctx.acting(reason)?, parse_id(&id, "id")?).await?;
@@ -355,7 +368,11 @@ impl CommunityMutation {
 
     /// Joins a workspace with an invitation token, as the signed-in user. New users pass the token
     /// to `register` instead.
-    async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<MemberPayload> {
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the invitation's link.")] token: String,
+    ) -> Result<MemberPayload> {
         Ok(MemberPayload { member: Member(ws::accept_invitation(ctx.app()?, ctx.actor()?, &token).await?) })
     }
 
@@ -363,7 +380,7 @@ impl CommunityMutation {
     async fn add_department_member(
         &self,
         ctx: &Context<'_>,
-        input: DepartmentMemberInput,
+        #[graphql(desc = "The department and the workspace member to make its agent.")] input: DepartmentMemberInput,
     ) -> Result<DepartmentMemberPayload> {
         let actor = ctx.acting(input.reason)?;
         let department = parse_id(&input.department_id, "departmentId")?;
@@ -376,7 +393,7 @@ impl CommunityMutation {
     async fn remove_department_member(
         &self,
         ctx: &Context<'_>,
-        input: DepartmentMemberInput,
+        #[graphql(desc = "The department and the agent to take out of it.")] input: DepartmentMemberInput,
     ) -> Result<DepartmentMemberPayload> {
         let actor = ctx.acting(input.reason)?;
         let department = parse_id(&input.department_id, "departmentId")?;
@@ -387,7 +404,12 @@ impl CommunityMutation {
     /// Times a member out (no posting, reacting or joining voice) until `until`, or lifts it with
     /// null. Moderators and above, on members below them; the member hears it on
     /// `membershipChanged`.
-    async fn timeout_member(&self, ctx: &Context<'_>, input: TimeoutMemberInput) -> Result<MemberPayload> {
+    async fn timeout_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace, the member and until when (null lifts the timeout).")]
+        input: TimeoutMemberInput,
+    ) -> Result<MemberPayload> {
         let actor = ctx.acting(input.reason)?;
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let user = parse_id(&input.user_id, "userId")?;
@@ -397,7 +419,11 @@ impl CommunityMutation {
 
     /// Bans a member: removed at once (their streams end), and no invitation or link lets them
     /// back until `unbanMember`. Moderators and above, on members below them.
-    async fn ban_member(&self, ctx: &Context<'_>, input: BanMemberInput) -> Result<BanPayload> {
+    async fn ban_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the member to ban.")] input: BanMemberInput,
+    ) -> Result<BanPayload> {
         let actor = ctx.acting(input.reason)?;
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         ws::ban_member(ctx.app()?, &actor, workspace, parse_id(&input.user_id, "userId")?).await?;
@@ -410,7 +436,7 @@ impl CommunityMutation {
     async fn delete_workspace(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace to delete.")] workspace_id: ID,
         #[graphql(desc = "The workspace's slug, typed again.")] confirm_slug: String,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<DeleteWorkspacePayload> {
@@ -424,7 +450,7 @@ impl CommunityMutation {
     async fn restore_workspace(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The deleted workspace's ID, as `deleteWorkspace` returned it.")] workspace_id: ID,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<WorkspacePayload> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
@@ -438,7 +464,7 @@ impl CommunityMutation {
     async fn set_workspace_icon(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace whose icon is set.")] workspace_id: ID,
         #[graphql(desc = "An image the viewer uploaded that scanned clean; null removes the icon.")]
         attachment_id: Option<ID>,
     ) -> Result<WorkspaceIdPayload> {
@@ -453,8 +479,8 @@ impl CommunityMutation {
     async fn transfer_ownership(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
-        user_id: ID,
+        #[graphql(desc = "The workspace to hand over.")] workspace_id: ID,
+        #[graphql(desc = "The member who becomes an owner.")] user_id: ID,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<MemberPayload> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
@@ -465,7 +491,11 @@ impl CommunityMutation {
     }
 
     /// Lifts a ban; the user may be invited again. Moderators and above.
-    async fn unban_member(&self, ctx: &Context<'_>, input: BanMemberInput) -> Result<BanPayload> {
+    async fn unban_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the banned user.")] input: BanMemberInput,
+    ) -> Result<BanPayload> {
         let actor = ctx.acting(input.reason)?;
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         ws::unban_member(ctx.app()?, &actor, workspace, parse_id(&input.user_id, "userId")?).await?;

@@ -6,7 +6,8 @@ mod query;
 mod subscription;
 mod types;
 
-pub(crate) use types::load_user;
+pub(crate) use community::UndeliveredMail;
+pub(crate) use types::{Member, load_user};
 
 pub use community::{CommunityMutation, CommunityQuery};
 pub use mutation::WorkspaceMutation;

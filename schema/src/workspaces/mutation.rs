@@ -63,14 +63,22 @@ fn fields(input: DepartmentFields) -> Result<ws::DepartmentInput> {
 #[Object]
 impl WorkspaceMutation {
     /// Creates a workspace owned by the viewer.
-    async fn create_workspace(&self, ctx: &Context<'_>, input: CreateWorkspaceInput) -> Result<CreateWorkspacePayload> {
+    async fn create_workspace(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new workspace's name and optional slug.")] input: CreateWorkspaceInput,
+    ) -> Result<CreateWorkspacePayload> {
         let input = ws::CreateWorkspace { name: input.name, slug: input.slug };
         let workspace = ws::create_workspace(ctx.app()?, ctx.actor()?, input).await?;
         Ok(CreateWorkspacePayload { workspace: Workspace(workspace) })
     }
 
     /// Adds a registered user by email. Owners and admins only; admins grant roles below admin.
-    async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<MemberPayload> {
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace, the registered user's email and the role to give.")] input: AddMemberInput,
+    ) -> Result<MemberPayload> {
         let actor = ctx.acting(input.reason)?;
         let input = ws::AddMember {
             workspace_id: parse_id(&input.workspace_id, "workspaceId")?,
@@ -81,7 +89,11 @@ impl WorkspaceMutation {
     }
 
     /// Removes a member, or leaves when `userId` is the viewer. The last owner cannot leave.
-    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<RemoveMemberPayload> {
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the member to remove (the viewer to leave).")] input: RemoveMemberInput,
+    ) -> Result<RemoveMemberPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let user = parse_id(&input.user_id, "userId")?;
         ws::remove_member(ctx.app()?, &ctx.acting(input.reason)?, workspace, user).await?;
@@ -89,7 +101,11 @@ impl WorkspaceMutation {
     }
 
     /// Changes a member's role within the viewer's authority.
-    async fn change_role(&self, ctx: &Context<'_>, input: ChangeRoleInput) -> Result<MemberPayload> {
+    async fn change_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace, the member and the new role.")] input: ChangeRoleInput,
+    ) -> Result<MemberPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let user = parse_id(&input.user_id, "userId")?;
         let actor = ctx.acting(input.reason)?;
@@ -98,7 +114,11 @@ impl WorkspaceMutation {
     }
 
     /// Creates a department. Owners and admins only.
-    async fn create_department(&self, ctx: &Context<'_>, input: CreateDepartmentInput) -> Result<DepartmentPayload> {
+    async fn create_department(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the new department's fields.")] input: CreateDepartmentInput,
+    ) -> Result<DepartmentPayload> {
         let workspace = parse_id(&input.workspace_id, "workspaceId")?;
         let actor = ctx.acting(input.reason)?;
         let department = ws::create_department(ctx.app()?, &actor, workspace, fields(input.department)?).await?;
@@ -106,7 +126,11 @@ impl WorkspaceMutation {
     }
 
     /// Replaces a department's fields. Owners and admins only.
-    async fn update_department(&self, ctx: &Context<'_>, input: UpdateDepartmentInput) -> Result<DepartmentPayload> {
+    async fn update_department(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The department and its new fields.")] input: UpdateDepartmentInput,
+    ) -> Result<DepartmentPayload> {
         let id = parse_id(&input.id, "id")?;
         let actor = ctx.acting(input.reason)?;
         let department = ws::update_department(ctx.app()?, &actor, id, fields(input.department)?).await?;
@@ -117,7 +141,7 @@ impl WorkspaceMutation {
     async fn delete_department(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The department's ID.")] id: ID,
         #[graphql(desc = "Why, for the audit log: at most 500 characters.")] reason: Option<String>,
     ) -> Result<DeleteDepartmentPayload> {
         ws::delete_department(ctx.app()?, &ctx.acting(reason)?, parse_id(&id, "id")?).await?;

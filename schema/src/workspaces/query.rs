@@ -20,7 +20,7 @@ impl WorkspaceQuery {
     }
 
     /// One workspace. `NOT_FOUND` unless the viewer is a member.
-    async fn workspace(&self, ctx: &Context<'_>, id: ID) -> Result<Workspace> {
+    async fn workspace(&self, ctx: &Context<'_>, #[graphql(desc = "The workspace's ID.")] id: ID) -> Result<Workspace> {
         Ok(Workspace(ws::workspace(ctx.app()?, ctx.actor()?, parse_id(&id, "id")?).await?))
     }
 }

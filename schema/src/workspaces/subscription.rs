@@ -65,7 +65,7 @@ impl WorkspaceSubscription {
     async fn membership_changed(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace to watch, which the viewer must belong to.")] workspace_id: ID,
     ) -> Result<impl Stream<Item = MembershipChanged>> {
         let workspace = parse_id(&workspace_id, "workspaceId")?;
         let stream = ws::membership_events(ctx.app()?, ctx.actor()?, workspace).await?;

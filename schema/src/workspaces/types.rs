@@ -96,7 +96,11 @@ impl Workspace {
     async fn icon_url(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "crate::identity::AvatarSize::Large")] size: crate::identity::AvatarSize,
+        #[graphql(
+            default_with = "crate::identity::AvatarSize::Large",
+            desc = "Which rendering: `LARGE` (256 px, the default) or `SMALL` (64 px)."
+        )]
+        size: crate::identity::AvatarSize,
     ) -> Result<Option<String>> {
         crate::identity::avatar_url(ctx, self.0.icon_key.as_deref(), size).await
     }
