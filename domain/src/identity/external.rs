@@ -151,12 +151,14 @@ pub async fn exchange_sign_in_code(app: &AppCtx, code: &str) -> Result<AuthSessi
     Ok(session)
 }
 
-/// The identities linked to the viewer's account, oldest first.
+/// The identities linked to `viewer`'s own account, oldest first. `viewer` is a user only ever
+/// shown to itself (the `Viewer` of `me`, `register`, `login`, …), so nothing else is checked: a
+/// sign-up answers its viewer in full before the request carries its new token.
 ///
 /// # Errors
-/// `UNAUTHENTICATED`.
-pub async fn linked_identities(app: &AppCtx, actor: &Actor) -> Result<Vec<LinkedIdentity>> {
-    let user = actor.user_id()?;
+/// `INTERNAL` when the database fails.
+pub async fn linked_identities(app: &AppCtx, viewer: &User) -> Result<Vec<LinkedIdentity>> {
+    let user = viewer.id;
     let rows = user_identities::Entity::find()
         .filter(user_identities::Column::UserId.eq(user.0))
         .order_by_asc(user_identities::Column::Id)

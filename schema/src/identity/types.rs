@@ -47,7 +47,7 @@ impl Viewer {
     }
     /// The OpenID providers the account signs in with, oldest link first.
     async fn linked_identities(&self, ctx: &Context<'_>) -> Result<Vec<LinkedIdentity>> {
-        let list = identity::linked_identities(ctx.app()?, ctx.actor()?).await?;
+        let list = identity::linked_identities(ctx.app()?, &self.0).await?;
         Ok(list
             .into_iter()
             .map(|l| LinkedIdentity { provider: l.provider, email: l.email, linked_at: l.linked_at })

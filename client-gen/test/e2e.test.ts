@@ -1,0 +1,305 @@
+// @stoa/client end to end against `$STOA_BIN serve` on a random port: typed requests, a typed
+// subscription, a typed ErrorCode, trusted documents against an `enforce` server, resuming across a
+// restarted server, and a socket whose token expired coming back with a fresh one.
+// Runs on the embedded backends; with E2E_DATABASE_URL and E2E_REDIS_URL set, on Postgres + Redis.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import {
+  AddMemberDocument,
+  ChannelEventsDocument,
+  CreateChannelDocument,
+  CreateWorkspaceDocument,
+  LoginDocument,
+  MeDocument,
+  PostMessageDocument,
+  RefreshSessionDocument,
+  RegisterDocument,
+  UpdateWorkspaceDocument,
+  createStoaClient,
+  StoaError,
+  type ErrorCode,
+  type StoaClientOptions,
+} from '../src/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = process.env.STOA_BIN ?? join(root, '..', 'target', 'debug', 'stoa');
+const backend = process.env.E2E_DATABASE_URL ? 'postgres+redis' : 'sqlite';
+const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One `stoa serve` on a fixed port and data folder, restartable. */
+class Server {
+  readonly url: string;
+  private child: ChildProcess | undefined;
+  private log = '';
+  private constructor(
+    private readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  static async start(env: Record<string, string> = {}): Promise<Server> {
+    assert.ok(existsSync(BIN), `STOA_BIN=${BIN} does not exist: build it (cargo build) or set STOA_BIN`);
+    const dataDir = mkdtempSync(join(tmpdir(), 'stoa-client-e2e-'));
+    dirs.push(dataDir);
+    const vars: Record<string, string> = {
+      STOA_DATA_DIR: dataDir,
+      STOA_LOG: 'warn',
+      STOA_RATE_LIMIT_IP_PER_MIN: '1000000',
+      STOA_RATE_LIMITS: 'owner=1000000,admin=1000000,member=1000000',
+      ...env,
+    };
+    if (process.env.E2E_DATABASE_URL) {
+      vars.DATABASE_URL = process.env.E2E_DATABASE_URL;
+      vars.REDIS_URL = process.env.E2E_REDIS_URL ?? '';
+      vars.STOA_REDIS_PREFIX = `stoa-e2e-${run}`;
+      vars.STOA_JWT_SECRET = `e2e-secret-${run}-0123456789abcdef0123456789`;
+    }
+    const server = new Server(await freePort(), vars);
+    await server.boot();
+    return server;
+  }
+
+  async boot(): Promise<void> {
+    const env = { PATH: process.env.PATH ?? '', ...this.env, STOA_BIND: `127.0.0.1:${this.port}` };
+    const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d) => (this.log += d));
+    child.stderr?.on('data', (d) => (this.log += d));
+    this.child = child;
+    for (let i = 0; i < 300; i++) {
+      if (child.exitCode !== null) throw new Error(`stoa exited ${child.exitCode}:\n${this.log}`);
+      try {
+        if ((await fetch(`${this.url}/healthz`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(50);
+    }
+    throw new Error(`stoa did not start:\n${this.log}`);
+  }
+
+  /** SIGTERM, and wait for the drain to finish. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+const servers: Server[] = [];
+after(async () => Promise.all(servers.map((s) => s.stop())));
+async function server(env: Record<string, string> = {}): Promise<Server> {
+  const s = await Server.start(env);
+  servers.push(s);
+  return s;
+}
+
+function client(url: string, extra: Partial<StoaClientOptions> = {}) {
+  return createStoaClient({ url, webSocketImpl: WebSocket, maxRetryDelayMs: 1000, ...extra });
+}
+
+async function signUp(url: string, name: string, trusted: boolean) {
+  const email = `${name}.${run}.${Math.random().toString(36).slice(2)}@example.com`;
+  const password = `pw-${name}-12345`;
+  const anon = client(url, { trusted });
+  await anon.request(RegisterDocument, { input: { email, password, displayName: name } });
+  // The login mutation, typed: `accessToken` is a string.
+  const { login } = await anon.request(LoginDocument, { input: { email, password } });
+  return { email, token: login.accessToken, refresh: login.refreshToken, id: login.viewer.id };
+}
+
+async function expectCode(promise: Promise<unknown>, expected: ErrorCode): Promise<StoaError> {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof StoaError, `a StoaError, not ${String(e)}`);
+    const code: ErrorCode = e.code; // typed: a misspelt code does not compile
+    assert.equal(code, expected, e.message);
+    return e;
+  }
+  assert.fail(`expected ${expected}`);
+}
+
+/** Log in, a typed query, a message seen by a subscription, a typed FORBIDDEN. */
+async function scenario(url: string, trusted: boolean): Promise<void> {
+  const ada = await signUp(url, 'ada', trusted);
+  const api = client(url, { token: ada.token, trusted });
+  try {
+    const { me } = await api.request(MeDocument);
+    assert.equal(me.email, ada.email);
+    const { createWorkspace } = await api.request(CreateWorkspaceDocument, { input: { name: `E2E ${run}` } });
+    const workspaceId = createWorkspace.workspace.id;
+    const { createChannel } = await api.request(CreateChannelDocument, { input: { workspaceId, name: 'general' } });
+    const channelId = createChannel.channel.id;
+
+    const events = api.subscribe(ChannelEventsDocument, { channelId, after: 0 }, { cursor: (d) => d.channelEvents.seq });
+    const { message } = (await api.request(PostMessageDocument, { input: { channelId, body: 'hello, typed' } })).postMessage;
+    const first = await events.next();
+    assert.equal(first.done, false);
+    assert.equal(first.value?.channelEvents.message?.body, 'hello, typed');
+    assert.equal(events.variables.after, message.seq, 'the cursor advanced in the variables');
+    events.unsubscribe();
+
+    const bob = await signUp(url, 'bob', trusted);
+    await api.request(AddMemberDocument, { input: { workspaceId, email: bob.email, role: 'MEMBER' } });
+    const asBob = client(url, { token: bob.token, trusted });
+    await expectCode(asBob.request(UpdateWorkspaceDocument, { input: { workspaceId, name: 'Mine now' } }), 'FORBIDDEN');
+    await asBob.dispose();
+  } finally {
+    await api.dispose();
+  }
+}
+
+test(`[${backend}] typed requests, a subscription and a typed FORBIDDEN, sending query text`, async () => {
+  const s = await server();
+  await scenario(s.url, false);
+});
+
+test(`[${backend}] the same with trusted documents only, against an enforce-mode server`, async () => {
+  const s = await server({ STOA_TRUSTED_DOCUMENTS_MODE: 'enforce' });
+  await scenario(s.url, true);
+  // Text, and an id the server never listed, are refused with their codes.
+  const textClient = client(s.url, { trusted: false });
+  await expectCode(textClient.request(MeDocument), 'TRUSTED_DOCUMENTS_ONLY');
+  const unknown = { ...MeDocument, __meta__: { hash: `sha256:${'0'.repeat(64)}` } } as typeof MeDocument;
+  const err = await expectCode(client(s.url, { trusted: true }).request(unknown), 'PERSISTED_QUERY_NOT_FOUND');
+  assert.equal(err.status, 404);
+
+  // What a trusted document saves on the wire (printed as a figure, not asserted).
+  const text = JSON.stringify({ query: (await import('graphql')).print(PostMessageDocument), variables: {} }).length;
+  const hash = (PostMessageDocument as { __meta__?: { hash?: string } }).__meta__?.hash;
+  const id = JSON.stringify({ documentId: hash, variables: {} }).length;
+  console.log(`figure: PostMessage request body ${text} bytes as text, ${id} bytes as documentId`);
+});
+
+test(`[${backend}] a subscriber resumes across a restarted server and sees 1..200 once each, in order`, async () => {
+  const s = await server();
+  const ada = await signUp(s.url, 'ada', false);
+  const api = client(s.url, { token: ada.token });
+  const { createWorkspace } = await api.request(CreateWorkspaceDocument, { input: { name: `Resume ${run}` } });
+  const { createChannel } = await api.request(CreateChannelDocument, {
+    input: { workspaceId: createWorkspace.workspace.id, name: 'resume' },
+  });
+  const channelId = createChannel.channel.id;
+  const events = api.subscribe(ChannelEventsDocument, { channelId, after: 0 }, { cursor: (d) => d.channelEvents.seq });
+  const seen: string[] = [];
+  let restartedAt = 0;
+  let firstAfterRestart = 0;
+  const reading = (async () => {
+    for await (const event of events) {
+      const body = event.channelEvents.message?.body;
+      if (event.channelEvents.kind !== 'POSTED' || body === undefined) continue;
+      if (restartedAt && !firstAfterRestart) firstAfterRestart = Date.now();
+      seen.push(body);
+      if (seen.length === 200) break;
+    }
+  })();
+
+  let restart: Promise<void> | undefined;
+  for (let i = 1; i <= 200; i++) {
+    if (i === 70) {
+      // Stop mid-stream (SIGTERM: the server drains, closing sockets with 1012) and start again on
+      // the same port while the poster keeps going.
+      restart = (async () => {
+        await s.stop();
+        await sleep(300);
+        await s.boot();
+        restartedAt = Date.now();
+      })();
+    }
+    for (;;) {
+      try {
+        await api.request(PostMessageDocument, { input: { channelId, body: String(i) } });
+        break;
+      } catch (e) {
+        assert.ok(e instanceof StoaError && ['UNAVAILABLE', 'INTERNAL'].includes(e.code), String(e));
+        await sleep(50); // the server is down: the same message again (none was written)
+      }
+    }
+  }
+  await restart;
+  const timeout = sleep(30_000).then(() => 'timeout');
+  assert.notEqual(await Promise.race([reading.then(() => 'done'), timeout]), 'timeout', `saw ${seen.length}`);
+  assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => String(i + 1)));
+  if (firstAfterRestart) console.log(`figure: first event ${firstAfterRestart - restartedAt} ms after the restarted server listened`);
+  await api.dispose();
+});
+
+test(`[${backend}] a socket refused for an expired token (4403) comes back with a fresh one`, async () => {
+  const s = await server({ STOA_ACCESS_TOKEN_TTL_SECS: '2' });
+  const ada = await signUp(s.url, 'ada', false);
+  const anon = client(s.url);
+  let current = { token: ada.token, refresh: ada.refresh, expires: Date.now() + 2000 };
+  let refreshing: Promise<void> | undefined;
+  // What an app does: hand out the token it holds, refreshed (once, however many ask) when it is
+  // about to expire.
+  const fresh = async (): Promise<string> => {
+    if (Date.now() >= current.expires - 300) {
+      refreshing ??= (async () => {
+        const { refreshSession } = await anon.request(RefreshSessionDocument, { input: { refreshToken: current.refresh } });
+        current = {
+          token: refreshSession.accessToken,
+          refresh: refreshSession.refreshToken,
+          expires: Date.parse(refreshSession.accessTokenExpiresAt),
+        };
+      })().finally(() => (refreshing = undefined));
+      await refreshing;
+    }
+    return current.token;
+  };
+  const poster = client(s.url, { token: fresh });
+  const { createWorkspace } = await poster.request(CreateWorkspaceDocument, { input: { name: `Tokens ${run}` } });
+  const { createChannel } = await poster.request(CreateChannelDocument, {
+    input: { workspaceId: createWorkspace.workspace.id, name: 'tokens' },
+  });
+  const channelId = createChannel.channel.id;
+  await sleep(2100);
+  // The socket first presents the token it was given, which has expired by now: refused with 4403,
+  // which graphql-ws retries, reading the token again.
+  const stale = ada.token;
+  const presented: string[] = [];
+  const socketToken = async () => {
+    const token = presented.length === 0 ? stale : await fresh();
+    presented.push(token);
+    return token;
+  };
+  const api = client(s.url, { token: socketToken });
+  const events = api.subscribe(ChannelEventsDocument, { channelId, after: 0 }, { cursor: (d) => d.channelEvents.seq });
+  for (const body of ['one', 'two', 'three']) {
+    await poster.request(PostMessageDocument, { input: { channelId, body } });
+    await sleep(1200); // the socket's fresh token expires mid-stream too: 4403 again, then a reconnect
+  }
+  const bodies: string[] = [];
+  for await (const event of events) {
+    bodies.push(event.channelEvents.message?.body ?? '');
+    if (bodies.length === 3) break;
+  }
+  assert.deepEqual(bodies, ['one', 'two', 'three'], 'each message once, in order, across the reconnects');
+  assert.equal(presented[0], stale, 'the socket first presented the expired token');
+  assert.ok(new Set(presented).size >= 3, `the expired token, then fresh ones on each reconnect: ${presented.length} reads`);
+  await Promise.all([api.dispose(), poster.dispose(), anon.dispose()]);
+});
