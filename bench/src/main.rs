@@ -1,5 +1,6 @@
 //! `stoa-bench`: drives a running Stoa over HTTP and graphql-transport-ws and reports fan-out
-//! latency, idle-socket memory, history-read throughput and post throughput. Results print as a
+//! latency, idle-socket memory, history-read throughput, post throughput and trusted documents
+//! against query text. Results print as a
 //! table and are written as JSON to `bench/results/`.
 //!
 //! Start the server with budgets that let a load generator through, e.g.
@@ -17,6 +18,7 @@
 
 mod baseline;
 mod client;
+mod documents;
 mod fanout;
 mod history;
 mod idle;
@@ -90,6 +92,11 @@ enum Command {
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// One operation as a trusted `documentId`, as cached text and as text parsed every time.
+    Documents {
+        #[arg(long)]
+        requests: Option<usize>,
+    },
     /// Every benchmark in turn (the default).
     All {
         #[arg(long, env = "DATABASE_URL")]
@@ -160,6 +167,9 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .emit(&cli.out)?;
         }
+        Command::Documents { requests } => {
+            documents::run(&api, requests.unwrap_or(if q { 200 } else { 2_000 })).await?.emit(&cli.out)?;
+        }
         Command::All { database_url } => {
             // The sizes (#17): 10,000 subscribers on one channel at 5 posts/s.
             let (subs, posts, rate) = if q { (200, 20, 10.0) } else { (10_000, 50, 5.0) };
@@ -189,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
             }
             history::run(&api, if q { 4 } else { 16 }, if q { 200 } else { 5_000 }).await?.emit(&cli.out)?;
             post::run(&api, if q { 4 } else { 16 }, if q { 3 } else { 10 }, database_url).await?.emit(&cli.out)?;
+            documents::run(&api, if q { 200 } else { 2_000 }).await?.emit(&cli.out)?;
         }
     }
     Ok(())
