@@ -159,6 +159,8 @@ pub struct Config {
     pub worker_bind: SocketAddr,
     /// `STOA_TRUSTED_DOCUMENTS` and `STOA_TRUSTED_DOCUMENTS_MODE`.
     pub trusted_documents: TrustedDocumentsConfig,
+    /// `STOA_PLAYGROUND` (on in development, off in production): whether `/` serves GraphiQL.
+    pub playground: bool,
 }
 
 /// Which documents are trusted, and what happens to the others.
@@ -430,6 +432,12 @@ impl Config {
             sweep: stoa_workers::runtime::Sweep {
                 every: src.secs("STOA_SCAN_SWEEP_SECS", 60)?,
                 stale: src.secs("STOA_SCAN_STALE_SECS", 300)?,
+            },
+            playground: match src.get("STOA_PLAYGROUND").as_deref() {
+                None => !production,
+                Some("on" | "true" | "1") => true,
+                Some("off" | "false" | "0") => false,
+                Some(other) => return Err(err("STOA_PLAYGROUND", format!("{other:?}: expected on or off"))),
             },
             trusted_documents: TrustedDocumentsConfig {
                 mode: match src.get("STOA_TRUSTED_DOCUMENTS_MODE") {

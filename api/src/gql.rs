@@ -190,3 +190,20 @@ pub fn check(
     }
     Ok(request.data(actor).data(ClientIp(ip.to_owned())))
 }
+
+/// Whether the document's operations select only introspection fields (`__schema`, `__type`,
+/// `__typename`): such a document runs on the introspection schema, whose depth limit fits the
+/// standard introspection query.
+#[must_use]
+pub fn introspection_only(request: &mut Request) -> bool {
+    use async_graphql::parser::types::Selection;
+    let Ok(doc) = request.parsed_query() else { return false };
+    let mut operations = doc.operations.iter().peekable();
+    operations.peek().is_some()
+        && operations.all(|(_, op)| {
+            op.node.selection_set.node.items.iter().all(|item| match &item.node {
+                Selection::Field(field) => field.node.name.node.starts_with("__"),
+                _ => false,
+            })
+        })
+}

@@ -177,8 +177,9 @@ async fn run_one(
     ip: &str,
 ) -> Result<Response, Refusal> {
     let request = gql::admit(&state.docs, incoming)?;
-    let request = gql::prepare(request, &state.docs, &state.limits, queries_only, &state.app, actor, ip)?;
-    let mut response = state.schema.execute(request).await;
+    let mut request = gql::prepare(request, &state.docs, &state.limits, queries_only, &state.app, actor, ip)?;
+    let schema = if gql::introspection_only(&mut request) { &state.introspection } else { &state.schema };
+    let mut response = schema.execute(request).await;
     classify_errors(&mut response.errors);
     Ok(response)
 }

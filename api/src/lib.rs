@@ -10,6 +10,7 @@ pub mod gql;
 pub mod http;
 pub mod metrics;
 pub mod oidc;
+pub mod playground;
 pub mod ratelimit;
 pub mod readiness;
 pub mod router;

@@ -22,6 +22,8 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT]);
     Router::new()
         .route("/", get(playground))
+        .route("/playground/{*file}", get(playground_file))
+        .route("/favicon.ico", get(favicon))
         .route("/graphql", get(graphql_get).post(http::post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -161,12 +163,28 @@ pub fn worker_router(
         )
 }
 
-async fn playground() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("Stoa")
-            .finish(),
-    )
+/// `GET /`: the embedded GraphiQL, unless `STOA_PLAYGROUND` is off (the default in production).
+async fn playground(State(state): State<AppState>) -> Response {
+    if !state.playground {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    crate::playground::page()
+}
+
+async fn playground_file(
+    State(state): State<AppState>,
+    path: axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if !state.playground {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    crate::playground::file(path, headers).await
+}
+
+async fn favicon(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if !state.playground {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    crate::playground::asset("favicon.svg", &headers)
 }

@@ -292,9 +292,11 @@ impl Server {
         readiness.start(app.clone()).await;
         let state = AppState {
             app: app.clone(),
+            introspection: stoa_schema::build_for_introspection(Some(app.clone()), &config.limits),
             schema,
             limits: Arc::new(config.limits.clone()),
             docs: Arc::new(crate::gql::DocCache::new(trusted)),
+            playground: config.playground,
             ws: Arc::new(config.ws.clone()),
             max_body_bytes: config.max_body_bytes,
             metrics: Arc::new(crate::metrics::Metrics::default()),

@@ -25,6 +25,8 @@ pub enum MetricsAccess {
 pub struct AppState {
     pub app: AppCtx,
     pub schema: StoaSchema,
+    /// The schema for documents that select only introspection fields (deeper depth limit).
+    pub introspection: StoaSchema,
     pub limits: Arc<Limits>,
     /// Parsed documents by query text.
     pub docs: Arc<crate::gql::DocCache>,
@@ -42,6 +44,8 @@ pub struct AppState {
     pub oidc: Arc<crate::oidc::Oidc>,
     /// Subscription groups that share renders.
     pub groups: Arc<crate::ws::groups::RenderGroups>,
+    /// Whether `/` serves the playground (`STOA_PLAYGROUND`).
+    pub playground: bool,
     /// What `/readyz` answers, from the background probe.
     pub readiness: Arc<crate::readiness::Readiness>,
 }

@@ -104,6 +104,19 @@ pub fn build(app: Option<AppCtx>, limits: &Limits) -> StoaSchema {
     builder.finish()
 }
 
+/// How deep the standard introspection query nests (graphql-js `getIntrospectionQuery`, which
+/// GraphiQL, codegen and Apollo's tools send): 15, over the default depth limit of 12.
+pub const INTROSPECTION_DEPTH: usize = 15;
+
+/// The schema that runs documents selecting only introspection fields (`__schema`, `__type`,
+/// `__typename`): the same, with the depth limit raised to [`INTROSPECTION_DEPTH`] (every other
+/// limit, complexity included, stays).
+#[must_use]
+pub fn build_for_introspection(app: Option<AppCtx>, limits: &Limits) -> StoaSchema {
+    let limits = Limits { max_depth: limits.max_depth.max(INTROSPECTION_DEPTH), ..limits.clone() };
+    build(app, &limits)
+}
+
 /// The SDL, as `stoa schema` prints it and `client-gen` commits it.
 #[must_use]
 pub fn sdl() -> String {
