@@ -34,7 +34,7 @@ impl Refusal {
 #[derive(Default)]
 pub struct DocCache {
     recent: Mutex<HashMap<String, Arc<ExecutableDocument>>>,
-    trusted: TrustedDocuments,
+    trusted: Arc<TrustedDocuments>,
 }
 
 /// Distinct documents kept.
@@ -46,13 +46,13 @@ const DOC_CACHE_MAX_QUERY: usize = 8 * 1024;
 impl DocCache {
     /// A cache that starts with the trusted documents.
     #[must_use]
-    pub fn new(trusted: TrustedDocuments) -> Self {
+    pub fn new(trusted: Arc<TrustedDocuments>) -> Self {
         Self { recent: Mutex::default(), trusted }
     }
 
     /// The trusted documents.
     #[must_use]
-    pub const fn trusted(&self) -> &TrustedDocuments {
+    pub fn trusted(&self) -> &TrustedDocuments {
         &self.trusted
     }
 
@@ -94,15 +94,51 @@ pub struct Incoming {
     pub document_id: Option<String>,
 }
 
+/// A request past [`admit`]: its text resolved, and whether its caller is an instance operator
+/// (who may introspect and send free-form documents where others may not).
+pub struct Admitted {
+    pub request: Request,
+    pub operator: bool,
+}
+
 /// Resolves a trusted document's identifier into its text and applies the trusted-documents mode
 /// to text: what every transport does with a client's request before [`prepare`] or [`check`].
+/// Whether the caller is an operator is asked of the database only when it decides something:
+/// unlisted text refused by `enforce`, or introspection while it is switched off.
 ///
 /// # Errors
 /// A [`Refusal`] with the coded error.
-pub fn admit(docs: &DocCache, incoming: Incoming) -> Result<Request, Refusal> {
+pub async fn admit(
+    docs: &DocCache,
+    limits: &Limits,
+    app: &AppCtx,
+    actor: &RequestActor,
+    incoming: Incoming,
+) -> Result<Admitted, Refusal> {
     let Incoming { mut request, document_id } = incoming;
-    docs.trusted.admit(&mut request, document_id.as_deref()).map_err(Refusal::one)?;
-    Ok(request)
+    let verdict = docs.trusted.admit(&mut request, document_id.as_deref());
+    let untrusted = verdict.as_ref().err().and_then(ErrorCode::of) == Some(ErrorCode::TRUSTED_DOCUMENTS_ONLY);
+    let introspects = !limits.introspection && (request.query.contains("__schema") || request.query.contains("__type"));
+    let operator = if untrusted || introspects {
+        match actor.0.as_ref() {
+            Ok(actor) => identity::is_operator(app, actor).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %format!("{e:#}"), "operator check failed: treated as no operator");
+                false
+            }),
+            Err(_) => false,
+        }
+    } else {
+        false
+    };
+    if let Err(err) = verdict
+        && !(untrusted && operator)
+    {
+        return Err(Refusal::one(err));
+    }
+    if !limits.introspection && !operator {
+        request = request.disable_introspection();
+    }
+    Ok(Admitted { request, operator })
 }
 
 /// Who is calling, and until when their token holds.

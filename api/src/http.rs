@@ -176,8 +176,10 @@ async fn run_one(
     actor: stoa_schema::RequestActor,
     ip: &str,
 ) -> Result<Response, Refusal> {
-    let request = gql::admit(&state.docs, incoming)?;
-    let mut request = gql::prepare(request, &state.docs, &state.limits, queries_only, &state.app, actor, ip)?;
+    let admitted = gql::admit(&state.docs, &state.limits, &state.app, &actor, incoming).await?;
+    let (docs, limits) =
+        if admitted.operator { (&state.operator_docs, &state.operator_limits) } else { (&state.docs, &state.limits) };
+    let mut request = gql::prepare(admitted.request, docs, limits, queries_only, &state.app, actor, ip)?;
     let schema = if gql::introspection_only(&mut request) { &state.introspection } else { &state.schema };
     let mut response = schema.execute(request).await;
     classify_errors(&mut response.errors);

@@ -66,6 +66,23 @@ enum Command {
         /// A file written by `stoa backup`.
         path: PathBuf,
     },
+    /// Grant, revoke or list the instance operator role (site-wide, above every workspace role:
+    /// introspection and free-form documents where others run only trusted ones). Only here: the
+    /// API cannot set it. Every change is audited.
+    Operator {
+        #[command(subcommand)]
+        action: OperatorAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorAction {
+    /// Make the account with EMAIL an operator.
+    Add { email: String },
+    /// Take the role from the account with EMAIL.
+    Remove { email: String },
+    /// List the operators.
+    List,
 }
 
 fn init_tracing(filter: &str) {
@@ -108,6 +125,7 @@ async fn main() -> ExitCode {
         Command::Worker => worker(config).await,
         Command::Backup { path } => stoa_api::backup::backup(&config, &path).await.map(|lines| say_all(&lines)),
         Command::Restore { path } => stoa_api::backup::restore(&config, &path).await.map(|lines| say_all(&lines)),
+        Command::Operator { action } => operator(&config, action).await,
         Command::Schema => Ok(()),
     };
     match result {
@@ -171,6 +189,33 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     server::migrate(&db).await?;
     stoa_api::backup::checkpoint_connection(&db).await;
     say("migrations applied");
+    Ok(())
+}
+
+async fn operator(config: &Config, action: OperatorAction) -> anyhow::Result<()> {
+    use stoa_domain::identity;
+    let _in_use = stoa_api::backup::DatabaseLock::shared(config)?;
+    let app = server::build_app(config, &format!("http://{}", config.bind)).await?;
+    match action {
+        OperatorAction::Add { email } => {
+            let op = identity::grant_operator(&app, &email).await.with_context(|| format!("granting {email}"))?;
+            say(&format!("{} is an operator (since {})", op.email, op.granted_at.to_rfc3339()));
+        }
+        OperatorAction::Remove { email } => {
+            identity::revoke_operator(&app, &email).await.with_context(|| format!("revoking {email}"))?;
+            say(&format!("{email} is no longer an operator"));
+        }
+        OperatorAction::List => {
+            let operators = identity::list_operators(&app).await?;
+            if operators.is_empty() {
+                say("no operators");
+            }
+            for op in operators {
+                say(&format!("{}  since {}", op.email, op.granted_at.to_rfc3339()));
+            }
+        }
+    }
+    stoa_api::backup::checkpoint(&app).await;
     Ok(())
 }
 

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::OnceLock;
 
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -103,6 +102,7 @@ fn with_csp(mut res: Response) -> Response {
 }
 
 /// `GET /`: the page.
+#[must_use]
 pub fn page() -> Response {
     let res = ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], PAGE);
     with_csp(res.into_response())
@@ -110,6 +110,7 @@ pub fn page() -> Response {
 
 /// `GET /playground/{file}` (and `/favicon.ico`): one file of the bundle, or 404 for any other
 /// path (no file system is read: `..` and encoded dots name nothing here).
+#[must_use]
 pub fn asset(name: &str, headers: &HeaderMap) -> Response {
     let Some(asset) = assets().get(name) else {
         return with_csp((StatusCode::NOT_FOUND, "not found").into_response());
@@ -136,10 +137,6 @@ pub fn asset(name: &str, headers: &HeaderMap) -> Response {
     with_csp(res)
 }
 
-/// The axum handler of `/playground/{*file}`.
-pub async fn file(Path(name): Path<String>, headers: HeaderMap) -> Response {
-    asset(&name, &headers)
-}
 
 #[cfg(test)]
 mod tests {

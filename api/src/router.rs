@@ -179,7 +179,7 @@ async fn playground_file(
     if !state.playground {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    crate::playground::file(path, headers).await
+    crate::playground::asset(&path.0, &headers)
 }
 
 async fn favicon(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {

@@ -280,7 +280,7 @@ impl Server {
     /// # Errors
     /// When a backend is unreachable or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let trusted = crate::trusted::load(&config.trusted_documents, &config.limits)?;
+        let trusted = Arc::new(crate::trusted::load(&config.trusted_documents, &config.limits)?);
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let bound = listener.local_addr()?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
@@ -295,7 +295,9 @@ impl Server {
             introspection: stoa_schema::build_for_introspection(Some(app.clone()), &config.limits),
             schema,
             limits: Arc::new(config.limits.clone()),
-            docs: Arc::new(crate::gql::DocCache::new(trusted)),
+            docs: Arc::new(crate::gql::DocCache::new(Arc::clone(&trusted))),
+            operator_docs: Arc::new(crate::gql::DocCache::new(trusted)),
+            operator_limits: Arc::new(stoa_schema::Limits { introspection: true, ..config.limits.clone() }),
             playground: config.playground,
             ws: Arc::new(config.ws.clone()),
             max_body_bytes: config.max_body_bytes,

@@ -30,6 +30,11 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Parsed documents by query text.
     pub docs: Arc<crate::gql::DocCache>,
+    /// The same for instance operators, checked under `operator_limits` (kept apart, so a document
+    /// only an operator may run is never found in the others' cache).
+    pub operator_docs: Arc<crate::gql::DocCache>,
+    /// `limits` with introspection allowed: what an operator's documents are checked against.
+    pub operator_limits: Arc<Limits>,
     pub ws: Arc<WsConfig>,
     pub max_body_bytes: usize,
     pub metrics: Arc<crate::metrics::Metrics>,

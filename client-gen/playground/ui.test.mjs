@@ -201,7 +201,7 @@ test(`[${backend}] a wrong token shows signed out; an example tab runs by its tr
   const b = await browser();
   const { page, errors } = await open(b, url);
   // The identity tab's first operation is `Me`: unedited, it runs by its trusted id.
-  const identityTab = page.locator('.graphiql-tab', { hasText: /^Me$/ }).first();
+  const identityTab = page.locator('.graphiql-tab-button').getByText('Me', { exact: true }).first();
   await page.fill('.stoa-token input[name=token]', 'not-a-token');
   await page.click('.stoa-token button[type=submit]');
   await identityTab.click();

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod outbound_mail;
 pub mod reactions;
 pub mod sessions;
+pub mod site_operators;
 pub mod user_identities;
 pub mod users;
 pub mod workspace_bans;

@@ -17,6 +17,7 @@ mod m20261201_180300_workspace_deletions;
 mod m20261201_180400_channel_purpose_and_deletion;
 mod m20261201_180500_user_identities;
 mod m20261201_180600_avatars;
+mod m20261201_220000_site_operators;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_180400_channel_purpose_and_deletion::Migration),
             Box::new(m20261201_180500_user_identities::Migration),
             Box::new(m20261201_180600_avatars::Migration),
+            Box::new(m20261201_220000_site_operators::Migration),
         ]
     }
 }

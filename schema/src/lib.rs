@@ -92,9 +92,8 @@ pub fn build(app: Option<AppCtx>, limits: &Limits) -> StoaSchema {
         .override_output_type_description::<Page<chat::Notification>>(
             "A page of notifications: `edges` (each with its cursor), `nodes`, and `pageInfo`.",
         );
-    if !limits.introspection {
-        builder = builder.disable_introspection();
-    }
+    // Introspection, when switched off, is refused per request by the transport (an instance
+    // operator may still introspect): `limits::check_document` and `Request::disable_introspection`.
     if !limits.suggestions {
         builder = builder.disable_suggestions();
     }

@@ -47,14 +47,20 @@ pub(super) fn start(
         if let Err(refused) = state.ops.check(&state.app, &ip, &actor, 1).await {
             return refuse(&state, &id, &[refused.error()]);
         }
-        let request = match gql::admit(&state.docs, incoming) {
-            Ok(request) => request,
+        let admitted = match gql::admit(&state.docs, &state.limits, &state.app, &actor, incoming).await {
+            Ok(admitted) => admitted,
             Err(refusal) => return refuse(&state, &id, &refusal.errors),
         };
+        let (docs, limits) = if admitted.operator {
+            (&state.operator_docs, &state.operator_limits)
+        } else {
+            (&state.docs, &state.limits)
+        };
+        let request = admitted.request;
         let variables = request.variables.clone();
         let viewer = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
         let member = actor.clone();
-        match gql::check(request, &state.docs, &state.limits, false, actor, &ip) {
+        match gql::check(request, docs, limits, false, actor, &ip) {
             Ok(mut request) => {
                 if let Some(group) = state.groups.group_for(&mut request, &variables, viewer) {
                     grouped(state, request, group, member, ip, &id, protocol)

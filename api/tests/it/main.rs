@@ -18,6 +18,7 @@ mod files;
 mod groups;
 mod identity;
 mod oidc;
+mod operators;
 mod redaction;
 mod removal;
 mod sessions;

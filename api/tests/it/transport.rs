@@ -175,7 +175,7 @@ async fn health_and_readiness_answer() {
     let ready = app.http.get(format!("http://{}/readyz", app.addr)).send().await.unwrap();
     let playground = app.http.get(format!("http://{}/", app.addr)).send().await.unwrap();
     assert_eq!((health.status().as_u16(), ready.status().as_u16(), playground.status().as_u16()), (200, 200, 200));
-    assert!(playground.text().await.unwrap().contains("graphiql"));
+    assert!(playground.text().await.unwrap().contains("playground/main.js"), "the embedded GraphiQL page");
 }
 
 #[tokio::test]

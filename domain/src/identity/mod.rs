@@ -9,6 +9,7 @@ mod external;
 mod login;
 mod logout;
 mod model;
+mod operators;
 mod password;
 mod recovery;
 mod refresh_session;
@@ -26,6 +27,7 @@ pub use external::{
 pub use login::{Login, login};
 pub use logout::{logout, logout_everywhere};
 pub use model::{AuthSession, User, UserCard};
+pub use operators::{Operator, grant_operator, is_operator, list_operators, revoke_operator};
 pub use password::{DisplayName, Email};
 pub use recovery::{change_password, request_password_reset, reset_password};
 pub use refresh_session::refresh_session;
