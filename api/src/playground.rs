@@ -137,7 +137,6 @@ pub fn asset(name: &str, headers: &HeaderMap) -> Response {
     with_csp(res)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
