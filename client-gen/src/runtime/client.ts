@@ -243,8 +243,14 @@ export function createStoaClient(options: StoaClientOptions): StoaClient {
     request: request as StoaClient['request'],
     subscribe: subscribe as StoaClient['subscribe'],
     dispose: async () => {
-      await socket?.dispose();
+      const closing = socket;
       socket = undefined;
+      try {
+        await closing?.dispose();
+      } catch {
+        // graphql-ws rejects dispose() when a reconnect in flight was given up (1000 "All
+        // Subscriptions Gone"): nothing is open then, and disposing is done.
+      }
     },
   };
 }
