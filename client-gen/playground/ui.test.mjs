@@ -242,3 +242,38 @@ test(`[${backend}] production serves no playground unless STOA_PLAYGROUND=on; pa
   const refused = await gql(on, { query: '{ me { id } }' }, who.token);
   assert.equal(refused.errors?.[0]?.extensions?.code, 'TRUSTED_DOCUMENTS_ONLY');
 });
+
+/** A stand-in proxy in front of `url` that forwards HTTP and refuses every WebSocket upgrade. */
+async function refusingProxy(url) {
+  const http = await import('node:http');
+  const target = new URL(url);
+  const proxy = http.createServer((req, res) => {
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  proxy.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  cleanup.push(() => new Promise((resolve) => proxy.close(resolve)));
+  return `http://127.0.0.1:${proxy.address().port}`;
+}
+
+test(`[${backend}] behind a proxy that refuses the upgrade, GraphiQL shows the error and the page stays usable`, async () => {
+  const url = await refusingProxy(await serve());
+  const who = await fixture(url);
+  const b = await browser();
+  const { page, errors } = await open(b, url);
+  await signIn(page, who);
+  await runQuery(page, `subscription Watch { channelEvents(channelId: "${who.channelId}") { seq } }`);
+  await response(page).getByText(/Socket closed|error/i).first().waitFor({ timeout: 20_000 });
+  await runQuery(page, 'query Me { me { email } }');
+  await response(page).getByText(who.email).first().waitFor({ timeout: 15_000 });
+  // Only the refused handshake may be logged.
+  assert.deepEqual(errors.filter((e) => !/WebSocket connection to .* failed|status of 403/.test(e)), []);
+});

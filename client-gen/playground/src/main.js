@@ -36,6 +36,12 @@ function watch(result, signedOut) {
           yield check({ errors: e });
           return;
         }
+        // A socket that never opened (the server or a proxy refused the upgrade) errors with a
+        // bare Event: shown as a readable error, the page stays usable.
+        if (typeof Event !== 'undefined' && e instanceof Event && !(e instanceof CloseEvent)) {
+          yield { errors: [{ message: `the WebSocket connection to ${socket.href} failed (upgrade refused?)` }] };
+          return;
+        }
         if (/\b44(01|03)\b/.test(String(e?.message ?? e))) signedOut();
         throw e;
       }
@@ -138,11 +144,13 @@ function App() {
   );
 }
 
-// @graphiql/toolkit 0.12.1 turns a subscription's `error` frame into `iterator.throw(errors)`
-// and leaves that promise unhandled (push-pull-async-iterable-iterator); GraphiQL has shown the
-// errors by then, so the page does not report the rejection a second time.
+// @graphiql/toolkit 0.12.1 turns a subscription's `error` frame (or a socket's error Event) into
+// `iterator.throw(…)` and leaves that promise unhandled (push-pull-async-iterable-iterator);
+// GraphiQL has shown the error by then, so the page does not report the rejection a second time.
 window.addEventListener('unhandledrejection', (event) => {
-  if (Array.isArray(event.reason) && event.reason.every((e) => typeof e?.message === 'string')) event.preventDefault();
+  const reason = event.reason;
+  const graphqlErrors = Array.isArray(reason) && reason.every((e) => typeof e?.message === 'string');
+  if (graphqlErrors || reason instanceof Event) event.preventDefault();
 });
 
 createRoot(mount).render(h(App));
