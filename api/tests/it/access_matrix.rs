@@ -580,14 +580,14 @@ async fn fixture(who: Who) -> Fixture {
         ok(&app, &alice, invite, json!({ "i": { "workspaceId": ws, "email": carol.email, "role": "MEMBER" } })).await;
     let invitation = invited["createInvitation"]["invitation"]["id"].as_str().unwrap().to_owned();
     // carol's first mail is her verification, the second the invitation.
-    let carol_invitation_token = app.nth_mail_to(&carol.email, 2).await.token("/invite");
+    let carol_invitation_token = app.nth_mail_with_link(&carol.email, "/invite", 1).await.token("/invite");
     let new_email = format!("moved.{}@example.com", uuid::Uuid::now_v7().simple());
     let change = "mutation($i: ChangeEmailInput!) { changeEmail(input: $i) { ok } }";
     ok(&app, actor, change, json!({ "i": { "newEmail": new_email, "password": actor.password } })).await;
     let change_token = app.nth_mail_to(&new_email, 1).await.token("/verify-email");
     ok(&app, actor, "mutation($e: String!) { requestPasswordReset(email: $e) { ok } }", json!({ "e": actor.email }))
         .await;
-    let reset_token = app.nth_mail_to(&actor.email, 2).await.token("/reset-password");
+    let reset_token = app.nth_mail_with_link(&actor.email, "/reset-password", 1).await.token("/reset-password");
 
     let text = |what, value: String, scope| Secret { what, value, scope, data_only: false };
     let id = |what, value: &String, scope| Secret { what, value: value.clone(), scope, data_only: true };

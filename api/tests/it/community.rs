@@ -107,7 +107,7 @@ async fn an_email_invitation_for_an_existing_user_needs_their_verified_address()
     let (owner, bob, carol) = (app.signed_up("owner").await, app.signed_up("bob").await, app.signed_up("carol").await);
     let ws = app.workspace(&owner, "W").await;
     invite(&app, &owner, json!({ "workspaceId": ws, "email": bob.email, "role": "MEMBER" })).await.ok();
-    let token = app.nth_mail_to(&bob.email, 2).await.token("/invite");
+    let token = app.nth_mail_with_link(&bob.email, "/invite", 1).await.token("/invite");
 
     assert_eq!(
         code(&app.gql_as(Some(&carol.token), ACCEPT, json!({ "t": token })).await),

@@ -477,6 +477,24 @@ impl TestApp {
             .collect()
     }
 
+    /// Waits (up to 10 s) until `to` has received `n` mails carrying a `path` link
+    /// (`/invite#token=…`), and returns the `n`th of them. Mails are sent by jobs after their
+    /// transactions commit, so two mails to one address may arrive in either order: a test that
+    /// wants one kind asks for it by its link, not by its place among all.
+    pub async fn nth_mail_with_link(&self, to: &str, path: &str, n: usize) -> ReceivedMail {
+        let marker = format!("{path}#token=");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mails: Vec<ReceivedMail> =
+                self.mails_to(to).await.into_iter().filter(|m| m.text.contains(&marker)).collect();
+            if mails.len() >= n {
+                return mails[n - 1].clone();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{to} got {} {path} mails, expected {n}", mails.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits (up to 10 s) until `to` has received `n` mails, and returns the latest.
     pub async fn nth_mail_to(&self, to: &str, n: usize) -> ReceivedMail {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
