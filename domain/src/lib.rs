@@ -19,6 +19,7 @@ pub mod mail;
 pub mod pagination;
 pub mod ports;
 mod recheck;
+pub mod tickets;
 pub mod tx;
 pub mod workspaces;
 
