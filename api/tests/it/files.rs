@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, WsClient, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, TestUser, WsClient, error_code as code, spawn_app, spawn_app_with};
 
 pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR fake png body";
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -56,10 +56,6 @@ async fn setup(app: &TestApp) -> (TestUser, String) {
     let alice = app.signed_up("alice").await;
     let ws = app.workspace(&alice, "W").await;
     (alice, ws)
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
 }
 
 #[tokio::test]

@@ -123,6 +123,27 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// The id and text of the generated client's operation `name` in the manifest the server embeds.
+pub fn trusted_document(name: &str) -> (String, String) {
+    let manifest: HashMap<String, String> = serde_json::from_str(stoa_api::trusted::EMBEDDED_MANIFEST).unwrap();
+    let found = manifest.into_iter().find(|(_, text)| {
+        ["query", "mutation", "subscription"]
+            .iter()
+            .any(|kind| text.contains(&format!("{kind} {name}(")) || text.contains(&format!("{kind} {name} {{")))
+    });
+    found.unwrap_or_else(|| panic!("the generated client has an operation {name}"))
+}
+
+/// The trusted id (`sha256:<hex>`) of the generated client's operation `name`.
+pub fn trusted_id(name: &str) -> String {
+    trusted_document(name).0
+}
+
+/// `extensions.code` of a response body's first error, `<none>` without one.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
+}
+
 /// A GraphQL response.
 #[derive(Debug)]
 pub struct Gql {
@@ -231,6 +252,36 @@ impl TestApp {
         }
         let res = req.send().await.expect("request sent");
         Gql { body: res.json().await.expect("JSON body") }
+    }
+
+    /// POSTs `body` as it is (a request by `documentId`, a batch, …): the status and the body.
+    pub async fn post_json(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self.http.post(self.url()).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request sent");
+        (res.status().as_u16(), res.json().await.expect("JSON body"))
+    }
+
+    /// Registers `name` through the generated client's trusted `Register` document, which runs in
+    /// every trusted-documents mode (`signed_up` sends text, refused under `enforce`).
+    pub async fn signed_up_trusted(&self, name: &str) -> TestUser {
+        let email = format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple());
+        let password = format!("pw-{name}-12345");
+        let input = json!({ "email": email, "password": password, "displayName": name });
+        let (status, body) = self
+            .post_json(None, &json!({ "documentId": trusted_id("Register"), "variables": { "input": input } }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let auth = &body["data"]["register"];
+        TestUser {
+            id: auth["viewer"]["id"].as_str().unwrap().to_owned(),
+            email,
+            password,
+            token: auth["accessToken"].as_str().unwrap().to_owned(),
+            refresh: auth["refreshToken"].as_str().unwrap().to_owned(),
+        }
     }
 
     pub async fn gql(&self, query: &str, variables: Value) -> Gql {

@@ -2,33 +2,10 @@
 //! (audited, absent from the API); in production an operator's session alone may introspect and
 //! send free-form documents, everyone else runs trusted documents only.
 
-use std::collections::HashMap;
-
 use sea_orm::{ConnectionTrait as _, Statement};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app_with};
-
-fn trusted_id(name: &str) -> String {
-    let manifest: HashMap<String, String> = serde_json::from_str(stoa_api::trusted::EMBEDDED_MANIFEST).unwrap();
-    let needle = format!("mutation {name}(");
-    manifest.into_iter().find(|(_, text)| text.contains(&needle)).map(|(id, _)| id).unwrap()
-}
-
-async fn post(app: &TestApp, token: Option<&str>, body: Value) -> Value {
-    let mut req = app.http.post(app.url()).json(&body);
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    req.send().await.unwrap().json().await.unwrap()
-}
-
-async fn register(app: &TestApp, name: &str) -> (String, String) {
-    let email = format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple());
-    let input = json!({ "email": email, "password": format!("pw-{name}-12345"), "displayName": name });
-    let body = post(app, None, json!({ "documentId": trusted_id("Register"), "variables": { "input": input } })).await;
-    (email, body["data"]["register"]["accessToken"].as_str().unwrap().to_owned())
-}
+use crate::helpers::{TestApp, TestUser, error_code as code, spawn_app_with};
 
 /// `stoa operator <args>` on the app's database; its stdout, after it exited successfully.
 fn operator_cli(app: &TestApp, args: &[&str]) -> String {
@@ -47,36 +24,32 @@ const STANDARD_INTROSPECTION: &str = "query IntrospectionQuery { __schema { quer
     fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name \
     ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }";
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
-}
-
 #[tokio::test]
 async fn only_an_operator_introspects_and_sends_free_form_documents_in_production() {
     let app = spawn_app_with(&[("STOA_ENV", "production"), ("STOA_PLAYGROUND", "on")]).await;
-    let (op_email, op_token) = register(&app, "olga").await;
-    let (_, member_token) = register(&app, "max").await;
+    let TestUser { email: op_email, token: op_token, .. } = app.signed_up_trusted("olga").await;
+    let TestUser { token: member_token, .. } = app.signed_up_trusted("max").await;
     let free_form = json!({ "query": "{ me { id email } }" });
-    let before = post(&app, Some(&op_token), free_form.clone()).await;
+    let before = app.post_json(Some(&op_token), &free_form.clone()).await.1;
     assert_eq!(code(&before), "TRUSTED_DOCUMENTS_ONLY", "{before}");
 
     let said = operator_cli(&app, &["add", &op_email]);
     assert!(said.contains("is an operator"), "{said}");
     assert!(operator_cli(&app, &["list"]).contains(&op_email));
 
-    let mine = post(&app, Some(&op_token), free_form.clone()).await;
+    let mine = app.post_json(Some(&op_token), &free_form.clone()).await.1;
     assert_eq!(mine["data"]["me"]["email"], op_email.as_str(), "{mine}");
-    let schema = post(&app, Some(&op_token), json!({ "query": STANDARD_INTROSPECTION })).await;
+    let schema = app.post_json(Some(&op_token), &json!({ "query": STANDARD_INTROSPECTION })).await.1;
     assert_eq!(schema["data"]["__schema"]["queryType"]["name"], "Query", "{schema}");
     for body in [free_form.clone(), json!({ "query": STANDARD_INTROSPECTION })] {
-        let refused = post(&app, Some(&member_token), body).await;
+        let refused = app.post_json(Some(&member_token), &body).await.1;
         assert_eq!(code(&refused), "TRUSTED_DOCUMENTS_ONLY", "a member: {refused}");
-        let anonymous = post(&app, None, json!({ "query": "{ __typename }" })).await;
+        let anonymous = app.post_json(None, &json!({ "query": "{ __typename }" })).await.1;
         assert_eq!(code(&anonymous), "TRUSTED_DOCUMENTS_ONLY", "{anonymous}");
     }
 
     assert!(operator_cli(&app, &["remove", &op_email]).contains("no longer an operator"));
-    let after = post(&app, Some(&op_token), free_form).await;
+    let after = app.post_json(Some(&op_token), &free_form).await.1;
     assert_eq!(code(&after), "TRUSTED_DOCUMENTS_ONLY", "the role is gone at once: {after}");
     assert!(operator_cli(&app, &["list"]).contains("no operators"));
 
@@ -101,17 +74,17 @@ async fn only_an_operator_introspects_and_sends_free_form_documents_in_productio
 #[tokio::test]
 async fn with_introspection_off_an_operator_still_introspects_and_others_are_refused() {
     let app = spawn_app_with(&[("STOA_ENV", "production"), ("STOA_TRUSTED_DOCUMENTS_MODE", "off")]).await;
-    let (op_email, op_token) = register(&app, "opal").await;
-    let (_, member_token) = register(&app, "mia").await;
+    let TestUser { email: op_email, token: op_token, .. } = app.signed_up_trusted("opal").await;
+    let TestUser { token: member_token, .. } = app.signed_up_trusted("mia").await;
     operator_cli(&app, &["add", &op_email]);
-    let ok = post(&app, Some(&op_token), json!({ "query": STANDARD_INTROSPECTION })).await;
+    let ok = app.post_json(Some(&op_token), &json!({ "query": STANDARD_INTROSPECTION })).await.1;
     assert_eq!(ok["data"]["__schema"]["queryType"]["name"], "Query", "{ok}");
-    let refused = post(&app, Some(&member_token), json!({ "query": STANDARD_INTROSPECTION })).await;
+    let refused = app.post_json(Some(&member_token), &json!({ "query": STANDARD_INTROSPECTION })).await.1;
     assert_eq!(code(&refused), "GRAPHQL_VALIDATION_FAILED", "{refused}");
     // The operator's document is cached apart: the member is refused again after it ran.
-    let again = post(&app, Some(&member_token), json!({ "query": STANDARD_INTROSPECTION })).await;
+    let again = app.post_json(Some(&member_token), &json!({ "query": STANDARD_INTROSPECTION })).await.1;
     assert_eq!(code(&again), "GRAPHQL_VALIDATION_FAILED", "{again}");
-    let anonymous = post(&app, None, json!({ "query": "{ __schema { queryType { name } } }" })).await;
+    let anonymous = app.post_json(None, &json!({ "query": "{ __schema { queryType { name } } }" })).await.1;
     assert_eq!(code(&anonymous), "GRAPHQL_VALIDATION_FAILED", "{anonymous}");
 }
 
@@ -129,7 +102,7 @@ async fn the_operator_role_is_not_part_of_the_api_and_the_cli_refuses_bad_input(
         assert!(!status.success(), "{args:?} must fail: {out}");
         assert!(out.contains("stoa:"), "one clear line: {out}");
     }
-    let (email, _) = register(&app, "dup").await;
+    let TestUser { email, .. } = app.signed_up_trusted("dup").await;
     operator_cli(&app, &["add", &email]);
     let mut again = app.stoa_process("operator-dup", &["operator", "add", &email], &[]);
     assert!(!again.0.wait().unwrap().success(), "granting twice is a conflict");
@@ -138,12 +111,12 @@ async fn the_operator_role_is_not_part_of_the_api_and_the_cli_refuses_bad_input(
 #[tokio::test]
 async fn the_standard_introspection_query_runs_under_the_default_depth_limit() {
     let app = spawn_app_with(&[]).await;
-    let body = post(&app, None, json!({ "query": STANDARD_INTROSPECTION })).await;
+    let body = app.post_json(None, &json!({ "query": STANDARD_INTROSPECTION })).await.1;
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query", "{body}");
     // Other documents keep the depth limit of 12, an introspection field beside them or not.
     let replies = "replies { edges { node { ".repeat(3) + "id" + &" } } }".repeat(3);
     let deep =
         format!("query Deep {{ __typename channel(id: \"x\") {{ messages {{ edges {{ node {{ {replies} }} }} }} }} }}");
-    let res = post(&app, None, json!({ "query": deep })).await;
+    let res = app.post_json(None, &json!({ "query": deep })).await.1;
     assert_eq!(code(&res), "QUERY_TOO_COMPLEX", "{res}");
 }

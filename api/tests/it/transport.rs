@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{require_postgres_and_redis, spawn_app, spawn_app_with};
+use crate::helpers::{error_code as code, require_postgres_and_redis, spawn_app, spawn_app_with};
 
 async fn post_raw(
     app: &crate::helpers::TestApp,
@@ -18,10 +18,6 @@ async fn post_raw(
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
 }
 
 #[tokio::test]

@@ -8,35 +8,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use stoa_api::{Config, Server};
 
-use crate::helpers::{TestApp, WsClient, WsEvent, spawn_app_with};
-
-/// The embedded manifest's id and text of operation `name`.
-fn document(name: &str) -> (String, String) {
-    let manifest: HashMap<String, String> = serde_json::from_str(stoa_api::trusted::EMBEDDED_MANIFEST).unwrap();
-    let found = manifest.into_iter().find(|(_, text)| {
-        ["query", "mutation", "subscription"]
-            .iter()
-            .any(|kind| text.contains(&format!("{kind} {name}(")) || text.contains(&format!("{kind} {name} {{")))
-    });
-    found.unwrap_or_else(|| panic!("the generated client has an operation {name}"))
-}
-
-fn id(name: &str) -> String {
-    document(name).0
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
-}
-
-async fn post(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut req = app.http.post(app.url()).json(body);
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
-}
+use crate::helpers::{
+    TestApp, TestUser, WsClient, WsEvent, error_code as code, spawn_app_with, trusted_document as document,
+    trusted_id as id,
+};
 
 async fn get(app: &TestApp, token: Option<&str>, params: &[(&str, &str)]) -> (u16, Value) {
     let mut req = app.http.get(app.url()).query(params);
@@ -51,40 +26,29 @@ async fn production() -> TestApp {
     spawn_app_with(&[("STOA_ENV", "production")]).await
 }
 
-/// Registers through the trusted `Register` document; returns (user id, access token).
-async fn register(app: &TestApp, name: &str) -> (String, String) {
-    let email = format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple());
-    let input = json!({ "email": email, "password": format!("pw-{name}-12345"), "displayName": name });
-    let (status, body) =
-        post(app, None, &json!({ "documentId": id("Register"), "variables": { "input": input } })).await;
-    assert_eq!(status, 200, "{body}");
-    let auth = &body["data"]["register"];
-    (auth["viewer"]["id"].as_str().unwrap().to_owned(), auth["accessToken"].as_str().unwrap().to_owned())
-}
-
 #[tokio::test]
 async fn production_runs_trusted_documents_by_id_and_refuses_other_text() {
     let app = production().await;
-    let (user, token) = register(&app, "tess").await;
+    let TestUser { id: user, token, .. } = app.signed_up_trusted("tess").await;
     let me = json!({ "documentId": id("Me") });
-    let (status, body) = post(&app, Some(&token), &me).await;
+    let (status, body) = app.post_json(Some(&token), &me).await;
     assert_eq!((status, body["data"]["me"]["id"].as_str()), (200, Some(user.as_str())), "{body}");
 
     // Apollo's persisted-query extension names the same document by its bare hash.
     let hash = id("Me").trim_start_matches("sha256:").to_owned();
     let apollo = json!({ "query": "", "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } });
-    let (status, body) = post(&app, Some(&token), &apollo).await;
+    let (status, body) = app.post_json(Some(&token), &apollo).await;
     assert_eq!((status, body["data"]["me"]["id"].as_str()), (200, Some(user.as_str())), "{body}");
 
     // The exact listed text runs without its id (Apollo's safelist); other text does not.
     let (_, text) = document("Me");
-    let (status, body) = post(&app, Some(&token), &json!({ "query": text })).await;
+    let (status, body) = app.post_json(Some(&token), &json!({ "query": text })).await;
     assert_eq!((status, body["data"]["me"]["id"].as_str()), (200, Some(user.as_str())), "{body}");
-    let (status, body) = post(&app, Some(&token), &json!({ "query": "{ me { id } }" })).await;
+    let (status, body) = app.post_json(Some(&token), &json!({ "query": "{ me { id } }" })).await;
     assert_eq!((status, code(&body)), (400, "TRUSTED_DOCUMENTS_ONLY"), "{body}");
 
     // A batch of ids.
-    let (status, body) = post(&app, Some(&token), &json!([me, { "documentId": id("Workspaces") }])).await;
+    let (status, body) = app.post_json(Some(&token), &json!([me, { "documentId": id("Workspaces") }])).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body[0]["data"]["me"]["id"].as_str(), Some(user.as_str()), "{body}");
     assert!(body[1]["errors"].is_null(), "{body}");
@@ -93,28 +57,29 @@ async fn production_runs_trusted_documents_by_id_and_refuses_other_text() {
 #[tokio::test]
 async fn unknown_malformed_and_disagreeing_ids_are_refused_with_stable_codes() {
     let app = production().await;
-    let (_, token) = register(&app, "ursula").await;
+    let TestUser { token, .. } = app.signed_up_trusted("ursula").await;
     let unknown = format!("sha256:{}", stoa_api::trusted::sha256_hex("query Nope { me { id } }"));
-    let (status, body) = post(&app, Some(&token), &json!({ "documentId": unknown })).await;
+    let (status, body) = app.post_json(Some(&token), &json!({ "documentId": unknown })).await;
     assert_eq!((status, code(&body)), (404, "PERSISTED_QUERY_NOT_FOUND"), "{body}");
     for bad in ["md5:0123456789abcdef0123456789abcdef", "sha256:not-hex", "sha256:abc", "my-custom-id", ""] {
-        let (status, body) = post(&app, Some(&token), &json!({ "documentId": bad })).await;
+        let (status, body) = app.post_json(Some(&token), &json!({ "documentId": bad })).await;
         assert_eq!((status, code(&body)), (400, "BAD_REQUEST"), "{bad:?}: {body}");
     }
-    let (status, body) = post(&app, Some(&token), &json!({ "query": "{ me { id } }", "documentId": id("Me") })).await;
+    let (status, body) =
+        app.post_json(Some(&token), &json!({ "query": "{ me { id } }", "documentId": id("Me") })).await;
     assert_eq!((status, code(&body)), (400, "BAD_REQUEST"), "the text is not the named document: {body}");
     let old = json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": "00" } } });
-    let (status, body) = post(&app, Some(&token), &old).await;
+    let (status, body) = app.post_json(Some(&token), &old).await;
     assert_eq!((status, code(&body)), (400, "BAD_REQUEST"), "{body}");
     // The server is unharmed.
-    let (status, body) = post(&app, Some(&token), &json!({ "documentId": id("Me") })).await;
+    let (status, body) = app.post_json(Some(&token), &json!({ "documentId": id("Me") })).await;
     assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
 async fn get_runs_trusted_queries_by_id_and_refuses_a_mutations_id() {
     let app = production().await;
-    let (user, token) = register(&app, "gail").await;
+    let TestUser { id: user, token, .. } = app.signed_up_trusted("gail").await;
     let me = id("Me");
     let (status, body) = get(&app, Some(&token), &[("documentId", &me)]).await;
     assert_eq!((status, body["data"]["me"]["id"].as_str()), (200, Some(user.as_str())), "{body}");
@@ -134,18 +99,19 @@ async fn get_runs_trusted_queries_by_id_and_refuses_a_mutations_id() {
 #[tokio::test]
 async fn a_websocket_subscribes_by_id_and_is_refused_other_text() {
     let app = production().await;
-    let (_, token) = register(&app, "wanda").await;
-    let (status, body) = post(
-        &app,
-        Some(&token),
-        &json!({ "documentId": id("CreateWorkspace"), "variables": { "input": { "name": "Trusted" } } }),
-    )
-    .await;
+    let TestUser { token, .. } = app.signed_up_trusted("wanda").await;
+    let (status, body) = app
+        .post_json(
+            Some(&token),
+            &json!({ "documentId": id("CreateWorkspace"), "variables": { "input": { "name": "Trusted" } } }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let workspace = body["data"]["createWorkspace"]["workspace"]["id"].as_str().unwrap().to_owned();
     let input = json!({ "workspaceId": workspace, "name": "general" });
-    let (_, body) =
-        post(&app, Some(&token), &json!({ "documentId": id("CreateChannel"), "variables": { "input": input } })).await;
+    let (_, body) = app
+        .post_json(Some(&token), &json!({ "documentId": id("CreateChannel"), "variables": { "input": input } }))
+        .await;
     let channel = body["data"]["createChannel"]["channel"]["id"].as_str().unwrap().to_owned();
 
     let mut ws = WsClient::init(&app, Some(&token)).await;
@@ -174,9 +140,9 @@ async fn a_websocket_subscribes_by_id_and_is_refused_other_text() {
     assert_eq!(refused["3"], "TRUSTED_DOCUMENTS_ONLY");
 
     let post_input = json!({ "channelId": channel, "body": "by id" });
-    let (status, body) =
-        post(&app, Some(&token), &json!({ "documentId": id("PostMessage"), "variables": { "input": post_input } }))
-            .await;
+    let (status, body) = app
+        .post_json(Some(&token), &json!({ "documentId": id("PostMessage"), "variables": { "input": post_input } }))
+        .await;
     assert_eq!(status, 200, "{body}");
     let event = loop {
         match ws.next_within(Duration::from_secs(5)).await {
@@ -195,7 +161,7 @@ async fn development_runs_any_text_and_log_mode_runs_it_too() {
         let app = spawn_app_with(&[("STOA_TRUSTED_DOCUMENTS_MODE", mode)]).await;
         let res = app.gql("{ __typename }", json!({})).await;
         assert_eq!(res.body["data"]["__typename"], "Query", "{mode}: {}", res.body);
-        let (status, body) = post(&app, None, &json!({ "documentId": id("Me") })).await;
+        let (status, body) = app.post_json(None, &json!({ "documentId": id("Me") })).await;
         assert_eq!((status, code(&body)), (200, "UNAUTHENTICATED"), "{mode}: ids resolve in every mode: {body}");
     }
 }
@@ -242,7 +208,7 @@ async fn a_bad_manifest_stops_startup_naming_the_document() {
     std::fs::write(&path, json!({ good.clone(): text }).to_string()).unwrap();
     let app =
         spawn_app_with(&[("STOA_ENV", "production"), ("STOA_TRUSTED_DOCUMENTS", &path.display().to_string())]).await;
-    let (status, body) = post(&app, None, &json!({ "documentId": good })).await;
+    let (status, body) = app.post_json(None, &json!({ "documentId": good })).await;
     assert_eq!((status, code(&body)), (200, "UNAUTHENTICATED"), "{body}");
     let _ = std::fs::remove_dir_all(&dir);
 }
