@@ -406,15 +406,8 @@ async fn get_inner(
         }
     }
     if let Some(raw) = params.extensions {
-        match serde_json::from_str::<std::collections::HashMap<String, serde_json::Value>>(&raw) {
-            Ok(extensions) => {
-                for (key, value) in extensions {
-                    let Ok(value) = async_graphql::Value::from_json(value) else {
-                        return bad_request(media, "extensions must be a JSON object");
-                    };
-                    request.extensions.insert(key, value);
-                }
-            }
+        match serde_json::from_str::<std::collections::HashMap<String, async_graphql::Value>>(&raw) {
+            Ok(extensions) => request.extensions.extend(extensions),
             Err(_) => return bad_request(media, "extensions must be a JSON object"),
         }
     }

@@ -20,10 +20,18 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT]);
+    // The playground exists only where `STOA_PLAYGROUND` is on (off in production by default):
+    // elsewhere its paths are 404 like any other unknown path.
+    let playground = if state.playground {
+        Router::new()
+            .route("/", get(|| async { crate::playground::page() }))
+            .route("/playground/{*file}", get(playground_file))
+            .route("/favicon.ico", get(favicon))
+    } else {
+        Router::new()
+    };
     Router::new()
-        .route("/", get(playground))
-        .route("/playground/{*file}", get(playground_file))
-        .route("/favicon.ico", get(favicon))
+        .merge(playground)
         .route("/graphql", get(graphql_get).post(http::post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -163,28 +171,10 @@ pub fn worker_router(
         )
 }
 
-/// `GET /`: the embedded GraphiQL, unless `STOA_PLAYGROUND` is off (the default in production).
-async fn playground(State(state): State<AppState>) -> Response {
-    if !state.playground {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    }
-    crate::playground::page()
-}
-
-async fn playground_file(
-    State(state): State<AppState>,
-    path: axum::extract::Path<String>,
-    headers: axum::http::HeaderMap,
-) -> Response {
-    if !state.playground {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    }
+async fn playground_file(path: axum::extract::Path<String>, headers: axum::http::HeaderMap) -> Response {
     crate::playground::asset(&path.0, &headers)
 }
 
-async fn favicon(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if !state.playground {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    }
+async fn favicon(headers: axum::http::HeaderMap) -> Response {
     crate::playground::asset("favicon.svg", &headers)
 }
