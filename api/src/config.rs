@@ -432,6 +432,13 @@ impl Config {
             sweep: stoa_workers::runtime::Sweep {
                 every: src.secs("STOA_SCAN_SWEEP_SECS", 60)?,
                 stale: src.secs("STOA_SCAN_STALE_SECS", 300)?,
+                deadlines: {
+                    let ms: u64 = src.parse("STOA_TICKET_TICK_MS", 60_000)?;
+                    if ms == 0 {
+                        return Err(err("STOA_TICKET_TICK_MS", "must be greater than 0"));
+                    }
+                    Duration::from_millis(ms)
+                },
             },
             playground: match src.get("STOA_PLAYGROUND").as_deref() {
                 None => !production,

@@ -180,6 +180,18 @@ fn scanner(config: &Config) -> anyhow::Result<Arc<dyn Scanner>> {
 /// # Errors
 /// When a backend cannot be reached or set up.
 pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppCtx> {
+    build_app_with_clock(config, public_url, Arc::new(stoa_domain::ports::clock::SystemClock)).await
+}
+
+/// [`build_app`] with the clock "now" comes from (a test moves time with a `ShiftedClock`).
+///
+/// # Errors
+/// As [`build_app`].
+pub async fn build_app_with_clock(
+    config: &Config,
+    public_url: &str,
+    clock: Arc<dyn stoa_domain::ports::clock::Clock>,
+) -> anyhow::Result<AppCtx> {
     let mut db = connect_database_with(&config.database_url, config.db_acquire_timeout).await?;
     migrate(&db).await?;
     let sql_statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -246,7 +258,7 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         scanner,
         jobs: std::sync::OnceLock::new(),
         post_groups: stoa_domain::chat::PostGroups::default(),
-        clock: Arc::new(stoa_domain::ports::clock::SystemClock),
+        clock,
         sessions: stoa_domain::identity::SessionCache::default(),
         // About one hash per core at a time: argon2 is CPU-bound, so more only queues.
         password_slots: Arc::new(tokio::sync::Semaphore::new(
@@ -257,7 +269,13 @@ pub async fn build_app(config: &Config, public_url: &str) -> anyhow::Result<AppC
         accounts,
     });
     match config.jobs {
-        JobMode::Inline => stoa_workers::jobs::InlineQueue::install(&app),
+        JobMode::Inline => {
+            stoa_workers::jobs::InlineQueue::install(&app);
+            if config.run_workers {
+                // No queue workers inline, but the helpdesk's clock still runs.
+                tokio::spawn(stoa_workers::deadlines::run(app.clone(), config.sweep.deadlines));
+            }
+        }
         JobMode::Queue => {
             let storage = crate::workers::install_queue(&app).await?;
             if config.run_workers {
@@ -280,11 +298,22 @@ impl Server {
     /// # Errors
     /// When a backend is unreachable or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(stoa_domain::ports::clock::SystemClock)).await
+    }
+
+    /// [`Self::build`] with the clock "now" comes from.
+    ///
+    /// # Errors
+    /// As [`Self::build`].
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn stoa_domain::ports::clock::Clock>,
+    ) -> anyhow::Result<Self> {
         let trusted = Arc::new(crate::trusted::load(&config.trusted_documents, &config.limits)?);
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let bound = listener.local_addr()?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
-        let app = build_app(&config, &public_url).await?;
+        let app = build_app_with_clock(&config, &public_url, clock).await?;
         let schema = stoa_schema::build(Some(app.clone()), &config.limits);
         let sockets = Arc::new(crate::sessions::SocketSessions::default());
         sockets.spawn_listener(app.clone());

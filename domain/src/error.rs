@@ -40,6 +40,15 @@ pub enum DomainError {
     /// A uniqueness or state conflict.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The row changed since the caller read it (optimistic locking): nothing was written; the
+    /// caller reads `current_version` and `current_state` and decides again.
+    #[error("stale version: the ticket is at version {current_version} ({current_state})")]
+    StaleVersion { current_version: i64, current_state: &'static str },
+    /// The object's state, or a condition of the transition, does not allow the action. `reason`
+    /// is a stable string (`INVALID_TRANSITION`, `OPEN_SUBTICKETS`, …); `allowed` lists what the
+    /// caller may do instead; `blocked_by` names the objects that hold it (open sub-tickets).
+    #[error("invalid state: {reason}")]
+    InvalidState { reason: &'static str, allowed: Vec<&'static str>, blocked_by: Vec<uuid::Uuid> },
     /// Too many attempts; retry after the given number of seconds.
     #[error("rate limited: retry in {retry_after_s}s")]
     RateLimited { retry_after_s: u64 },

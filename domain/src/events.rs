@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authz::Role;
 use crate::chat::{ChatEvent, Notification, PresenceStatus};
-use crate::ids::{ChannelId, SessionFamilyId, UserId, WorkspaceId};
+use crate::ids::{ChannelId, DepartmentId, SessionFamilyId, TicketId, UserId, WorkspaceId};
 
 /// Where an event is delivered. Each maps to one bus channel name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,6 +18,10 @@ pub enum Topic {
     Channel(ChannelId),
     /// Sessions that ended: every replica listens, to close their sockets and forget them.
     Sessions,
+    /// One helpdesk ticket: its transitions and changes (`ticketEvents`).
+    Ticket(TicketId),
+    /// One department's ticket queue: admissions and positions (`ticketQueue`).
+    Department(DepartmentId),
 }
 
 impl Topic {
@@ -29,6 +33,8 @@ impl Topic {
             Self::Workspace(id) => format!("workspace:{id}"),
             Self::Channel(id) => format!("channel:{id}"),
             Self::Sessions => "sessions".to_owned(),
+            Self::Ticket(id) => format!("ticket:{id}"),
+            Self::Department(id) => format!("department:{id}"),
         }
     }
 }
@@ -68,6 +74,10 @@ pub enum Event {
     /// upstream connection came back, or a subscriber lagged). Resumable streams read the
     /// database to fill the gap.
     Resync,
+    /// A ticket was created, changed or moved through a transition. Shared by every subscriber.
+    Ticket(std::sync::Arc<crate::tickets::TicketEvent>),
+    /// A department's queue moved: a ticket was queued or admitted, or positions changed.
+    TicketQueue(std::sync::Arc<crate::tickets::QueueEvent>),
     /// A user's presence or custom status in a workspace changed (ephemeral).
     PresenceChanged {
         workspace_id: WorkspaceId,
@@ -99,6 +109,13 @@ impl Event {
             Self::PresenceChanged { workspace_id, .. } => vec![Topic::Workspace(*workspace_id)],
             Self::AttachmentScanned(a) => vec![Topic::User(a.uploader_id)],
             Self::SessionRevoked { .. } => vec![Topic::Sessions],
+            Self::Ticket(event) => {
+                let mut topics = vec![Topic::Ticket(event.ticket_id)];
+                // A sub-ticket's changes reach its parent's followers too.
+                topics.extend(event.parent_id.map(Topic::Ticket));
+                topics
+            }
+            Self::TicketQueue(event) => vec![Topic::Department(event.department_id)],
             Self::Resync => vec![],
         }
     }

@@ -59,4 +59,10 @@ id_type!(
     AttachmentId,
     /// An outbound mail.
     MailId,
+    /// A helpdesk ticket.
+    TicketId,
+    /// A business calendar (hours, zone, holidays).
+    SlaCalendarId,
+    /// An SLA policy (targets by priority, department, category).
+    SlaPolicyId,
 );

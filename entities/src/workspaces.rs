@@ -21,6 +21,10 @@ pub struct Model {
     pub description: Option<String>,
     /// The icon: its renderings are `avatars/<key>/{256,64}.webp`.
     pub icon_key: Option<String>,
+    /// Minutes after which a resolved ticket closes by itself.
+    pub ticket_auto_close_minutes: i32,
+    /// Minutes after closing during which agents may still reopen a ticket.
+    pub ticket_reopen_window_minutes: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261201_180400_channel_purpose_and_deletion;
 mod m20261201_180500_user_identities;
 mod m20261201_180600_avatars;
 mod m20261201_220000_site_operators;
+mod m20261202_010000_tickets;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_180500_user_identities::Migration),
             Box::new(m20261201_180600_avatars::Migration),
             Box::new(m20261201_220000_site_operators::Migration),
+            Box::new(m20261202_010000_tickets::Migration),
         ]
     }
 }

@@ -57,6 +57,22 @@ fn extensions_of(err: &DomainError, ext: &mut ErrorExtensionValues, trace_id: Op
             ErrorCode::BAD_USER_INPUT
         }
         DomainError::Conflict(_) => ErrorCode::CONFLICT,
+        DomainError::StaleVersion { current_version, current_state } => {
+            ext.set("currentVersion", *current_version);
+            ext.set("currentState", *current_state);
+            ErrorCode::CONFLICT
+        }
+        DomainError::InvalidState { reason, allowed, blocked_by } => {
+            ext.set("reason", *reason);
+            ext.set("allowed", allowed.iter().map(|a| async_graphql::Value::from(*a)).collect::<Vec<_>>());
+            if !blocked_by.is_empty() {
+                ext.set(
+                    "blockedBy",
+                    blocked_by.iter().map(|id| async_graphql::Value::from(id.to_string())).collect::<Vec<_>>(),
+                );
+            }
+            ErrorCode::INVALID_STATE
+        }
         DomainError::Banned => ErrorCode::BANNED,
         DomainError::TimedOut { until } => {
             ext.set("until", until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));

@@ -65,8 +65,11 @@ error_codes! {
     NOT_FOUND => (None, "`entity`"),
     /// an input breaks a rule (bad email, short password, bad ID, negative capacity, …)
     BAD_USER_INPUT => (None, "`field`"),
-    /// uniqueness or state conflict (email taken, already a member, last owner)
-    CONFLICT => (None, ""),
+    /// uniqueness or state conflict (email taken, already a member, last owner), or a stale
+    /// `version` (optimistic locking: nothing was written)
+    CONFLICT => (None, "`currentVersion` and `currentState` on a stale `version`"),
+    /// the object's state or a condition of the transition does not allow the action
+    INVALID_STATE => (None, "`reason` (`INVALID_TRANSITION`, `OPEN_SUBTICKETS`, `APPROVAL_PENDING`, `REOPEN_LIMIT`, `REOPEN_WINDOW`), `allowed` (the actions open to the caller), `blockedBy` (open sub-tickets)"),
     /// the user is banned from the workspace: no invitation or link lets them back until unbanned
     BANNED => (None, ""),
     /// the member is timed out: no posting, reacting or joining voice until `until`

@@ -13,6 +13,7 @@ pub mod files;
 pub mod identity;
 pub mod limits;
 pub mod pagination;
+pub mod tickets;
 pub mod workspaces;
 
 use async_graphql::dataloader::DataLoader;
@@ -33,6 +34,7 @@ pub struct QueryRoot(
     chat::ChatQuery,
     files::FilesQuery,
     files::FilesAdminQuery,
+    tickets::TicketQuery,
 );
 
 /// The mutation root.
@@ -45,12 +47,18 @@ pub struct MutationRoot(
     chat::ChatMutation,
     files::FilesMutation,
     files::FilesAdminMutation,
+    tickets::TicketMutation,
 );
 
 /// The subscription root.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(workspaces::WorkspaceSubscription, chat::ChatSubscription, files::FilesSubscription);
+pub struct SubscriptionRoot(
+    workspaces::WorkspaceSubscription,
+    chat::ChatSubscription,
+    files::FilesSubscription,
+    tickets::TicketSubscription,
+);
 
 /// A connection as every list field returns it.
 type Page<T> = async_graphql::connection::Connection<
@@ -91,6 +99,9 @@ pub fn build(app: Option<AppCtx>, limits: &Limits) -> StoaSchema {
         )
         .override_output_type_description::<Page<chat::Notification>>(
             "A page of notifications: `edges` (each with its cursor), `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<tickets::Ticket>>(
+            "A page of tickets: `edges` (each with its cursor), `nodes`, and `pageInfo`.",
         );
     // Introspection, when switched off, is refused per request by the transport (an instance
     // operator may still introspect): `limits::check_document` and `Request::disable_introspection`.

@@ -2,6 +2,7 @@
 //! application's own database (SQLite or Postgres). Handlers call one domain function each and
 //! hold no rules.
 
+pub mod deadlines;
 pub mod jobs;
 pub mod runtime;
 pub mod supervise;

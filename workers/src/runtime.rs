@@ -102,16 +102,18 @@ async fn sweep(app: AppCtx, every: Duration, stale: Duration) {
     }
 }
 
-/// How often workers look for lost scan jobs, and how old a pending scan must be to count as lost.
+/// How often workers look for lost scan jobs, how old a pending scan must be to count as lost,
+/// and the longest the helpdesk's clock sleeps between two runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Sweep {
     pub every: Duration,
     pub stale: Duration,
+    pub deadlines: Duration,
 }
 
 impl Default for Sweep {
     fn default() -> Self {
-        Self { every: Duration::from_mins(1), stale: Duration::from_mins(5) }
+        Self { every: Duration::from_mins(1), stale: Duration::from_mins(5), deadlines: Duration::from_mins(1) }
     }
 }
 
@@ -127,6 +129,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mut sweeper = tokio::spawn(sweep(app.clone(), sweep_config.every, sweep_config.stale));
+    let mut clock = tokio::spawn(crate::deadlines::run(app.clone(), sweep_config.deadlines));
     let work = async move {
         match storage {
             JobStorage::Sqlite(s) => {
@@ -151,9 +154,11 @@ pub async fn run(
         r = work => r.context("worker"),
         // The sweep never returns; if it panicked, this run fails and the supervisor starts both.
         r = &mut sweeper => Err(anyhow::anyhow!("stale-scan sweep stopped: {r:?}")),
+        r = &mut clock => Err(anyhow::anyhow!("ticket deadline clock stopped: {r:?}")),
         () = shutdown => Ok(()),
     };
     sweeper.abort();
+    clock.abort();
     result
 }
 

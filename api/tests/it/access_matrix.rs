@@ -337,6 +337,18 @@ const TYPES: &[(&str, Holds)] = &[
     ("User", Holds::Workspace("a person seen through a workspace")),
     ("Viewer", Holds::Nothing("the caller's own account")),
     ("Workspace", Holds::Workspace("a workspace, its members and departments")),
+    ("BusinessHours", Holds::Workspace("a business calendar's opening hours")),
+    ("SlaCalendar", Holds::Workspace("a workspace's business calendar")),
+    ("SlaPolicy", Holds::Workspace("a workspace's SLA targets")),
+    ("Ticket", Holds::Workspace("a helpdesk ticket, its people, history and links")),
+    ("TicketConnection", Holds::Workspace("tickets")),
+    ("TicketEdge", Holds::Workspace("a ticket")),
+    ("TicketCount", Holds::Workspace("how many tickets a department holds")),
+    ("TicketEvent", Holds::Workspace("a change of a ticket")),
+    ("TicketHistoryEntry", Holds::Workspace("an action on a ticket")),
+    ("TicketLink", Holds::Workspace("a link between tickets")),
+    ("TicketQueueEvent", Holds::Workspace("a move in a department's queue")),
+    ("TicketSettings", Holds::Workspace("a workspace's ticket settings")),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -394,6 +406,9 @@ struct Fixture {
     dm_message: String,
     file: String,
     department: String,
+    /// Alice's tickets in the department: the member is neither their requester nor an agent.
+    ticket: String,
+    ticket2: String,
     /// Alice's invitation of carol to W (its id; the token went to carol).
     invitation: String,
     carol_invitation_token: String,
@@ -564,6 +579,14 @@ async fn fixture(who: Who) -> Fixture {
     )
     .await;
     app.workspace(&other, "elsewhere").await;
+    let open_ticket = "mutation($w: ID!, $d: ID!, $i: TicketInput!) { createTicket(workspaceId: $w, departmentId: $d, input: $i) { id } }";
+    let mut tickets = Vec::new();
+    for k in 0..2 {
+        let input = json!({ "title": format!("ticket zq{n} {k}"), "description": format!("the leak zq{n}"), "labels": ["lbl"] });
+        let created = ok(&app, &alice, open_ticket, json!({ "w": ws, "d": department, "i": input })).await;
+        tickets.push(created["createTicket"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
+    }
+    let (ticket, ticket2) = (tickets[0].clone(), tickets[1].clone());
 
     let actor = match who {
         Who::Outsider => &outsider,
@@ -614,6 +637,8 @@ async fn fixture(who: Who) -> Fixture {
         id("the thread reply's id", &reply, Scope::Private),
         id("the DM message's id", &dm_message, Scope::Private),
         id("the file's id", &file, Scope::Private),
+        id("a ticket's id", &ticket, Scope::Private),
+        id("a ticket's id", &ticket2, Scope::Private),
         id("alice's notification's id", &alice_notification, Scope::Private),
         id("the removed member's hidden notification's id", &stale_notification, Scope::Private),
     ];
@@ -638,6 +663,8 @@ async fn fixture(who: Who) -> Fixture {
         dm_message,
         file,
         department,
+        ticket,
+        ticket2,
         invitation,
         carol_invitation_token,
         change_token,
@@ -1281,7 +1308,140 @@ fn matrix() -> Vec<Case> {
             |f| json!({ "e": f.alice.email }),
             Own("answers the same for every address; the link goes to its owner only", any),
         ),
+        // ---- Helpdesk
+        case("ticket", "alice's ticket", "($t: ID!)", "(id: $t)", |f| json!({ "t": f.ticket }), Hidden),
+        case(
+            "tickets",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w)",
+            |f| json!({ "w": f.ws }),
+            InW(Allowed("lists the member's own and watched tickets only: none of alice's")),
+        ),
+        case(
+            "ticketCounts",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w)",
+            |f| json!({ "w": f.ws }),
+            InW(Allowed("counts only the tickets the member may see")),
+        ),
+        case(
+            "ticketSettings",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w)",
+            |f| json!({ "w": f.ws }),
+            InW(Allowed("a member reads W's ticket settings")),
+        ),
+        case(
+            "slaCalendars",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w)",
+            |f| json!({ "w": f.ws }),
+            InW(Allowed("a member reads W's business calendars")),
+        ),
+        case(
+            "slaPolicies",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w)",
+            |f| json!({ "w": f.ws }),
+            InW(Allowed("a member reads W's SLA policies")),
+        ),
+        case(
+            "createTicket",
+            "W's department",
+            "($w: ID!, $d: ID!)",
+            "(workspaceId: $w, departmentId: $d, input: { title: \"help\" })",
+            |f| json!({ "w": f.ws, "d": f.department }),
+            InW(Allowed("a member opens a ticket of its own")),
+        ),
+        case(
+            "transitionTicket",
+            "alice's ticket",
+            "($t: ID!)",
+            "(input: { ticketId: $t, version: 1, action: ASSIGN })",
+            |f| json!({ "t": f.ticket }),
+            Hidden,
+        ),
+        case(
+            "updateTicket",
+            "alice's ticket",
+            "($t: ID!)",
+            "(ticketId: $t, version: 1, input: { title: \"mine\" })",
+            |f| json!({ "t": f.ticket }),
+            Hidden,
+        ),
+        case("watchTicket", "alice's ticket", "($t: ID!)", "(ticketId: $t)", |f| json!({ "t": f.ticket }), Hidden),
+        case("unwatchTicket", "alice's ticket", "($t: ID!)", "(ticketId: $t)", |f| json!({ "t": f.ticket }), Hidden),
+        case(
+            "createSubticket",
+            "alice's ticket",
+            "($t: ID!, $d: ID!)",
+            "(parentId: $t, version: 1, departmentId: $d, input: { title: \"part\" })",
+            |f| json!({ "t": f.ticket, "d": f.department }),
+            Hidden,
+        ),
+        case(
+            "createFollowUpTicket",
+            "alice's ticket",
+            "($t: ID!)",
+            "(ticketId: $t, input: { title: \"again\" })",
+            |f| json!({ "t": f.ticket }),
+            Hidden,
+        ),
+        case(
+            "mergeTicket",
+            "alice's ticket into her other one",
+            "($t: ID!, $u: ID!)",
+            "(ticketId: $t, version: 1, targetId: $u)",
+            |f| json!({ "t": f.ticket, "u": f.ticket2 }),
+            Hidden,
+        ),
+        case(
+            "linkTickets",
+            "alice's tickets",
+            "($t: ID!, $u: ID!)",
+            "(ticketId: $t, otherId: $u, kind: RELATES_TO)",
+            |f| json!({ "t": f.ticket, "u": f.ticket2 }),
+            Hidden,
+        ),
+        case(
+            "updateTicketSettings",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w, autoCloseMinutes: 60, reopenWindowMinutes: 60)",
+            |f| json!({ "w": f.ws }),
+            InW(Forbidden(ADMIN)),
+        ),
+        case(
+            "createSlaCalendar",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w, input: { name: \"c\", timezone: \"UTC\", hours: [{ weekday: 1, start: \"08:00\", end: \"18:00\" }] })",
+            |f| json!({ "w": f.ws }),
+            InW(Forbidden(ADMIN)),
+        ),
+        case(
+            "createSlaPolicy",
+            "W",
+            "($w: ID!, $c: ID!)",
+            "(workspaceId: $w, input: { calendarId: $c, firstResponseMinutes: 60, resolutionMinutes: 240 })",
+            |f| json!({ "w": f.ws, "c": random_id() }),
+            InW(Forbidden(ADMIN)),
+        ),
         // ---- Subscription
+        case("ticketEvents", "alice's ticket", "($t: ID!)", "(ticketId: $t)", |f| json!({ "t": f.ticket }), Hidden),
+        case(
+            "ticketQueue",
+            "W's department",
+            "($d: ID!)",
+            "(departmentId: $d)",
+            |f| json!({ "d": f.department }),
+            Hidden,
+        ),
         case(
             "membershipChanged",
             "W",
@@ -1517,6 +1677,24 @@ async fn produce_events(f: &Fixture) {
         json!({ "i": { "workspaceId": f.ws, "userId": f.bob.id, "role": "MODERATOR" } }),
     )
     .await;
+    let read = ok(&f.app, &f.alice, "query($t: ID!) { ticket(id: $t) { version } }", json!({ "t": f.ticket })).await;
+    let version = read["ticket"]["version"].as_i64().unwrap_or(1);
+    let update =
+        "mutation($t: ID!, $v: Int!) { updateTicket(ticketId: $t, version: $v, input: { labels: [\"live\"] }) { id } }";
+    ok(&f.app, &f.alice, update, json!({ "t": f.ticket, "v": version })).await;
+    // A department at capacity queues the next ticket: its queue stream fires.
+    let narrow = "mutation($i: UpdateDepartmentInput!) { updateDepartment(input: $i) { department { id } } }";
+    let fields = json!({ "name": format!("dept-{n}"), "code": format!("D{}", n.to_uppercase()), "headUserId": f.alice.id, "capacity": 2 });
+    ok(&f.app, &f.alice, narrow, json!({ "i": { "id": f.department, "department": fields } })).await;
+    let open_ticket = "mutation($w: ID!, $d: ID!, $i: TicketInput!) { createTicket(workspaceId: $w, departmentId: $d, input: $i) { state } }";
+    let queued = ok(
+        &f.app,
+        &f.alice,
+        open_ticket,
+        json!({ "w": f.ws, "d": f.department, "i": { "title": format!("late zq{n}") } }),
+    )
+    .await;
+    assert_eq!(queued["createTicket"]["state"], "QUEUED", "{queued}");
     let late =
         multipart(&f.app, &f.alice.token, UPLOAD, json!({ "ws": f.ws }), &format!("ledger-{n}-2.txt"), b"more").await;
     assert!(late["errors"].is_null(), "{late}");

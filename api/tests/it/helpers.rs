@@ -52,6 +52,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub secret: String,
     pub app: stoa_domain::AppCtx,
+    /// The server's clock: `clock.advance(…)` moves its "now" (auto-close, SLA deadlines).
+    pub clock: std::sync::Arc<stoa_domain::ports::clock::ShiftedClock>,
     pub data_dir: std::path::PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -109,14 +111,15 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         vars.insert((*k).into(), (*v).into());
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config loads");
-    let server = Server::build(config).await.expect("server builds");
+    let clock = std::sync::Arc::new(stoa_domain::ports::clock::ShiftedClock::default());
+    let server = Server::build_with_clock(config, clock.clone()).await.expect("server builds");
     let addr = server.local_addr().unwrap();
     let app = server.app_ctx();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run_until(async move {
         let _ = rx.await;
     }));
-    TestApp { vars, addr, http: reqwest::Client::new(), secret, app, data_dir, shutdown: Some(tx) }
+    TestApp { vars, addr, http: reqwest::Client::new(), secret, app, clock, data_dir, shutdown: Some(tx) }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -214,6 +217,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             secret: like.secret.clone(),
             app: like.app.clone(),
+            clock: like.clock.clone(),
             data_dir: std::env::temp_dir().join(format!("stoa-remote-{}", uuid::Uuid::now_v7())),
             shutdown: None,
         }

@@ -70,6 +70,11 @@ pub enum Permission {
     MentionEveryone,
     /// Time out, ban and unban members below oneself.
     ModerateMembers,
+    /// Fire a ticket transition the caller's part in the ticket allows (the transition table says
+    /// who; this names the refusal).
+    WorkTicket,
+    /// Set up business calendars and SLA policies, and the workspace's ticket settings.
+    ManageHelpdesk,
 }
 
 /// Whether `role` grants `permission`.
@@ -81,7 +86,11 @@ pub const fn can(role: Role, permission: Permission) -> bool {
             matches!(role, Role::Owner | Role::Admin | Role::Moderator)
         }
         Permission::ManageChannels => matches!(role, Role::Owner | Role::Admin),
-        Permission::ManageMembers | Permission::ManageDepartments | Permission::ViewAuditLog => {
+        Permission::WorkTicket => true,
+        Permission::ManageMembers
+        | Permission::ManageDepartments
+        | Permission::ViewAuditLog
+        | Permission::ManageHelpdesk => {
             matches!(role, Role::Owner | Role::Admin)
         }
     }

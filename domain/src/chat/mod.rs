@@ -9,7 +9,7 @@
 mod body;
 mod channel_lifecycle;
 mod channels;
-mod create_channel;
+pub(crate) mod create_channel;
 mod delete_message;
 mod edit_message;
 mod group_commit;

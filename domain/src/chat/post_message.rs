@@ -33,6 +33,19 @@ pub struct PostMessage {
 /// `BAD_USER_INPUT` (body empty or over the limit; threadRootId not a top-level message here).
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), channel = %input.channel_id))]
 pub async fn post_message(app: &AppCtx, actor: &Actor, input: PostMessage) -> Result<MessageSnapshot> {
+    let channel = input.channel_id;
+    let posted = post(app, actor, input).await?;
+    if app.post_groups().kind(channel) == Some(ChannelKind::Ticket) {
+        // The ticket's clock and followers; the message itself is committed whatever happens here.
+        if let Err(e) = crate::tickets::message_posted(app, channel, posted.author.id, posted.message.created_at).await
+        {
+            tracing::warn!(error = %format_args!("{e:#}"), channel = %channel, "ticket bookkeeping after a post failed");
+        }
+    }
+    Ok(posted)
+}
+
+async fn post(app: &AppCtx, actor: &Actor, input: PostMessage) -> Result<MessageSnapshot> {
     let body = MessageBody::parse(&input.body, app.chat().max_message_bytes)?;
     let user = actor.user_id()?;
     // A post with no thread, file or mention in a channel known not to be direct notifies nobody:

@@ -10,7 +10,7 @@
 //! waiting for approval is decided first (a rejection returns it to `in_progress`), then cancelled.
 
 /// Where a ticket stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum State {
     New,
     /// Waiting for a slot: its department is at capacity.
@@ -50,6 +50,37 @@ impl State {
         !matches!(self, Self::Resolved | Self::Closed | Self::Cancelled | Self::Merged)
     }
 
+    /// Holds one of its department's `capacity` slots (open and not waiting for one).
+    #[must_use]
+    pub const fn occupies_slot(self) -> bool {
+        self.is_open() && !matches!(self, Self::Queued)
+    }
+
+    /// The database and wire form, snake case (`in_progress`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Queued => "queued",
+            Self::Assigned => "assigned",
+            Self::InProgress => "in_progress",
+            Self::OnHold => "on_hold",
+            Self::WaitingOnRequester => "waiting_on_requester",
+            Self::PendingApproval => "pending_approval",
+            Self::Resolved => "resolved",
+            Self::Reopened => "reopened",
+            Self::Closed => "closed",
+            Self::Cancelled => "cancelled",
+            Self::Merged => "merged",
+        }
+    }
+
+    /// The state named `s` ([`Self::as_str`]).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
     /// Terminal: nothing leaves it.
     #[must_use]
     pub const fn is_terminal(self) -> bool {
@@ -58,7 +89,7 @@ impl State {
 }
 
 /// What a caller asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     /// The department has a free slot: a new or queued ticket is admitted (system).
     Admit,
@@ -84,6 +115,30 @@ pub enum Action {
 }
 
 impl Action {
+    /// The wire form: the GraphQL enum value (`REQUEST_APPROVAL`), as `extensions.allowed` lists it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Admit => "ADMIT",
+            Self::Queue => "QUEUE",
+            Self::Assign => "ASSIGN",
+            Self::Start => "START",
+            Self::Hold => "HOLD",
+            Self::Resume => "RESUME",
+            Self::AskRequester => "ASK_REQUESTER",
+            Self::RequesterReplied => "REQUESTER_REPLIED",
+            Self::RequestApproval => "REQUEST_APPROVAL",
+            Self::Approve => "APPROVE",
+            Self::Reject => "REJECT",
+            Self::Resolve => "RESOLVE",
+            Self::Confirm => "CONFIRM",
+            Self::AutoClose => "AUTO_CLOSE",
+            Self::Reopen => "REOPEN",
+            Self::Cancel => "CANCEL",
+            Self::Merge => "MERGE",
+        }
+    }
+
     /// Every action.
     pub const ALL: [Self; 17] = [
         Self::Admit,
@@ -226,13 +281,27 @@ const WORKED: &[State] = &[S::Assigned, S::InProgress, S::OnHold, S::WaitingOnRe
 
 /// The table. Every transition of a ticket is one of these rows; nothing else writes the state.
 const TABLE: &[Row] = &[
-    Row { from: &[S::New], action: A::Queue, to: S::Queued, who: &[P::System], condition: None },
+    // A full department queues a new ticket, and one reopened or transferred into it.
+    Row {
+        from: &[S::New, S::Assigned, S::InProgress, S::OnHold, S::WaitingOnRequester, S::Reopened],
+        action: A::Queue,
+        to: S::Queued,
+        who: &[P::System],
+        condition: None,
+    },
     Row { from: &[S::Queued], action: A::Admit, to: S::New, who: &[P::System], condition: None },
     Row { from: &[S::New, S::Reopened], action: A::Assign, to: S::Assigned, who: STAFF, condition: None },
     Row { from: &[S::Assigned], action: A::Assign, to: S::Assigned, who: WORKERS, condition: None },
     Row { from: &[S::Assigned, S::Reopened], action: A::Start, to: S::InProgress, who: WORKERS, condition: None },
     Row { from: &[S::InProgress], action: A::Hold, to: S::OnHold, who: WORKERS, condition: None },
-    Row { from: &[S::OnHold], action: A::Resume, to: S::InProgress, who: WORKERS, condition: None },
+    // A hold with an end resumes by itself (system) when `until` passes.
+    Row {
+        from: &[S::OnHold],
+        action: A::Resume,
+        to: S::InProgress,
+        who: &[P::Assignee, P::Moderator, P::System],
+        condition: None,
+    },
     Row { from: &[S::InProgress], action: A::AskRequester, to: S::WaitingOnRequester, who: WORKERS, condition: None },
     Row {
         from: &[S::WaitingOnRequester],
@@ -445,5 +514,8 @@ mod tests {
             assert!(reached.contains(&state), "{state:?} is unreachable from new");
         }
         assert_eq!(Reason::ReopenLimit.as_str(), "REOPEN_LIMIT");
+        for state in State::ALL {
+            assert_eq!(State::parse(state.as_str()), Some(state));
+        }
     }
 }

@@ -83,6 +83,9 @@ pub async fn create_workspace(app: &AppCtx, actor: &Actor, input: CreateWorkspac
         require_verified_email: Set(false),
         description: Set(None),
         icon_key: Set(None),
+        // The migration's defaults (72 h, 14 days).
+        ticket_auto_close_minutes: sea_orm::ActiveValue::NotSet,
+        ticket_reopen_window_minutes: sea_orm::ActiveValue::NotSet,
     })
     .exec_with_returning(tx.db())
     .await

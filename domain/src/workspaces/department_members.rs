@@ -35,6 +35,18 @@ pub(crate) async fn is_enrolled(db: &impl ConnectionTrait, department: Departmen
         > 0)
 }
 
+/// The agents of `department`, in the order they joined.
+pub(crate) async fn member_ids(db: &impl ConnectionTrait, department: DepartmentId) -> Result<Vec<UserId>> {
+    Ok(department_members::Entity::find()
+        .filter(department_members::Column::DepartmentId.eq(department.0))
+        .order_by_asc(department_members::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| UserId(r.user_id))
+        .collect())
+}
+
 /// Adds `user` to `department` unless they are in it already. `user` must be a workspace member.
 pub(crate) async fn enrol(
     db: &impl ConnectionTrait,

@@ -145,6 +145,10 @@ pub async fn update_department(
         .changed("headUserId", before.head_user_id, row.head_user_id)
         .changed("capacity", before.capacity, row.capacity);
     audit::record(&mut tx, record).await?;
+    if row.capacity != before.capacity {
+        // Raised capacity admits waiting tickets at once.
+        crate::tickets::admit_waiting(&mut tx, id, app.now()).await?;
+    }
     tx.commit().await?;
     Ok(row.into())
 }

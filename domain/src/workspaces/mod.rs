@@ -7,8 +7,8 @@
 
 mod add_member;
 mod change_role;
-mod create_workspace;
-mod department_members;
+pub(crate) mod create_workspace;
+pub(crate) mod department_members;
 mod departments;
 mod invitations;
 mod lifecycle;

@@ -208,7 +208,7 @@ impl Department {
             None => Ok(None),
         }
     }
-    /// How many open items the department can hold at once.
+    /// How many open tickets the department works at once (0: no limit); more wait in its queue.
     async fn capacity(&self) -> i32 {
         self.0.capacity
     }
@@ -290,7 +290,7 @@ pub struct DepartmentFields {
     pub code: String,
     /// A member of the workspace who heads it.
     pub head_user_id: Option<ID>,
-    /// Open items it can hold at once (0 to 100000).
+    /// Open tickets it works at once (0 to 100000; 0: no limit); more wait in its queue.
     #[graphql(default = 10)]
     pub capacity: i32,
 }
