@@ -109,12 +109,9 @@ impl Event {
             Self::PresenceChanged { workspace_id, .. } => vec![Topic::Workspace(*workspace_id)],
             Self::AttachmentScanned(a) => vec![Topic::User(a.uploader_id)],
             Self::SessionRevoked { .. } => vec![Topic::Sessions],
-            Self::Ticket(event) => {
-                let mut topics = vec![Topic::Ticket(event.ticket_id)];
-                // A sub-ticket's changes reach its parent's followers too.
-                topics.extend(event.parent_id.map(Topic::Ticket));
-                topics
-            }
+            // A sub-ticket's moves reach its parent's followers as the parent's own
+            // `SubticketChanged` event.
+            Self::Ticket(event) => vec![Topic::Ticket(event.ticket_id)],
             Self::TicketQueue(event) => vec![Topic::Department(event.department_id)],
             Self::Resync => vec![],
         }

@@ -87,6 +87,14 @@ pub async fn fresh_database(backend: &TestBackend, data_dir: &std::path::Path) -
 
 /// Starts a server with the test defaults plus `overrides` (environment-style variables).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_with_clock(overrides, std::sync::Arc::new(stoa_domain::ports::clock::ShiftedClock::default())).await
+}
+
+/// [`spawn_app_with`] on `clock` (a second server sharing a first one's moved time).
+pub async fn spawn_app_with_clock(
+    overrides: &[(&str, &str)],
+    clock: std::sync::Arc<stoa_domain::ports::clock::ShiftedClock>,
+) -> TestApp {
     let backend = TestBackend::from_env();
     let data_dir = std::env::temp_dir().join(format!("stoa-it-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&data_dir).unwrap();
@@ -111,7 +119,6 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         vars.insert((*k).into(), (*v).into());
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config loads");
-    let clock = std::sync::Arc::new(stoa_domain::ports::clock::ShiftedClock::default());
     let server = Server::build_with_clock(config, clock.clone()).await.expect("server builds");
     let addr = server.local_addr().unwrap();
     let app = server.app_ctx();

@@ -22,6 +22,7 @@ mod operators;
 mod redaction;
 mod removal;
 mod sessions;
+mod tickets;
 mod transport;
 mod trusted;
 mod workspaces;

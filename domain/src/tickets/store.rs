@@ -247,7 +247,7 @@ pub(crate) async fn write(
 
 /// The `CONFLICT` of a caller who read an older version than `current`.
 pub(crate) fn stale(current: &tickets::Model) -> DomainError {
-    DomainError::StaleVersion { current_version: current.version, current_state: state_of(current).as_str() }
+    DomainError::StaleVersion { current_version: current.version, current_state: state_of(current).api_name() }
 }
 
 /// The row's state (a row always holds a valid one: only this module writes it).

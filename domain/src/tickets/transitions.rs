@@ -75,6 +75,25 @@ impl State {
         }
     }
 
+    /// The GraphQL enum value (`IN_PROGRESS`), as `extensions.currentState` names it.
+    #[must_use]
+    pub const fn api_name(self) -> &'static str {
+        match self {
+            Self::New => "NEW",
+            Self::Queued => "QUEUED",
+            Self::Assigned => "ASSIGNED",
+            Self::InProgress => "IN_PROGRESS",
+            Self::OnHold => "ON_HOLD",
+            Self::WaitingOnRequester => "WAITING_ON_REQUESTER",
+            Self::PendingApproval => "PENDING_APPROVAL",
+            Self::Resolved => "RESOLVED",
+            Self::Reopened => "REOPENED",
+            Self::Closed => "CLOSED",
+            Self::Cancelled => "CANCELLED",
+            Self::Merged => "MERGED",
+        }
+    }
+
     /// The state named `s` ([`Self::as_str`]).
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
@@ -516,6 +535,7 @@ mod tests {
         assert_eq!(Reason::ReopenLimit.as_str(), "REOPEN_LIMIT");
         for state in State::ALL {
             assert_eq!(State::parse(state.as_str()), Some(state));
+            assert_eq!(state.api_name().to_lowercase(), state.as_str());
         }
     }
 }
