@@ -78,7 +78,10 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   /** the user is banned from the workspace: no invitation or link lets them back until unbanned */
   | 'BANNED'
-  /** uniqueness or state conflict (email taken, already a member, last owner) */
+  /**
+   * uniqueness or state conflict (email taken, already a member, last owner), or a stale
+   * `version` (optimistic locking: nothing was written)
+   */
   | 'CONFLICT'
   /**
    * the action needs a verified email address (an email invitation; a workspace that requires
@@ -96,6 +99,8 @@ export type ErrorCode =
    * log under the trace id (refused with 500 only when a request handler panicked)
    */
   | 'INTERNAL'
+  /** the object's state or a condition of the transition does not allow the action */
+  | 'INVALID_STATE'
   /**
    * a mailed or one-time token is malformed, unknown, expired, already used, revoked or meant for
    * someone else (which of these is not said)
@@ -186,3 +191,117 @@ export type Role =
   | 'MODERATOR'
   /** Full control, including other owners. */
   | 'OWNER';
+
+/** A transition of the ticket table. `availableTransitions` lists those the viewer may fire now. */
+export type TicketAction =
+  /** A free slot admits a queued ticket (the system only). */
+  | 'ADMIT'
+  /** Approve (an approver only). */
+  | 'APPROVE'
+  /** Ask the requester and wait for their answer. */
+  | 'ASK_REQUESTER'
+  /** Give the ticket to an agent of its department (`assigneeId`, the caller by default). */
+  | 'ASSIGN'
+  /** A resolved ticket closes after `autoCloseMinutes` (the system only). */
+  | 'AUTO_CLOSE'
+  /** Cancel, with a `reason`. */
+  | 'CANCEL'
+  /** The requester confirms the resolution: the ticket closes. */
+  | 'CONFIRM'
+  /** Pause, with a `reason` and an optional `until`. */
+  | 'HOLD'
+  /** Merge into another ticket (`mergeTicket`). */
+  | 'MERGE'
+  /** A full department queues the ticket (the system only). */
+  | 'QUEUE'
+  /** Reject, with a `reason` (an approver only). */
+  | 'REJECT'
+  /** Reopen a resolved ticket (requester or staff) or a closed one (staff, within the window), 3 times at most. */
+  | 'REOPEN'
+  /** The requester answered. */
+  | 'REQUESTER_REPLIED'
+  /** Ask for an approval. */
+  | 'REQUEST_APPROVAL'
+  /** Resolve (not while a sub-ticket is open). */
+  | 'RESOLVE'
+  /** Resume a hold. */
+  | 'RESUME'
+  /** Start work. */
+  | 'START';
+
+/** What happened to a ticket. */
+export type TicketEventKind =
+  /** It was opened. */
+  | 'CREATED'
+  /** A message in its conversation. */
+  | 'MESSAGE_POSTED'
+  /** A note in the agents' channel (staff only: never sent to requesters). */
+  | 'NOTE_ADDED'
+  /** It missed an SLA target (staff only). */
+  | 'SLA_BREACHED'
+  /** Its SLA will breach soon (staff only). */
+  | 'SLA_WARNING'
+  /** One of its sub-tickets changed (staff only). */
+  | 'SUBTICKET_CHANGED'
+  /** It moved through a transition (`from` → `to`). */
+  | 'TRANSITIONED'
+  /** Fields, watchers or its department changed. */
+  | 'UPDATED';
+
+/** How two tickets relate. */
+export type TicketLinkKind =
+  /** The same request (a merged ticket points at its target so). */
+  | 'DUPLICATE_OF'
+  /** Continues a ticket that may not be reopened again. */
+  | 'FOLLOW_UP_OF'
+  /** Related work. */
+  | 'RELATES_TO';
+
+/** How urgent a ticket is; a queue admits higher priorities first. */
+export type TicketPriority =
+  /** Before normal work. */
+  | 'HIGH'
+  /** Whenever there is time. */
+  | 'LOW'
+  /** The default. */
+  | 'NORMAL'
+  /** First. */
+  | 'URGENT';
+
+/** How a ticket list is ordered. */
+export type TicketSort =
+  /** Soonest resolution due date first; tickets without one last. */
+  | 'DUE_AT'
+  /** Newest first. */
+  | 'NEWEST'
+  /** Oldest first. */
+  | 'OLDEST'
+  /** Urgent first, then newest. */
+  | 'PRIORITY';
+
+/** Where a ticket stands. */
+export type TicketState =
+  /** An agent owns it. */
+  | 'ASSIGNED'
+  /** Given up (`stateReason`); terminal. */
+  | 'CANCELLED'
+  /** Done. */
+  | 'CLOSED'
+  /** Being worked on. */
+  | 'IN_PROGRESS'
+  /** Merged into another ticket (`mergedIntoId`); terminal, its chat read-only. */
+  | 'MERGED'
+  /** Admitted to its department, not yet assigned. */
+  | 'NEW'
+  /** Paused (`stateReason`, and `holdUntil` when it resumes by itself). */
+  | 'ON_HOLD'
+  /** Waiting for a decision; only approve or reject leave it (the SLA clock stops by default). */
+  | 'PENDING_APPROVAL'
+  /** Waiting for a slot: its department is at capacity (`queuePosition` says where). */
+  | 'QUEUED'
+  /** Reopened after a resolution or closing. */
+  | 'REOPENED'
+  /** Solved; closes on the requester's confirmation or after `autoCloseMinutes`. */
+  | 'RESOLVED'
+  /** Waiting for the requester's answer (the SLA clock stops by default). */
+  | 'WAITING_ON_REQUESTER';

@@ -1,6 +1,7 @@
 // @stoa/client end to end against `$STOA_BIN serve` on a random port: typed requests, a typed
 // subscription, a typed ErrorCode, trusted documents against an `enforce` server, resuming across a
-// restarted server, and a socket whose token expired coming back with a fresh one.
+// restarted server, a socket whose token expired coming back with a fresh one, and a helpdesk
+// ticket's life (version guards, typed refusals, its typed event stream).
 // Runs on the embedded backends; with E2E_DATABASE_URL and E2E_REDIS_URL set, on Postgres + Redis.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,17 +16,28 @@ import {
   AddMemberDocument,
   ChannelEventsDocument,
   CreateChannelDocument,
+  CreateDepartmentDocument,
+  CreateTicketDocument,
   CreateWorkspaceDocument,
   LoginDocument,
   MeDocument,
   PostMessageDocument,
   RefreshSessionDocument,
   RegisterDocument,
+  TicketCountsDocument,
+  TicketDocument,
+  TicketEventsDocument,
+  TicketsDocument,
+  TransitionTicketDocument,
   UpdateWorkspaceDocument,
   createStoaClient,
   StoaError,
   type ErrorCode,
   type StoaClientOptions,
+  type Subscription,
+  type TicketAction,
+  type TicketEventsSubscription,
+  type TicketState,
 } from '../src/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -302,4 +314,170 @@ test(`[${backend}] a socket refused for an expired token (4403) comes back with 
   assert.equal(presented[0], stale, 'the socket first presented the expired token');
   assert.ok(new Set(presented).size >= 3, `the expired token, then fresh ones on each reconnect: ${presented.length} reads`);
   await Promise.all([api.dispose(), poster.dispose(), anon.dispose()]);
+});
+
+/** Reads a subscription into `seen` as events arrive; `waitFor` waits (up to `ms`) for a match. */
+function collect<T>(events: Subscription<T>) {
+  const seen: T[] = [];
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  const reading = (async () => {
+    try {
+      for await (const event of events) {
+        seen.push(event);
+        wake?.();
+      }
+    } catch (e) {
+      failure = e;
+      wake?.();
+    }
+  })();
+  /** Whether `matches` accepted the events seen within `ms` (0: as they stand now). */
+  async function waitFor(matches: (events: readonly T[]) => boolean, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (matches(seen)) return true;
+      if (failure !== undefined) throw failure;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+  return { seen, waitFor, reading };
+}
+
+test(`[${backend}] a ticket's life: typed transitions, a stale version, typed refusals and its event stream`, async () => {
+  // Enforce mode, with the manifest codegen wrote listed beside the embedded one: the ticket
+  // documents run by their trusted ids even on a binary built before they were added.
+  const manifest = join(root, 'src', 'gql', 'persisted-documents.json');
+  const s = await server({ STOA_TRUSTED_DOCUMENTS_MODE: 'enforce', STOA_TRUSTED_DOCUMENTS: manifest });
+  const alice = await signUp(s.url, 'alice', true);
+  const bob = await signUp(s.url, 'bob', true);
+  const asAlice = client(s.url, { token: alice.token, trusted: true });
+  const asBob = client(s.url, { token: bob.token, trusted: true });
+  let events: Subscription<TicketEventsSubscription> | undefined;
+  try {
+    const { createWorkspace } = await asAlice.request(CreateWorkspaceDocument, { input: { name: `Helpdesk ${run}` } });
+    const workspaceId = createWorkspace.workspace.id;
+    await asAlice.request(AddMemberDocument, { input: { workspaceId, email: bob.email, role: 'MEMBER' } });
+    // Alice heads the department, which makes her one of its agents.
+    const { createDepartment } = await asAlice.request(CreateDepartmentDocument, {
+      input: { workspaceId, department: { name: 'Support', code: 'SUP', headUserId: alice.id, capacity: 10 } },
+    });
+    const departmentId = createDepartment.department.id;
+
+    const { createTicket: opened } = await asBob.request(CreateTicketDocument, {
+      workspaceId,
+      departmentId,
+      input: { title: 'The printer is on fire', priority: 'HIGH', labels: ['hardware'] },
+    });
+    assert.equal(opened.state, 'NEW', 'a free slot: NEW, not QUEUED');
+    assert.equal(opened.version, 1);
+    assert.equal(opened.number, 1);
+    assert.equal(opened.requester?.id, bob.id);
+    assert.equal(opened.assignee, null);
+    const bobMay: TicketAction[] = opened.availableTransitions; // typed: a misspelt action does not compile
+    assert.ok(bobMay.includes('CANCEL') && !bobMay.includes('START') && !bobMay.includes('ASSIGN'), bobMay.join());
+    const ticketId = opened.id;
+    assert.ok(opened.channelId, 'the ticket has its conversation');
+
+    // Bob follows the ticket. No event replays, so the stream is proven live first: Bob posts in
+    // the ticket's conversation until its MESSAGE_POSTED arrives (the ticket's version stays).
+    events = asBob.subscribe(TicketEventsDocument, { ticketId });
+    const stream = collect(events);
+    const live = (seen: readonly TicketEventsSubscription[]) => seen.some((e) => e.ticketEvents.kind === 'MESSAGE_POSTED');
+    const liveBy = Date.now() + 20_000;
+    for (let probe = 1; !(await stream.waitFor(live, 0)); probe++) {
+      assert.ok(Date.now() < liveBy, 'ticketEvents delivered no MESSAGE_POSTED within 20 s');
+      await asBob.request(PostMessageDocument, { input: { channelId: opened.channelId, body: `probe ${probe}` } });
+      await stream.waitFor(live, 1000);
+    }
+
+    // Bob is the requester: from NEW no START row exists at all (the source is checked before the
+    // permission), so INVALID_STATE with its reason and what he may do instead …
+    const invalid = await expectCode(
+      asBob.request(TransitionTicketDocument, { input: { ticketId, version: 1, action: 'START' } }),
+      'INVALID_STATE',
+    );
+    assert.equal(invalid.errors[0]?.extensions?.reason, 'INVALID_TRANSITION');
+    assert.deepEqual(invalid.errors[0]?.extensions?.allowed, bobMay);
+    // … while ASSIGN exists from NEW but is the staff's: FORBIDDEN.
+    await expectCode(asBob.request(TransitionTicketDocument, { input: { ticketId, version: 1, action: 'ASSIGN' } }), 'FORBIDDEN');
+
+    const { transitionTicket: assigned } = await asAlice.request(TransitionTicketDocument, {
+      input: { ticketId, version: 1, action: 'ASSIGN' },
+    });
+    assert.equal(assigned.state, 'ASSIGNED');
+    assert.equal(assigned.version, 2, 'the refused transitions wrote nothing');
+    assert.equal(assigned.assignee?.id, alice.id, 'the caller by default');
+    const aliceMay: TicketAction[] = assigned.availableTransitions;
+    assert.ok(aliceMay.includes('START'), aliceMay.join());
+
+    const { transitionTicket: started } = await asAlice.request(TransitionTicketDocument, {
+      input: { ticketId, version: 2, action: 'START' },
+    });
+    assert.equal(started.state, 'IN_PROGRESS');
+    assert.equal(started.version, 3);
+    // The same START again with the version read before it: a stale version, nothing written.
+    const stale = await expectCode(
+      asAlice.request(TransitionTicketDocument, { input: { ticketId, version: 2, action: 'START' } }),
+      'CONFLICT',
+    );
+    assert.equal(stale.errors[0]?.extensions?.currentVersion, 3);
+    assert.equal(stale.errors[0]?.extensions?.currentState, 'IN_PROGRESS' satisfies TicketState, 'named as the enum names it');
+
+    const { transitionTicket: resolved } = await asAlice.request(TransitionTicketDocument, {
+      input: { ticketId, version: 3, action: 'RESOLVE' },
+    });
+    assert.equal(resolved.state, 'RESOLVED');
+    assert.ok(resolved.resolvedAt);
+    const { transitionTicket: closed } = await asBob.request(TransitionTicketDocument, {
+      input: { ticketId, version: 4, action: 'CONFIRM' },
+    });
+    assert.equal(closed.state, 'CLOSED');
+    assert.equal(closed.version, 5);
+    assert.ok(closed.closedAt);
+
+    // Bob saw each move once, in order, typed.
+    const transitioned = () => stream.seen.filter((e) => e.ticketEvents.kind === 'TRANSITIONED').map((e) => e.ticketEvents);
+    const allFour = await stream.waitFor(() => transitioned().length >= 4, 20_000);
+    assert.ok(allFour, `4 TRANSITIONED events within 20 s, saw ${JSON.stringify(stream.seen.map((e) => e.ticketEvents.kind))}`);
+    const moves = transitioned().map((e) => {
+      const action: TicketAction | null = e.action;
+      return `${e.from}-${action}->${e.to}@${e.version}`;
+    });
+    assert.deepEqual(moves, [
+      'NEW-ASSIGN->ASSIGNED@2',
+      'ASSIGNED-START->IN_PROGRESS@3',
+      'IN_PROGRESS-RESOLVE->RESOLVED@4',
+      'RESOLVED-CONFIRM->CLOSED@5',
+    ]);
+    assert.deepEqual(
+      transitioned().map((e) => e.actor?.id),
+      [alice.id, alice.id, alice.id, bob.id],
+    );
+    assert.ok(transitioned().every((e) => e.ticketId === ticketId));
+
+    // The detail and the list, as the staff see them: history from the audit log, and a page of
+    // 100 (the most a page holds) fits the server's complexity limit.
+    const { ticket } = await asAlice.request(TicketDocument, { id: ticketId });
+    const history = ticket.history.filter((h) => h.action === 'ticket.transitioned').map((h) => `${h.from}->${h.to}`);
+    assert.deepEqual(history, ['new->assigned', 'assigned->in_progress', 'in_progress->resolved', 'resolved->closed']);
+    const { tickets } = await asAlice.request(TicketsDocument, { workspaceId, first: 100 });
+    assert.deepEqual(
+      tickets.edges.map((e) => [e.node.number, e.node.state]),
+      [[1, 'CLOSED']],
+    );
+    const { ticketCounts } = await asAlice.request(TicketCountsDocument, { workspaceId });
+    assert.deepEqual(ticketCounts, [{ departmentId, state: 'CLOSED', count: 1 }]);
+  } finally {
+    events?.unsubscribe();
+    await Promise.all([asAlice.dispose(), asBob.dispose()]);
+  }
 });

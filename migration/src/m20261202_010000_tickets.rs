@@ -34,6 +34,92 @@ async fn index(
     m.create_index(index).await
 }
 
+/// Business calendars and SLA policies.
+async fn sla_tables(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    m.create_table(
+        Table::create()
+            .table(n("sla_calendars"))
+            .col(pk_uuid(n("id")))
+            .col(uuid(n("workspace_id")))
+            .col(string(n("name")))
+            .col(string(n("timezone")))
+            // [{ "weekday": 1..7, "start": "08:00", "end": "18:00" }]
+            .col(json(n("hours")))
+            // ["2026-12-25", …]
+            .col(json(n("holidays")))
+            .col(timestamp_with_time_zone(n("created_at")))
+            .foreign_key(&mut cascade("sla_calendars", "workspace_id", "workspaces"))
+            .to_owned(),
+    )
+    .await?;
+    m.create_table(
+        Table::create()
+            .table(n("sla_policies"))
+            .col(pk_uuid(n("id")))
+            .col(uuid(n("workspace_id")))
+            .col(uuid(n("calendar_id")))
+            .col(string_null(n("priority")))
+            .col(uuid_null(n("department_id")))
+            .col(string_null(n("category")))
+            .col(integer(n("first_response_minutes")))
+            .col(integer(n("resolution_minutes")))
+            .col(integer(n("warn_before_minutes")))
+            // ["waiting_on_requester", "pending_approval"]
+            .col(json(n("pauses_in")))
+            .col(timestamp_with_time_zone(n("created_at")))
+            .foreign_key(&mut cascade("sla_policies", "workspace_id", "workspaces"))
+            .foreign_key(&mut cascade("sla_policies", "calendar_id", "sla_calendars"))
+            .foreign_key(&mut cascade("sla_policies", "department_id", "departments"))
+            .to_owned(),
+    )
+    .await
+}
+
+/// A ticket's labels, watchers and links.
+async fn side_tables(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    m.create_table(
+        Table::create()
+            .table(n("ticket_labels"))
+            .col(pk_uuid(n("id")))
+            .col(uuid(n("ticket_id")))
+            .col(string(n("label")))
+            .foreign_key(&mut cascade("ticket_labels", "ticket_id", "tickets"))
+            .to_owned(),
+    )
+    .await?;
+    index(m, "idx_ticket_labels_label", "ticket_labels", &["ticket_id", "label"], true).await?;
+    m.create_table(
+        Table::create()
+            .table(n("ticket_watchers"))
+            .col(pk_uuid(n("id")))
+            .col(uuid(n("ticket_id")))
+            .col(uuid(n("user_id")))
+            .foreign_key(&mut cascade("ticket_watchers", "ticket_id", "tickets"))
+            .foreign_key(&mut cascade("ticket_watchers", "user_id", "users"))
+            .to_owned(),
+    )
+    .await?;
+    index(m, "idx_ticket_watchers_person", "ticket_watchers", &["ticket_id", "user_id"], true).await?;
+    index(m, "idx_ticket_watchers_user", "ticket_watchers", &["user_id"], false).await?;
+    m.create_table(
+        Table::create()
+            .table(n("ticket_links"))
+            .col(pk_uuid(n("id")))
+            .col(uuid(n("ticket_id")))
+            .col(uuid(n("other_id")))
+            // relates_to | follow_up_of | duplicate_of
+            .col(string(n("kind")))
+            .col(uuid_null(n("created_by")))
+            .col(timestamp_with_time_zone(n("created_at")))
+            .foreign_key(&mut cascade("ticket_links", "ticket_id", "tickets"))
+            .foreign_key(&mut cascade("ticket_links", "other_id", "tickets"))
+            .to_owned(),
+    )
+    .await?;
+    index(m, "idx_ticket_links_pair", "ticket_links", &["ticket_id", "other_id", "kind"], true).await?;
+    index(m, "idx_ticket_links_other", "ticket_links", &["other_id"], false).await
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -53,43 +139,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_table(
-            Table::create()
-                .table(n("sla_calendars"))
-                .col(pk_uuid(n("id")))
-                .col(uuid(n("workspace_id")))
-                .col(string(n("name")))
-                .col(string(n("timezone")))
-                // [{ "weekday": 1..7, "start": "08:00", "end": "18:00" }]
-                .col(json(n("hours")))
-                // ["2026-12-25", …]
-                .col(json(n("holidays")))
-                .col(timestamp_with_time_zone(n("created_at")))
-                .foreign_key(&mut cascade("sla_calendars", "workspace_id", "workspaces"))
-                .to_owned(),
-        )
-        .await?;
-        m.create_table(
-            Table::create()
-                .table(n("sla_policies"))
-                .col(pk_uuid(n("id")))
-                .col(uuid(n("workspace_id")))
-                .col(uuid(n("calendar_id")))
-                .col(string_null(n("priority")))
-                .col(uuid_null(n("department_id")))
-                .col(string_null(n("category")))
-                .col(integer(n("first_response_minutes")))
-                .col(integer(n("resolution_minutes")))
-                .col(integer(n("warn_before_minutes")))
-                // ["waiting_on_requester", "pending_approval"]
-                .col(json(n("pauses_in")))
-                .col(timestamp_with_time_zone(n("created_at")))
-                .foreign_key(&mut cascade("sla_policies", "workspace_id", "workspaces"))
-                .foreign_key(&mut cascade("sla_policies", "calendar_id", "sla_calendars"))
-                .foreign_key(&mut cascade("sla_policies", "department_id", "departments"))
-                .to_owned(),
-        )
-        .await?;
+        sla_tables(m).await?;
         m.create_table(
             Table::create()
                 .table(n("tickets"))
@@ -146,47 +196,7 @@ impl MigrationTrait for Migration {
         index(m, "idx_tickets_auto_close", "tickets", &["auto_close_at"], false).await?;
         index(m, "idx_tickets_first_response_due", "tickets", &["first_response_due_at"], false).await?;
         index(m, "idx_tickets_warn_at", "tickets", &["sla_warn_at"], false).await?;
-        m.create_table(
-            Table::create()
-                .table(n("ticket_labels"))
-                .col(pk_uuid(n("id")))
-                .col(uuid(n("ticket_id")))
-                .col(string(n("label")))
-                .foreign_key(&mut cascade("ticket_labels", "ticket_id", "tickets"))
-                .to_owned(),
-        )
-        .await?;
-        index(m, "idx_ticket_labels_label", "ticket_labels", &["ticket_id", "label"], true).await?;
-        m.create_table(
-            Table::create()
-                .table(n("ticket_watchers"))
-                .col(pk_uuid(n("id")))
-                .col(uuid(n("ticket_id")))
-                .col(uuid(n("user_id")))
-                .foreign_key(&mut cascade("ticket_watchers", "ticket_id", "tickets"))
-                .foreign_key(&mut cascade("ticket_watchers", "user_id", "users"))
-                .to_owned(),
-        )
-        .await?;
-        index(m, "idx_ticket_watchers_person", "ticket_watchers", &["ticket_id", "user_id"], true).await?;
-        index(m, "idx_ticket_watchers_user", "ticket_watchers", &["user_id"], false).await?;
-        m.create_table(
-            Table::create()
-                .table(n("ticket_links"))
-                .col(pk_uuid(n("id")))
-                .col(uuid(n("ticket_id")))
-                .col(uuid(n("other_id")))
-                // relates_to | follow_up_of | duplicate_of
-                .col(string(n("kind")))
-                .col(uuid_null(n("created_by")))
-                .col(timestamp_with_time_zone(n("created_at")))
-                .foreign_key(&mut cascade("ticket_links", "ticket_id", "tickets"))
-                .foreign_key(&mut cascade("ticket_links", "other_id", "tickets"))
-                .to_owned(),
-        )
-        .await?;
-        index(m, "idx_ticket_links_pair", "ticket_links", &["ticket_id", "other_id", "kind"], true).await?;
-        index(m, "idx_ticket_links_other", "ticket_links", &["other_id"], false).await
+        side_tables(m).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

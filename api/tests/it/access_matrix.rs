@@ -580,13 +580,13 @@ async fn fixture(who: Who) -> Fixture {
     .await;
     app.workspace(&other, "elsewhere").await;
     let open_ticket = "mutation($w: ID!, $d: ID!, $i: TicketInput!) { createTicket(workspaceId: $w, departmentId: $d, input: $i) { id } }";
-    let mut tickets = Vec::new();
+    let mut opened = Vec::new();
     for k in 0..2 {
         let input = json!({ "title": format!("ticket zq{n} {k}"), "description": format!("the leak zq{n}"), "labels": ["lbl"] });
         let created = ok(&app, &alice, open_ticket, json!({ "w": ws, "d": department, "i": input })).await;
-        tickets.push(created["createTicket"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
+        opened.push(created["createTicket"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
     }
-    let (ticket, ticket2) = (tickets[0].clone(), tickets[1].clone());
+    let (ticket, ticket2) = (opened[0].clone(), opened[1].clone());
 
     let actor = match who {
         Who::Outsider => &outsider,

@@ -81,12 +81,11 @@ pub enum Permission {
 #[must_use]
 pub const fn can(role: Role, permission: Permission) -> bool {
     match permission {
-        Permission::ViewWorkspace | Permission::PostMessages => true,
+        Permission::ViewWorkspace | Permission::PostMessages | Permission::WorkTicket => true,
         Permission::ModerateMessages | Permission::MentionEveryone | Permission::ModerateMembers => {
             matches!(role, Role::Owner | Role::Admin | Role::Moderator)
         }
         Permission::ManageChannels => matches!(role, Role::Owner | Role::Admin),
-        Permission::WorkTicket => true,
         Permission::ManageMembers
         | Permission::ManageDepartments
         | Permission::ViewAuditLog

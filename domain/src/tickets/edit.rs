@@ -207,7 +207,7 @@ pub async fn watch_ticket(
     let ticket = queries::view_in(tx.db(), &viewer, row, app.now()).await;
     tx.commit().await?;
     // One who stopped watching may no longer see it: answer from the row as it was.
-    ticket.or_else(|_| Err(DomainError::NotFound("ticket")))
+    ticket.map_err(|_| DomainError::NotFound("ticket"))
 }
 
 /// Splits a sub-ticket for another department off `parent` (one level). The moderator or the

@@ -446,13 +446,12 @@ pub(crate) async fn recompute(
 ) -> Result<()> {
     let policy = policy_for(db, row.workspace_id.into(), department, priority, category).await?;
     write.sla_policy_id = Set(policy.as_ref().map(|p| p.id.0));
-    match policy {
-        Some(policy) => set_dues(write, row, &policy, row.sla_paused_minutes),
-        None => {
-            write.first_response_due_at = Set(None);
-            write.resolution_due_at = Set(None);
-            write.sla_warn_at = Set(None);
-        }
+    if let Some(policy) = policy {
+        set_dues(write, row, &policy, row.sla_paused_minutes);
+    } else {
+        write.first_response_due_at = Set(None);
+        write.resolution_due_at = Set(None);
+        write.sla_warn_at = Set(None);
     }
     Ok(())
 }
