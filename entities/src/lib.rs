@@ -1,6 +1,7 @@
 //! sea-orm entities: one file per table, data only. Written to match `stoa-migration`.
 
 pub mod account_tokens;
+pub mod approval_policies;
 pub mod attachments;
 pub mod audit_log;
 pub mod channel_events;
@@ -21,6 +22,8 @@ pub mod sessions;
 pub mod site_operators;
 pub mod sla_calendars;
 pub mod sla_policies;
+pub mod ticket_approval_deciders;
+pub mod ticket_approvals;
 pub mod ticket_counters;
 pub mod ticket_labels;
 pub mod ticket_links;

@@ -75,6 +75,64 @@ async fn sla_tables(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     .await
 }
 
+/// Approval policies, a ticket's approval rounds, and each round's deciders with their (immutable)
+/// decisions.
+async fn approval_tables(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    m.create_table(
+        Table::create()
+            .table(n("approval_policies"))
+            .col(pk_uuid(n("id")))
+            .col(uuid(n("workspace_id")))
+            .col(string(n("name")))
+            // any | all
+            .col(string(n("mode")))
+            .col(json(n("decider_ids")))
+            .col(uuid_null(n("decider_department_id")))
+            // Who may ask under it; empty: the ticket's assignee and moderators.
+            .col(json(n("requester_ids")))
+            .col(timestamp_with_time_zone(n("created_at")))
+            .foreign_key(&mut cascade("approval_policies", "workspace_id", "workspaces"))
+            .to_owned(),
+    )
+    .await?;
+    m.create_table(
+        Table::create()
+            .table(n("ticket_approvals"))
+            .col(pk_uuid(n("id")))
+            .col(uuid(n("ticket_id")))
+            .col(uuid(n("policy_id")))
+            .col(string(n("mode")))
+            // pending | approved | rejected
+            .col(string(n("status")))
+            .col(string_null(n("reason")))
+            .col(uuid(n("requested_by")))
+            .col(timestamp_with_time_zone(n("requested_at")))
+            .col(timestamp_with_time_zone_null(n("decided_at")))
+            .foreign_key(&mut cascade("ticket_approvals", "ticket_id", "tickets"))
+            .foreign_key(&mut cascade("ticket_approvals", "policy_id", "approval_policies"))
+            .to_owned(),
+    )
+    .await?;
+    index(m, "idx_ticket_approvals_ticket", "ticket_approvals", &["ticket_id", "status"], false).await?;
+    m.create_table(
+        Table::create()
+            .table(n("ticket_approval_deciders"))
+            .col(pk_uuid(n("id")))
+            .col(uuid(n("approval_id")))
+            .col(uuid(n("user_id")))
+            // approve | reject, once
+            .col(string_null(n("decision")))
+            .col(string_null(n("reason")))
+            .col(json(n("attachment_ids")))
+            .col(timestamp_with_time_zone_null(n("decided_at")))
+            .foreign_key(&mut cascade("ticket_approval_deciders", "approval_id", "ticket_approvals"))
+            .foreign_key(&mut cascade("ticket_approval_deciders", "user_id", "users"))
+            .to_owned(),
+    )
+    .await?;
+    index(m, "idx_approval_deciders_person", "ticket_approval_deciders", &["approval_id", "user_id"], true).await
+}
+
 /// A ticket's labels, watchers and links.
 async fn side_tables(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     m.create_table(
@@ -196,11 +254,15 @@ impl MigrationTrait for Migration {
         index(m, "idx_tickets_auto_close", "tickets", &["auto_close_at"], false).await?;
         index(m, "idx_tickets_first_response_due", "tickets", &["first_response_due_at"], false).await?;
         index(m, "idx_tickets_warn_at", "tickets", &["sla_warn_at"], false).await?;
-        side_tables(m).await
+        side_tables(m).await?;
+        approval_tables(m).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            "ticket_approval_deciders",
+            "ticket_approvals",
+            "approval_policies",
             "ticket_links",
             "ticket_watchers",
             "ticket_labels",

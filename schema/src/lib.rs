@@ -35,6 +35,7 @@ pub struct QueryRoot(
     files::FilesQuery,
     files::FilesAdminQuery,
     tickets::TicketQuery,
+    tickets::ApprovalQuery,
 );
 
 /// The mutation root.
@@ -48,6 +49,7 @@ pub struct MutationRoot(
     files::FilesMutation,
     files::FilesAdminMutation,
     tickets::TicketMutation,
+    tickets::ApprovalMutation,
 );
 
 /// The subscription root.

@@ -349,6 +349,9 @@ const TYPES: &[(&str, Holds)] = &[
     ("TicketLink", Holds::Workspace("a link between tickets")),
     ("TicketQueueEvent", Holds::Workspace("a move in a department's queue")),
     ("TicketSettings", Holds::Workspace("a workspace's ticket settings")),
+    ("ApprovalPolicy", Holds::Workspace("who decides a workspace's approvals")),
+    ("TicketApproval", Holds::Workspace("an approval round of a ticket")),
+    ("ApprovalDecision", Holds::Workspace("a decider's decision on a ticket")),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1431,6 +1434,38 @@ fn matrix() -> Vec<Case> {
             "(workspaceId: $w, input: { calendarId: $c, firstResponseMinutes: 60, resolutionMinutes: 240 })",
             |f| json!({ "w": f.ws, "c": random_id() }),
             InW(Forbidden(ADMIN)),
+        ),
+        case(
+            "approvalPolicies",
+            "W",
+            "($w: ID!)",
+            "(workspaceId: $w)",
+            |f| json!({ "w": f.ws }),
+            InW(Allowed("a member reads W's approval policies")),
+        ),
+        case(
+            "createApprovalPolicy",
+            "W",
+            "($w: ID!, $u: ID!)",
+            "(workspaceId: $w, input: { name: \"p\", deciderIds: [$u] })",
+            |f| json!({ "w": f.ws, "u": random_id() }),
+            InW(Forbidden(ADMIN)),
+        ),
+        case(
+            "requestApproval",
+            "alice's ticket",
+            "($t: ID!, $p: ID!)",
+            "(ticketId: $t, version: 1, policyId: $p)",
+            |f| json!({ "t": f.ticket, "p": random_id() }),
+            Hidden,
+        ),
+        case(
+            "decideApproval",
+            "alice's ticket",
+            "($t: ID!)",
+            "(ticketId: $t, version: 1, approve: true)",
+            |f| json!({ "t": f.ticket }),
+            Hidden,
         ),
         // ---- Subscription
         case("ticketEvents", "alice's ticket", "($t: ID!)", "(ticketId: $t)", |f| json!({ "t": f.ticket }), Hidden),

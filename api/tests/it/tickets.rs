@@ -818,3 +818,87 @@ async fn bad_helpdesk_input_is_refused_with_its_field_and_nothing_is_written() {
     let res = d.fire_at(&d.alice, &id, 1, "AUTO_CLOSE", json!({})).await;
     assert_eq!(res.error_code().as_deref(), Some("INVALID_STATE"), "{}", res.body);
 }
+
+#[tokio::test]
+async fn approvals_wait_for_any_or_all_deciders_and_nobody_approves_their_own_ticket() {
+    let d = desk_with(&[], 10).await;
+    let policy =
+        "mutation($w: ID!, $i: ApprovalPolicyInput!) { createApprovalPolicy(workspaceId: $w, input: $i) { id mode } }";
+    let make =
+        |mode: &str, deciders: Vec<&str>| json!({ "name": format!("p-{mode}"), "mode": mode, "deciderIds": deciders });
+    let all = d
+        .run(
+            &d.alice,
+            policy,
+            json!({ "w": d.ws, "i": make("ALL", vec![&d.dave.id, &d.alice.id, &d.bob.id, &d.carol.id]) }),
+        )
+        .await
+        .ok();
+    let all = all.data()["createApprovalPolicy"]["id"].as_str().unwrap().to_owned();
+    let any = d.run(&d.alice, policy, json!({ "w": d.ws, "i": make("ANY", vec![&d.dave.id]) })).await.ok();
+    let any = any.data()["createApprovalPolicy"]["id"].as_str().unwrap().to_owned();
+    let id = d.open(&d.carol, "New boiler, 4,000").await["id"].as_str().unwrap().to_owned();
+    d.work(&id, &d.bob).await;
+    // dave, a member who is no agent, does not see the ticket before he is asked.
+    assert_eq!(d.ticket(&d.dave, &id).await.error_code().as_deref(), Some("NOT_FOUND"));
+
+    let ask = "mutation($t: ID!, $v: Int!, $p: ID!) { requestApproval(ticketId: $t, version: $v, policyId: $p, reason: \"budget\") { state version } }";
+    let version = d.read(&d.bob, &id).await["version"].clone();
+    let asked =
+        d.run(&d.bob, ask, json!({ "t": id, "v": version, "p": all })).await.ok().data()["requestApproval"].clone();
+    assert_eq!(asked["state"], "PENDING_APPROVAL");
+    // Only a decision leaves pending approval.
+    let blocked = d.fire_at(&d.bob, &id, asked["version"].as_i64().unwrap(), "CANCEL", json!({ "reason": "no" })).await;
+    assert_eq!(ext(&blocked, "reason"), "APPROVAL_PENDING", "{}", blocked.body);
+
+    let decide = "mutation($t: ID!, $v: Int!, $a: Boolean!, $r: String) { decideApproval(ticketId: $t, version: $v, approve: $a, reason: $r) { state version approvalRejected stateReason availableTransitions } }";
+    let decide_as = |by: &TestUser, approve: bool, reason: Option<&str>| {
+        let d = &d;
+        let by_token = by.token.clone();
+        let id = id.clone();
+        let reason = reason.map(str::to_owned);
+        async move {
+            let version = d
+                .app
+                .gql_as(Some(&d.alice.token), "query($t: ID!) { ticket(id: $t) { version } }", json!({ "t": id }))
+                .await;
+            let version = version.data()["ticket"]["version"].clone();
+            d.app.gql_as(Some(&by_token), decide, json!({ "t": id, "v": version, "a": approve, "r": reason })).await
+        }
+    };
+    // The assignee and the requester were named, yet never decide their own ticket.
+    for own in [&d.bob, &d.carol] {
+        let refused = decide_as(own, true, None).await;
+        assert_eq!(refused.error_code().as_deref(), Some("FORBIDDEN"), "{}", refused.body);
+    }
+    // dave sees it now, with his choices.
+    assert_eq!(actions(&d.read(&d.dave, &id).await), ["APPROVE", "REJECT"]);
+    let first = decide_as(&d.dave, true, None).await.ok().data()["decideApproval"].clone();
+    assert_eq!(first["state"], "PENDING_APPROVAL", "ALL waits for alice: {first}");
+    let again = decide_as(&d.dave, false, Some("changed my mind")).await;
+    assert_eq!(again.error_code().as_deref(), Some("FORBIDDEN"), "a decision is written once: {}", again.body);
+    let second = decide_as(&d.alice, true, None).await.ok().data()["decideApproval"].clone();
+    assert_eq!(second["state"], "IN_PROGRESS", "{second}");
+
+    // ANY: a rejection needs a reason, returns the ticket flagged, and it may be asked again.
+    let version = d.read(&d.bob, &id).await["version"].clone();
+    d.run(&d.bob, ask, json!({ "t": id, "v": version, "p": any })).await.ok();
+    let bare = decide_as(&d.dave, false, None).await;
+    assert_eq!((bare.error_code().as_deref(), ext(&bare, "field").as_str()), (Some("BAD_USER_INPUT"), Some("reason")));
+    let rejected = decide_as(&d.dave, false, Some("too dear")).await.ok().data()["decideApproval"].clone();
+    assert_eq!((rejected["state"].as_str(), rejected["approvalRejected"].as_bool()), (Some("IN_PROGRESS"), Some(true)));
+    assert_eq!(rejected["stateReason"], "too dear");
+    let version = d.read(&d.bob, &id).await["version"].clone();
+    let resubmitted = d.run(&d.bob, ask, json!({ "t": id, "v": version, "p": any })).await.ok();
+    assert_eq!(resubmitted.data()["requestApproval"]["state"], "PENDING_APPROVAL");
+    let q =
+        "query($t: ID!) { ticket(id: $t) { approvals { status mode decisions { approved reason decider { id } } } } }";
+    let rounds = d.run(&d.bob, q, json!({ "t": id })).await.ok().data()["ticket"]["approvals"].clone();
+    let statuses: Vec<&str> = rounds.as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["approved", "rejected", "pending"], "{rounds}");
+    assert_eq!(rounds[0]["decisions"].as_array().unwrap().len(), 2, "bob and carol are no deciders: {rounds}");
+    // The transition mutation does not decide.
+    let version = d.read(&d.bob, &id).await["version"].as_i64().unwrap();
+    let via_table = d.fire_at(&d.dave, &id, version, "APPROVE", json!({})).await;
+    assert_eq!(ext(&via_table, "field"), "action", "{}", via_table.body);
+}

@@ -539,8 +539,15 @@ pub async fn create_ticket(
 #[tracing::instrument(skip_all, fields(actor = %actor.label(), ticket = %input.ticket, action = input.action.as_str()))]
 pub async fn transition(app: &AppCtx, actor: &Actor, input: TransitionInput) -> Result<Ticket> {
     let now = app.now();
-    if matches!(input.action, Action::Merge) {
-        return Err(DomainError::invalid("action", "merge with mergeTicket, which names the target"));
+    match input.action {
+        Action::Merge => return Err(DomainError::invalid("action", "merge with mergeTicket, which names the target")),
+        Action::RequestApproval => {
+            return Err(DomainError::invalid("action", "ask with requestApproval, which names the policy"));
+        }
+        Action::Approve | Action::Reject => {
+            return Err(DomainError::invalid("action", "decide with decideApproval"));
+        }
+        _ => {}
     }
     let required = matches!(input.action, Action::Hold | Action::Cancel | Action::Reject);
     let reason = parse_reason(input.reason, required)?;

@@ -3,6 +3,7 @@
 //! split into sub-tickets, merged and linked, and timed on business-hours SLAs (`sla` is the pure
 //! calendar arithmetic, `service_levels` the stored policies, `deadlines` what falls due).
 
+mod approvals;
 pub mod deadlines;
 mod edit;
 mod lifecycle;
@@ -15,6 +16,10 @@ mod store;
 pub mod stream;
 pub mod transitions;
 
+pub use approvals::{
+    Approval, ApprovalMode, ApprovalPolicy, ApprovalPolicyInput, Decision, DecisionInput, approval_policies, approvals,
+    create_approval_policy, decide_approval, request_approval,
+};
 pub use deadlines::{DeadlineRun, next_deadline, run_deadlines};
 pub(crate) use edit::message_posted;
 pub use edit::{

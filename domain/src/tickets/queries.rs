@@ -58,8 +58,10 @@ fn visible(viewer: &Viewer, backend: DbBackend, from: usize) -> (String, Vec<sea
     if viewer.sees_all() {
         return ("1 = 1".to_owned(), vec![]);
     }
-    let own = "(t.parent_id IS NULL AND (t.requester_id = $1 OR EXISTS (SELECT 1 FROM ticket_watchers vw \
-               WHERE vw.ticket_id = t.id AND vw.user_id = $1)))";
+    let own = "((t.parent_id IS NULL AND (t.requester_id = $1 OR EXISTS (SELECT 1 FROM ticket_watchers vw \
+               WHERE vw.ticket_id = t.id AND vw.user_id = $1))) \
+               OR EXISTS (SELECT 1 FROM ticket_approvals va JOIN ticket_approval_deciders vd ON vd.approval_id = va.id \
+               WHERE va.ticket_id = t.id AND vd.user_id = $1))";
     if viewer.departments.is_empty() {
         return (own.to_owned(), vec![]);
     }

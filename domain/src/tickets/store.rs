@@ -19,6 +19,10 @@ pub(crate) struct Viewer {
     pub user: UserId,
     pub role: Role,
     pub departments: Vec<DepartmentId>,
+    /// Tickets whose pending approval round waits for the viewer's decision.
+    pub approving: Vec<TicketId>,
+    /// Tickets the viewer was asked to decide (they stay visible to the decider).
+    pub deciding: Vec<TicketId>,
 }
 
 impl Viewer {
@@ -37,6 +41,7 @@ impl Viewer {
     pub fn sees(&self, row: &tickets::Model, watcher: bool) -> bool {
         self.staffs(row.department_id.into())
             || (row.parent_id.is_none() && (row.requester_id == self.user.0 || watcher))
+            || self.deciding.contains(&TicketId(row.id))
     }
 
     /// Every part the viewer plays in `row`, strongest first.
@@ -54,11 +59,15 @@ impl Viewer {
         if row.parent_id.is_none() && (row.requester_id == self.user.0 || watcher) {
             out.push(Party::Requester);
         }
+        if self.approving.contains(&TicketId(row.id)) {
+            out.push(Party::Approver);
+        }
         out
     }
 }
 
-/// The viewer of `workspace`: `NOT_FOUND` (as `entity`) for a non-member, so nothing leaks.
+/// The viewer of `workspace`, in one statement (its role, the departments it staffs, the tickets
+/// awaiting its decision): `NOT_FOUND` (as `entity`) for a non-member, so nothing leaks.
 pub(crate) async fn viewer(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -69,22 +78,38 @@ pub(crate) async fn viewer(
     let rows = db
         .query_all_raw(stmt(
             db.get_database_backend(),
-            "SELECT m.role, dm.department_id FROM memberships m \
+            "SELECT m.role, dm.department_id, CAST(NULL AS uuid), CAST(NULL AS integer) FROM memberships m \
              LEFT JOIN department_members dm ON dm.workspace_id = m.workspace_id AND dm.user_id = m.user_id \
-             WHERE m.workspace_id = $1 AND m.user_id = $2",
+             WHERE m.workspace_id = $1 AND m.user_id = $2 \
+             UNION ALL \
+             SELECT NULL, NULL, a.ticket_id, CASE WHEN a.status = 'pending' AND ad.decision IS NULL THEN 1 ELSE 0 END \
+             FROM ticket_approvals a \
+             JOIN ticket_approval_deciders ad ON ad.approval_id = a.id \
+             JOIN tickets tk ON tk.id = a.ticket_id \
+             WHERE tk.workspace_id = $1 AND ad.user_id = $2",
             vec![workspace.0.into(), user.0.into()],
         ))
         .await?;
-    let Some(first) = rows.first() else { return Err(DomainError::NotFound(entity)) };
-    let role: String = first.try_get_by_index(0)?;
-    let role = Role::parse(&role).ok_or(DomainError::NotFound(entity))?;
+    let mut role = None;
     let mut departments = Vec::new();
+    let mut approving = Vec::new();
+    let mut deciding = Vec::new();
     for row in &rows {
+        if let Some(r) = row.try_get_by_index::<Option<String>>(0)? {
+            role = Role::parse(&r);
+        }
         if let Some(d) = row.try_get_by_index::<Option<uuid::Uuid>>(1)? {
             departments.push(DepartmentId(d));
         }
+        if let Some(t) = row.try_get_by_index::<Option<uuid::Uuid>>(2)? {
+            deciding.push(TicketId(t));
+            if row.try_get_by_index::<Option<i32>>(3)? == Some(1) {
+                approving.push(TicketId(t));
+            }
+        }
     }
-    Ok(Viewer { user, role, departments })
+    let role = role.ok_or(DomainError::NotFound(entity))?;
+    Ok(Viewer { user, role, departments, approving, deciding })
 }
 
 /// `FOR UPDATE` on Postgres; SQLite's one writer serializes transactions already.

@@ -408,6 +408,12 @@ impl Ticket {
     async fn links(&self, ctx: &Context<'_>) -> Result<Vec<TicketLink>> {
         Ok(t::links(ctx.app()?, ctx.actor()?, self.0.id).await?.into_iter().map(TicketLink).collect())
     }
+    /// Its approval rounds, oldest first.
+    #[graphql(complexity = "5 * child_complexity")]
+    async fn approvals(&self, ctx: &Context<'_>) -> Result<Vec<crate::tickets::approvals::TicketApproval>> {
+        let rounds = t::approvals(ctx.app()?, ctx.actor()?, self.0.id).await?;
+        Ok(rounds.into_iter().map(crate::tickets::approvals::TicketApproval).collect())
+    }
     /// The people who watch it (they see it as its requester does).
     #[graphql(complexity = "5 * child_complexity")]
     async fn watchers(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
