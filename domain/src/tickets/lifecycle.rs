@@ -587,3 +587,52 @@ pub async fn transition(app: &AppCtx, actor: &Actor, input: TransitionInput) -> 
     tx.commit().await?;
     Ok(ticket)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every Rust file under `dir`, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Like django-fsm's `protected=True`: a ticket's state is written in two places only, the
+    /// insert of a new ticket and [`super::apply`] (which every transition goes through). Any other
+    /// write of the column, through sea-orm or raw SQL, fails this test.
+    #[test]
+    fn only_the_transition_function_writes_a_tickets_state() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        assert!(files.len() > 50, "the domain's sources were not found under {}", root.display());
+        let mut writes = Vec::new();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            for line in text.lines() {
+                let lower = line.to_ascii_lowercase();
+                let writes_state = line.contains("state: Set(")
+                    || line.contains(".state = Set(")
+                    || lower.contains("set state")
+                    || line.contains("Column::State,");
+                // This test's own patterns and expectations.
+                let this_test =
+                    line.contains("writes_state") || line.contains("contains(\"") || line.trim_start().starts_with('"');
+                if writes_state && !this_test {
+                    writes.push(format!("{}: {}", file.strip_prefix(&root).unwrap_or(&file).display(), line.trim()));
+                }
+            }
+        }
+        let expected = [
+            "tickets/lifecycle.rs: state: Set(State::New.as_str().to_owned()),",
+            "tickets/lifecycle.rs: let mut write = tickets::ActiveModel { state: Set(to.as_str().to_owned()), ..Default::default() };",
+        ];
+        assert_eq!(writes, expected, "a ticket's state is written outside the transition function");
+    }
+}
