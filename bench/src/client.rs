@@ -15,6 +15,7 @@ pub struct Api {
     pub http: reqwest::Client,
 }
 
+#[derive(Clone)]
 pub struct User {
     pub token: String,
     pub id: String,

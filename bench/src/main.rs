@@ -1,7 +1,7 @@
 //! `stoa-bench`: drives a running Stoa over HTTP and graphql-transport-ws and reports fan-out
-//! latency, idle-socket memory, history-read throughput, post throughput and trusted documents
-//! against query text. Results print as a
-//! table and are written as JSON to `bench/results/`.
+//! latency, idle-socket memory, history-read throughput, post throughput, trusted documents
+//! against query text and helpdesk tickets (transitions, the inbox page, queue admissions). Results
+//! print as a table and are written as JSON to `bench/results/`.
 //!
 //! Start the server with budgets that let a load generator through, e.g.
 //! `STOA_RATE_LIMIT_IP_PER_MIN=100000000 STOA_RATE_LIMITS=member=100000000,owner=100000000`
@@ -24,6 +24,7 @@ mod history;
 mod idle;
 mod post;
 mod stats;
+mod tickets;
 
 use clap::{Parser, Subcommand};
 
@@ -96,6 +97,32 @@ enum Command {
     Documents {
         #[arg(long)]
         requests: Option<usize>,
+    },
+    /// Helpdesk tickets: A agents each working their own tickets through ASSIGN → START → HOLD →
+    /// RESUME → RESOLVE (beside raw guarded UPDATEs on the same rows), the inbox page as the
+    /// department head at concurrency C, and RESOLVE → `ticketQueue` admission latency.
+    Tickets {
+        /// Concurrent agents (the 16).
+        #[arg(long)]
+        agents: Option<usize>,
+        /// Tickets each agent works.
+        #[arg(long)]
+        tickets_per_agent: Option<usize>,
+        /// Assigned, labelled tickets behind the inbox page.
+        #[arg(long)]
+        inbox_tickets: Option<usize>,
+        /// Concurrent inbox readers.
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Inbox pages read in all.
+        #[arg(long)]
+        requests: Option<usize>,
+        /// Slot-freed → admitted measurements.
+        #[arg(long)]
+        admissions: Option<usize>,
+        /// The server's database, for the raw guarded UPDATE baseline.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Every benchmark in turn (the default).
     All {
@@ -170,6 +197,26 @@ async fn main() -> anyhow::Result<()> {
         Command::Documents { requests } => {
             documents::run(&api, requests.unwrap_or(if q { 200 } else { 2_000 })).await?.emit(&cli.out)?;
         }
+        Command::Tickets {
+            agents,
+            tickets_per_agent,
+            inbox_tickets,
+            concurrency,
+            requests,
+            admissions,
+            database_url,
+        } => {
+            let d = tickets::Sizes::defaults(q);
+            let sizes = tickets::Sizes {
+                agents: agents.unwrap_or(d.agents),
+                tickets_per_agent: tickets_per_agent.unwrap_or(d.tickets_per_agent),
+                inbox_tickets: inbox_tickets.unwrap_or(d.inbox_tickets),
+                concurrency: concurrency.unwrap_or(d.concurrency),
+                requests: requests.unwrap_or(d.requests),
+                admissions: admissions.unwrap_or(d.admissions),
+            };
+            tickets::run(&api, sizes, database_url, &cli.out).await?;
+        }
         Command::All { database_url } => {
             // The sizes (#17): 10,000 subscribers on one channel at 5 posts/s.
             let (subs, posts, rate) = if q { (200, 20, 10.0) } else { (10_000, 50, 5.0) };
@@ -198,8 +245,11 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             history::run(&api, if q { 4 } else { 16 }, if q { 200 } else { 5_000 }).await?.emit(&cli.out)?;
-            post::run(&api, if q { 4 } else { 16 }, if q { 3 } else { 10 }, database_url).await?.emit(&cli.out)?;
+            post::run(&api, if q { 4 } else { 16 }, if q { 3 } else { 10 }, database_url.clone())
+                .await?
+                .emit(&cli.out)?;
             documents::run(&api, if q { 200 } else { 2_000 }).await?.emit(&cli.out)?;
+            tickets::run(&api, tickets::Sizes::defaults(q), database_url, &cli.out).await?;
         }
     }
     Ok(())

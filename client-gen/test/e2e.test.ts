@@ -1,7 +1,8 @@
 // @stoa/client end to end against `$STOA_BIN serve` on a random port: typed requests, a typed
 // subscription, a typed ErrorCode, trusted documents against an `enforce` server, resuming across a
 // restarted server, a socket whose token expired coming back with a fresh one, and a helpdesk
-// ticket's life (version guards, typed refusals, its typed event stream).
+// ticket's life (version guards, typed refusals, its typed event stream) and a ticket's approval
+// under an ALL policy.
 // Runs on the embedded backends; with E2E_DATABASE_URL and E2E_REDIS_URL set, on Postgres + Redis.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,17 +14,22 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import {
+  AddDepartmentMemberDocument,
   AddMemberDocument,
   ChannelEventsDocument,
+  CreateApprovalPolicyDocument,
   CreateChannelDocument,
   CreateDepartmentDocument,
   CreateTicketDocument,
   CreateWorkspaceDocument,
+  DecideApprovalDocument,
   LoginDocument,
   MeDocument,
   PostMessageDocument,
   RefreshSessionDocument,
   RegisterDocument,
+  RequestApprovalDocument,
+  TicketApprovalsDocument,
   TicketCountsDocument,
   TicketDocument,
   TicketEventsDocument,
@@ -32,6 +38,7 @@ import {
   UpdateWorkspaceDocument,
   createStoaClient,
   StoaError,
+  type ApprovalMode,
   type ErrorCode,
   type StoaClientOptions,
   type Subscription,
@@ -479,5 +486,119 @@ test(`[${backend}] a ticket's life: typed transitions, a stale version, typed re
   } finally {
     events?.unsubscribe();
     await Promise.all([asAlice.dispose(), asBob.dispose()]);
+  }
+});
+
+test(`[${backend}] an approval under an ALL policy: the assignee refused, one decider waits for the other`, async () => {
+  // Enforce mode against the manifest codegen wrote, as in the ticket's life above.
+  const manifest = join(root, 'src', 'gql', 'persisted-documents.json');
+  const s = await server({ STOA_TRUSTED_DOCUMENTS_MODE: 'enforce', STOA_TRUSTED_DOCUMENTS: manifest });
+  const alice = await signUp(s.url, 'alice', true);
+  const bob = await signUp(s.url, 'bob', true);
+  const carol = await signUp(s.url, 'carol', true);
+  const dave = await signUp(s.url, 'dave', true);
+  const asAlice = client(s.url, { token: alice.token, trusted: true });
+  const asBob = client(s.url, { token: bob.token, trusted: true });
+  const asCarol = client(s.url, { token: carol.token, trusted: true });
+  const asDave = client(s.url, { token: dave.token, trusted: true });
+  try {
+    const { createWorkspace } = await asAlice.request(CreateWorkspaceDocument, { input: { name: `Approvals ${run}` } });
+    const workspaceId = createWorkspace.workspace.id;
+    // Alice heads the department (so she is one of its agents); Bob is made an agent of it.
+    const { createDepartment } = await asAlice.request(CreateDepartmentDocument, {
+      input: { workspaceId, department: { name: 'Procurement', code: 'PRC', headUserId: alice.id, capacity: 10 } },
+    });
+    const departmentId = createDepartment.department.id;
+    await asAlice.request(AddMemberDocument, { input: { workspaceId, email: bob.email, role: 'AGENT' } });
+    const { addDepartmentMember } = await asAlice.request(AddDepartmentMemberDocument, {
+      input: { departmentId, userId: bob.id },
+    });
+    assert.deepEqual(addDepartmentMember, { departmentId, userId: bob.id });
+    for (const who of [carol, dave]) {
+      await asAlice.request(AddMemberDocument, { input: { workspaceId, email: who.email, role: 'MEMBER' } });
+    }
+
+    const { createApprovalPolicy: policy } = await asAlice.request(CreateApprovalPolicyDocument, {
+      workspaceId,
+      input: { name: 'Purchases', mode: 'ALL', deciderIds: [dave.id, alice.id] },
+    });
+    const mode: ApprovalMode = policy.mode; // typed: a misspelt mode does not compile
+    assert.equal(mode, 'ALL');
+    assert.deepEqual([...policy.deciderIds].sort(), [dave.id, alice.id].sort());
+
+    const { createTicket: opened } = await asCarol.request(CreateTicketDocument, {
+      workspaceId,
+      departmentId,
+      input: { title: 'A new laptop', priority: 'NORMAL' },
+    });
+    assert.equal(opened.state, 'NEW');
+    assert.equal(opened.version, 1);
+    const ticketId = opened.id;
+
+    const { transitionTicket: assigned } = await asAlice.request(TransitionTicketDocument, {
+      input: { ticketId, version: opened.version, action: 'ASSIGN', assigneeId: bob.id },
+    });
+    assert.equal(assigned.state, 'ASSIGNED');
+    assert.equal(assigned.version, opened.version + 1);
+    assert.equal(assigned.assignee?.id, bob.id);
+
+    const { transitionTicket: started } = await asBob.request(TransitionTicketDocument, {
+      input: { ticketId, version: assigned.version, action: 'START' },
+    });
+    assert.equal(started.state, 'IN_PROGRESS');
+    assert.equal(started.version, assigned.version + 1);
+
+    const { requestApproval: pending } = await asBob.request(RequestApprovalDocument, {
+      ticketId,
+      version: started.version,
+      policyId: policy.id,
+      reason: 'Over the spending limit',
+    });
+    assert.equal(pending.state, 'PENDING_APPROVAL' satisfies TicketState);
+    assert.equal(pending.version, started.version + 1);
+
+    // The assignee never decides their own ticket: a typed FORBIDDEN, nothing written.
+    await expectCode(asBob.request(DecideApprovalDocument, { ticketId, version: pending.version, approve: true }), 'FORBIDDEN');
+
+    // ALL: Dave's approval alone decides nothing …
+    const { decideApproval: daveSaid } = await asDave.request(DecideApprovalDocument, {
+      ticketId,
+      version: pending.version,
+      approve: true,
+    });
+    assert.equal(daveSaid.state, 'PENDING_APPROVAL', 'ALL waits for every decider');
+    assert.equal(daveSaid.version, pending.version + 1, 'the refused decision wrote nothing; a decision is a write');
+    // … Alice's, the last one, approves: the ticket goes back to work.
+    const { decideApproval: aliceSaid } = await asAlice.request(DecideApprovalDocument, {
+      ticketId,
+      version: daveSaid.version,
+      approve: true,
+    });
+    assert.equal(aliceSaid.state, 'IN_PROGRESS');
+    assert.equal(aliceSaid.version, daveSaid.version + 1);
+    assert.equal(aliceSaid.approvalRejected, false);
+
+    const { ticket } = await asAlice.request(TicketApprovalsDocument, { id: ticketId });
+    assert.equal(ticket.state, 'IN_PROGRESS');
+    assert.equal(ticket.version, aliceSaid.version);
+    assert.equal(ticket.approvals.length, 1, 'one round');
+    const round = ticket.approvals[0];
+    assert.ok(round);
+    assert.equal(round.policyId, policy.id);
+    assert.equal(round.mode, 'ALL');
+    assert.equal(round.status, 'approved');
+    assert.equal(round.requestedBy?.id, bob.id);
+    assert.ok(round.decidedAt);
+    assert.equal(round.decisions.length, 2);
+    assert.deepEqual(
+      round.decisions.map((d) => d.decider?.id).sort(),
+      [dave.id, alice.id].sort(),
+    );
+    assert.ok(
+      round.decisions.every((d) => d.approved === true && d.decidedAt),
+      JSON.stringify(round.decisions),
+    );
+  } finally {
+    await Promise.all([asAlice.dispose(), asBob.dispose(), asCarol.dispose(), asDave.dispose()]);
   }
 });

@@ -247,6 +247,12 @@ impl TestApp {
         .collect()
     }
 
+    /// The server's "now" (its shifted clock).
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use stoa_domain::ports::clock::Clock as _;
+        self.clock.now()
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}/graphql", self.addr)
     }

@@ -357,6 +357,43 @@ async fn a_resolved_ticket_closes_by_itself_after_auto_close_and_a_closed_one_re
     d.app.clock.advance(chrono::Duration::days(15));
     let late = d.fire_at(&d.bob, &id, closed["version"].as_i64().unwrap(), "REOPEN", json!({})).await;
     assert_eq!(ext(&late, "reason"), "REOPEN_WINDOW", "{}", late.body);
+
+    // A hold with an end resumes by itself when it passes.
+    let held = d.open(&d.carol, "Paint").await["id"].as_str().unwrap().to_owned();
+    d.work(&held, &d.bob).await;
+    let until = (d.app.clock_now() + chrono::Duration::hours(1)).to_rfc3339();
+    d.fire(&d.bob, &held, "HOLD", json!({ "reason": "drying", "until": until })).await;
+    d.app.clock.advance(chrono::Duration::hours(2));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let resumed = loop {
+        let t = d.read(&d.carol, &held).await;
+        if state(&t) == "IN_PROGRESS" || tokio::time::Instant::now() > deadline {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(state(&resumed), "IN_PROGRESS", "{resumed}");
+}
+
+#[tokio::test]
+async fn a_transfer_into_a_full_department_queues_and_unassigns_an_agent_of_the_old_one() {
+    let d = desk_with(&[], 10).await;
+    let small = department(&d.app, &d.alice, &d.ws, "SMALL", 1).await;
+    let first = d.open_in(&d.carol, &small, "occupies the only slot", "NORMAL").await;
+    assert_eq!(state(&first), "NEW");
+    let id = d.open(&d.carol, "moves").await["id"].as_str().unwrap().to_owned();
+    let t = d.work(&id, &d.bob).await;
+    let update = "mutation($t: ID!, $v: Int!, $d: ID!) { updateTicket(ticketId: $t, version: $v, input: { departmentId: $d }) { state departmentId assignee { id } queuePosition } }";
+    let moved =
+        d.run(&d.alice, update, json!({ "t": id, "v": t["version"], "d": small })).await.ok().data()["updateTicket"]
+            .clone();
+    assert_eq!(moved["state"], "QUEUED", "{moved}");
+    assert_eq!((moved["departmentId"].as_str(), moved["queuePosition"].as_i64()), (Some(small.as_str()), Some(1)));
+    assert!(moved["assignee"].is_null(), "bob is no agent of SMALL: {moved}");
+    // The requester cannot transfer: that is staff's.
+    let version = d.read(&d.alice, &id).await["version"].clone();
+    let refused = d.run(&d.carol, update, json!({ "t": id, "v": version, "d": d.dept })).await;
+    assert_eq!(refused.error_code().as_deref(), Some("FORBIDDEN"), "{}", refused.body);
 }
 
 #[tokio::test]
@@ -734,6 +771,13 @@ async fn a_breach_that_fell_due_while_the_server_was_down_is_marked_when_it_star
     let q = "{ notifications(first: 10) { nodes { kind } } }";
     let notes = second.gql_as(Some(&d.bob.token), q, json!({})).await.ok().data()["notifications"]["nodes"].clone();
     assert!(notes.as_array().unwrap().iter().any(|n| n["kind"] == "ticket_sla_breached"), "{notes}");
+    assert!(
+        notes.as_array().unwrap().iter().any(|n| n["kind"] == "ticket_sla_warning"),
+        "the assignee was warned: {notes}"
+    );
+    // The head and the moderators hear of a breach too (alice is both).
+    let heads = second.gql_as(Some(&d.alice.token), q, json!({})).await.ok().data()["notifications"]["nodes"].clone();
+    assert!(heads.as_array().unwrap().iter().any(|n| n["kind"] == "ticket_sla_breached"), "{heads}");
     let version = marked["version"].as_i64().unwrap();
     assert_eq!(version, 3, "an SLA mark is not an edit: the version stays");
 }
