@@ -946,3 +946,33 @@ async fn approvals_wait_for_any_or_all_deciders_and_nobody_approves_their_own_ti
     let via_table = d.fire_at(&d.dave, &id, version, "APPROVE", json!({})).await;
     assert_eq!(ext(&via_table, "field"), "action", "{}", via_table.body);
 }
+
+#[tokio::test]
+async fn a_deadline_fires_on_time_not_at_the_next_minutes_sweep() {
+    // The default clock: it runs what is due at least every minute, and reads the earliest
+    // deadline every second.
+    let d = desk_with(&[], 100).await;
+    let hours: Vec<Value> = (1..=7).map(|w| json!({ "weekday": w, "start": "00:00", "end": "23:59" })).collect();
+    let q = "mutation($w: ID!, $i: SlaCalendarInput!) { createSlaCalendar(workspaceId: $w, input: $i) { id } }";
+    let input = json!({ "name": "always", "timezone": "UTC", "hours": hours });
+    let cal = d.run(&d.alice, q, json!({ "w": d.ws, "i": input })).await.ok().data()["createSlaCalendar"]["id"].clone();
+    let q = "mutation($w: ID!, $i: SlaPolicyInput!) { createSlaPolicy(workspaceId: $w, input: $i) { id } }";
+    let input = json!({ "calendarId": cal, "firstResponseMinutes": 1, "resolutionMinutes": 2, "warnBeforeMinutes": 1 });
+    d.run(&d.alice, q, json!({ "w": d.ws, "i": input })).await.ok();
+    // Clear of midnight, where the calendar's last minute is closed.
+    d.app.clock.set(Utc.with_ymd_and_hms(2026, 12, 7, 12, 0, 0).single().unwrap());
+    let id = d.open(&d.carol, "quick").await["id"].as_str().unwrap().to_owned();
+    d.work(&id, &d.bob).await;
+    d.app.clock.advance(chrono::Duration::minutes(3));
+    let started = tokio::time::Instant::now();
+    let marked = loop {
+        let t = d.read(&d.bob, &id).await;
+        if t["breachedAt"].is_string() || started.elapsed() > Duration::from_secs(20) {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(marked["breachedAt"].is_string(), "no breach in 20 s: {marked}");
+    // Well before the minute's run: the earliest deadline is read every second.
+    assert!(started.elapsed() < Duration::from_secs(10), "marked after {:?}", started.elapsed());
+}

@@ -137,10 +137,7 @@ pub async fn create_approval_policy(
         }
     }
     if let Some(d) = input.decider_department_id {
-        let dept = stoa_entities::departments::Entity::find_by_id(d.0).one(tx.db()).await?;
-        if dept.is_none_or(|d| d.workspace_id != workspace.0) {
-            return Err(DomainError::invalid("deciderDepartmentId", "no such department in this workspace"));
-        }
+        store::lock_department_in(tx.db(), workspace, d, "deciderDepartmentId").await?;
     }
     let id = uuid::Uuid::now_v7();
     let json_ids = |users: &[UserId]| serde_json::json!(users.iter().map(|u| u.0).collect::<Vec<_>>());

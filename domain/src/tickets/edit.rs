@@ -110,10 +110,7 @@ pub async fn update_ticket(
                 blocked_by: vec![],
             });
         }
-        let target = store::lock_department(tx.db(), department).await?;
-        if target.workspace_id != row.workspace_id {
-            return Err(DomainError::invalid("departmentId", "no such department in this workspace"));
-        }
+        store::lock_department_in(tx.db(), row.workspace_id.into(), department, "departmentId").await?;
         write.department_id = Set(department.0);
         if let Some(assignee) = row.assignee_id
             && !department_members::is_enrolled(tx.db(), department, UserId(assignee)).await?

@@ -189,10 +189,7 @@ pub(crate) async fn insert_ticket(
     if input.watcher_ids.len() > 50 {
         return Err(DomainError::invalid("watcherIds", "at most 50"));
     }
-    let department = store::lock_department(tx.db(), place.department).await?;
-    if department.workspace_id != place.workspace.0 {
-        return Err(DomainError::invalid("departmentId", "no such department in this workspace"));
-    }
+    let department = store::lock_department_in(tx.db(), place.workspace, place.department, "departmentId").await?;
     for watcher in &input.watcher_ids {
         if crate::workspaces::store::membership(tx.db(), place.workspace, *watcher).await?.is_none() {
             return Err(DomainError::invalid("watcherIds", "every watcher must be a member of the workspace"));

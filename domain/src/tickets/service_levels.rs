@@ -242,10 +242,7 @@ pub async fn create_sla_policy(
         return Err(DomainError::invalid("calendarId", "no such calendar in this workspace"));
     }
     if let Some(d) = input.department_id {
-        let dept = stoa_entities::departments::Entity::find_by_id(d.0).one(tx.db()).await?;
-        if dept.is_none_or(|d| d.workspace_id != workspace.0) {
-            return Err(DomainError::invalid("departmentId", "no such department in this workspace"));
-        }
+        crate::tickets::store::lock_department_in(tx.db(), workspace, d, "departmentId").await?;
     }
     let id = SlaPolicyId::new();
     let to_i32 = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);

@@ -137,6 +137,23 @@ pub(crate) async fn lock_department(db: &impl ConnectionTrait, id: DepartmentId)
     Ok(departments::Model::from_query_result(&row, "")?)
 }
 
+/// `department` of `workspace`, locked as [`lock_department`] locks it: `BAD_USER_INPUT` on
+/// `field` when it is missing or another workspace's.
+pub(crate) async fn lock_department_in(
+    db: &impl ConnectionTrait,
+    workspace: WorkspaceId,
+    department: DepartmentId,
+    field: &'static str,
+) -> Result<departments::Model> {
+    match lock_department(db, department).await {
+        Ok(found) if found.workspace_id == workspace.0 => Ok(found),
+        Ok(_) | Err(DomainError::NotFound(_)) => {
+            Err(DomainError::invalid(field, "no such department in this workspace"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether `user` watches `ticket`.
 pub(crate) async fn is_watcher(db: &impl ConnectionTrait, ticket: TicketId, user: UserId) -> Result<bool> {
     Ok(ticket_watchers::Entity::find()
