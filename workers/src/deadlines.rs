@@ -28,7 +28,7 @@ pub async fn run(app: AppCtx, tick: Duration) {
             last_run = Some(tokio::time::Instant::now());
             match stoa_domain::tickets::run_deadlines(&app, now).await {
                 Ok(run) if run != stoa_domain::tickets::DeadlineRun::default() => {
-                    tracing::info!(?run, "ticket deadlines")
+                    tracing::info!(?run, "ticket deadlines");
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %format_args!("{e:#}"), "running ticket deadlines failed"),
