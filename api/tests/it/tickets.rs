@@ -780,6 +780,24 @@ async fn a_breach_that_fell_due_while_the_server_was_down_is_marked_when_it_star
     assert!(heads.as_array().unwrap().iter().any(|n| n["kind"] == "ticket_sla_breached"), "{heads}");
     let version = marked["version"].as_i64().unwrap();
     assert_eq!(version, 3, "an SLA mark is not an edit: the version stays");
+    // The requester's history holds no SLA entries; the staff's does.
+    let q = "query($t: ID!) { ticket(id: $t) { history { action } } }".to_owned();
+    let actions_of = |token: String| {
+        let (second, q, id) = (&second, q.clone(), id.clone());
+        async move {
+            let res = second.gql_as(Some(&token), &q, json!({ "t": id })).await.ok();
+            res.data()["ticket"]["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["action"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let staff = actions_of(d.bob.token.clone()).await;
+    assert!(staff.iter().any(|a| a == "ticket.sla_breached"), "{staff:?}");
+    let requester = actions_of(d.carol.token.clone()).await;
+    assert!(!requester.iter().any(|a| a.starts_with("ticket.sla")), "{requester:?}");
 }
 
 #[tokio::test]
@@ -975,4 +993,78 @@ async fn a_deadline_fires_on_time_not_at_the_next_minutes_sweep() {
     assert!(marked["breachedAt"].is_string(), "no breach in 20 s: {marked}");
     // Well before the minute's run: the earliest deadline is read every second.
     assert!(started.elapsed() < Duration::from_secs(10), "marked after {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn the_inbox_filters_sorts_and_pages_without_gaps_or_repeats() {
+    let d = desk_with(&[], 0).await;
+    let mut made = Vec::new();
+    for (i, priority) in ["LOW", "URGENT", "NORMAL", "HIGH", "URGENT", "LOW", "NORMAL"].iter().enumerate() {
+        let title = if i == 3 { "Broken window in hall".to_owned() } else { format!("ticket {i}") };
+        let t = d.open_in(&d.carol, &d.dept, &title, priority).await;
+        made.push((t["id"].as_str().unwrap().to_owned(), (*priority).to_owned()));
+    }
+    let rank = |p: &str| ["LOW", "NORMAL", "HIGH", "URGENT"].iter().position(|x| *x == p).unwrap();
+    let page = "query($w: ID!, $s: TicketSort, $a: String, $f: TicketFilterInput) { tickets(workspaceId: $w, sort: $s, first: 2, after: $a, filter: $f) { edges { cursor node { id priority } } pageInfo { hasNextPage } } }";
+    let walk = |sort: &'static str, filter: Value| {
+        let d = &d;
+        async move {
+            let mut seen = Vec::new();
+            let mut after: Option<String> = None;
+            for _ in 0..10 {
+                let res = d.run(&d.alice, page, json!({ "w": d.ws, "s": sort, "a": after, "f": filter })).await.ok();
+                let tickets = &res.data()["tickets"];
+                for edge in tickets["edges"].as_array().unwrap() {
+                    seen.push((
+                        edge["node"]["id"].as_str().unwrap().to_owned(),
+                        edge["node"]["priority"].as_str().unwrap().to_owned(),
+                    ));
+                    after = Some(edge["cursor"].as_str().unwrap().to_owned());
+                }
+                if tickets["pageInfo"]["hasNextPage"] == false {
+                    break;
+                }
+            }
+            seen
+        }
+    };
+    // Newest first, two at a time: every ticket once.
+    let newest = walk("NEWEST", json!({})).await;
+    let mut expected = made.clone();
+    expected.reverse();
+    assert_eq!(newest, expected);
+    // Urgent first, newest first within a priority.
+    let by_priority = walk("PRIORITY", json!({})).await;
+    let mut expected = made.clone();
+    expected.reverse();
+    expected.sort_by_key(|(_, p)| std::cmp::Reverse(rank(p)));
+    assert_eq!(by_priority, expected);
+    // Filters narrow.
+    let urgent = walk("OLDEST", json!({ "priorities": ["URGENT"] })).await;
+    assert_eq!(urgent, vec![made[1].clone(), made[4].clone()]);
+    let text = walk("NEWEST", json!({ "text": "WINDOW" })).await;
+    assert_eq!(text, vec![made[3].clone()], "text matches case-insensitively");
+    let labelled = walk("NEWEST", json!({ "label": "water" })).await;
+    assert_eq!(labelled.len(), 7);
+    let none = walk("NEWEST", json!({ "label": "nope", "states": ["NEW"] })).await;
+    assert!(none.is_empty());
+    let assigned = walk("NEWEST", json!({ "assigneeId": d.bob.id })).await;
+    assert!(assigned.is_empty());
+    d.fire(&d.alice, &made[0].0, "ASSIGN", json!({ "assigneeId": d.bob.id })).await;
+    assert_eq!(walk("NEWEST", json!({ "assigneeId": d.bob.id })).await, vec![made[0].clone()]);
+    assert_eq!(walk("NEWEST", json!({ "states": ["ASSIGNED"] })).await, vec![made[0].clone()]);
+    // Nothing is due without a policy; a bad window is refused.
+    assert!(walk("DUE_AT", json!({ "dueWithinMinutes": 60 })).await.is_empty());
+    assert_eq!(walk("DUE_AT", json!({})).await.len(), 7, "tickets without a due date come last, not never");
+    let refused = d.run(&d.alice, page, json!({ "w": d.ws, "s": "NEWEST", "f": { "dueWithinMinutes": -1 } })).await;
+    assert_eq!(ext(&refused, "field"), "dueWithinMinutes", "{}", refused.body);
+    let refused = d.run(&d.alice, page, json!({ "w": d.ws, "a": "not-a-cursor" })).await;
+    assert_eq!(ext(&refused, "field"), "after", "{}", refused.body);
+    // Counts follow states; the requester counts only her own.
+    let counts = d.counts().await;
+    let new = counts.iter().find(|c| c["state"] == "NEW").unwrap();
+    assert_eq!(new["count"], 6, "{counts:?}");
+    let q = "query($w: ID!) { ticketCounts(workspaceId: $w) { state count } }";
+    let theirs = d.run(&d.dave, q, json!({ "w": d.ws })).await.ok().data()["ticketCounts"].clone();
+    assert_eq!(theirs, json!([]), "dave asked nothing");
 }

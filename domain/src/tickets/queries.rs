@@ -291,7 +291,7 @@ pub async fn history(app: &AppCtx, actor: &Actor, id: TicketId) -> Result<Vec<Hi
     Ok(rows
         .into_iter()
         // SLA warnings and breaches are for staff; transition reasons are public.
-        .filter(|r| ticket.viewer_is_staff || r.action != "ticket.sla")
+        .filter(|r| ticket.viewer_is_staff || !r.action.starts_with("ticket.sla"))
         .map(|r| HistoryEntry {
             at: r.created_at,
             actor_id: r.actor_user_id.map(UserId),

@@ -418,11 +418,9 @@ impl Ticket {
     #[graphql(complexity = "5 * child_complexity")]
     async fn watchers(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         let ids = t::watchers(ctx.app()?, ctx.actor()?, self.0.id).await?;
-        let mut out = Vec::new();
-        for id in ids {
-            out.extend(load_user(ctx, id).await?);
-        }
-        Ok(out)
+        let mut cards =
+            crate::context::loader::<crate::identity::UserCards>(ctx)?.load_many(ids.iter().copied()).await?;
+        Ok(ids.iter().filter_map(|id| cards.remove(id)).map(User).collect())
     }
 }
 
