@@ -13,9 +13,32 @@
 use std::sync::Arc;
 
 use stoa_domain::chat::ChatEvent;
+use stoa_domain::tickets::TicketEvent;
+
+/// One live event a group renders: the allocation every local subscriber of its topic holds, so
+/// members of a group recognise the same event by pointer.
+#[derive(Debug, Clone)]
+pub enum SharedEvent {
+    /// A `channelEvents` event.
+    Chat(Arc<ChatEvent>),
+    /// A `ticketEvents` event.
+    Ticket(Arc<TicketEvent>),
+}
+
+impl SharedEvent {
+    /// Whether both are the same allocation.
+    #[must_use]
+    pub fn same(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Chat(a), Self::Chat(b)) => Arc::ptr_eq(a, b),
+            (Self::Ticket(a), Self::Ticket(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
 
 /// A member's own stream of events, as the domain yields them.
-pub type MemberEvents = futures::stream::BoxStream<'static, stoa_domain::Result<Arc<ChatEvent>>>;
+pub type MemberEvents = futures::stream::BoxStream<'static, stoa_domain::Result<SharedEvent>>;
 
 /// Request data: once `channelEvents` has started (its checks passed), it sends the member's
 /// stream here and yields nothing itself.
@@ -36,29 +59,32 @@ impl EventTap {
 }
 
 /// A member stream's error as the GraphQL error an ungrouped subscriber would get for it, at the
-/// root field.
+/// root field `root`.
 #[must_use]
-pub fn stream_error(err: stoa_domain::DomainError) -> async_graphql::ServerError {
+pub fn stream_error(err: stoa_domain::DomainError, root: &str) -> async_graphql::ServerError {
     let err: async_graphql::Error = crate::error::GqlError::from(err).into();
     let mut server = err.into_server_error(async_graphql::Pos::default());
     server.locations.clear();
-    server.path = vec![async_graphql::PathSegment::Field("channelEvents".to_owned())];
+    server.path = vec![async_graphql::PathSegment::Field(root.to_owned())];
     server
 }
 
-/// Request data: `channelEvents` yields this one event and ends (no access check: it renders an
-/// event that every member's own stream has already delivered to it).
+/// Request data: the groupable root yields this one event and ends (no access check: it renders
+/// an event that every member's own stream has already delivered to it).
 #[derive(Clone)]
-pub struct RenderOne(pub Arc<ChatEvent>);
+pub struct RenderOne(pub SharedEvent);
 
 /// The root fields whose subscribers may share renders.
-pub const GROUPABLE_ROOTS: &[&str] = &["channelEvents"];
+pub const GROUPABLE_ROOTS: &[&str] = &["channelEvents", "ticketEvents"];
 
 /// `(type, field)` pairs whose value depends on the viewer. Grouping treats the field name alone
 /// as the mark (over-splitting is safe; over-sharing is not).
 /// `Message.replies` is here because its resolver asks the viewer's access again: a render by a
 /// member whose removal has not reached its stream yet must not answer for the others.
-pub const VIEWER_DEPENDENT: &[(&str, &str)] = &[("Reaction", "reactedByMe"), ("Message", "replies")];
+/// `TicketEvent.ticket` is the ticket as its reader sees it (available transitions, staff-only
+/// fields).
+pub const VIEWER_DEPENDENT: &[(&str, &str)] =
+    &[("Reaction", "reactedByMe"), ("Message", "replies"), ("TicketEvent", "ticket")];
 
 /// `(type, field)` pairs reachable from `channelEvents` whose value is the same for every viewer
 /// allowed to see the event (signed file URLs are not tied to a viewer).
@@ -108,12 +134,28 @@ pub const VIEWER_INDEPENDENT: &[(&str, &str)] = &[
     ("Attachment", "createdAt"),
     ("Attachment", "thumbnailUrl"),
     ("Attachment", "downloadUrl"),
+    ("TicketEvent", "kind"),
+    ("TicketEvent", "ticketId"),
+    ("TicketEvent", "from"),
+    ("TicketEvent", "to"),
+    ("TicketEvent", "action"),
+    ("TicketEvent", "version"),
+    ("TicketEvent", "actor"),
+    ("TicketEvent", "at"),
 ];
 
 /// Whether a field of this name is viewer-dependent on any type.
 #[must_use]
 pub fn is_viewer_dependent(field: &str) -> bool {
     VIEWER_DEPENDENT.iter().any(|(_, f)| *f == field)
+}
+
+/// Whether `document` names a viewer-dependent field anywhere, as a whole name (in a selection,
+/// an alias, a fragment, even a comment: over-splitting costs renders, over-sharing would leak).
+/// `ticketEvents` and `ticketId` do not name `ticket`.
+#[must_use]
+pub fn mentions_viewer_dependent(document: &str) -> bool {
+    document.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(is_viewer_dependent)
 }
 
 #[cfg(test)]
@@ -143,11 +185,19 @@ mod tests {
     }
 
     #[test]
-    fn every_field_a_channel_events_document_reaches_is_classified() {
+    fn a_viewer_dependent_field_is_found_as_a_whole_name_only() {
+        assert!(mentions_viewer_dependent("subscription { ticketEvents(ticketId: $t) { kind ticket { id } } }"));
+        assert!(!mentions_viewer_dependent("subscription { ticketEvents(ticketId: $t) { kind ticketId } }"));
+        assert!(mentions_viewer_dependent("{ a { ...F } } fragment F on Reaction { mine: reactedByMe }"));
+        assert!(mentions_viewer_dependent("{ a # replies\n }"));
+    }
+
+    #[test]
+    fn every_field_a_groupable_document_reaches_is_classified() {
         let sdl = crate::sdl();
         let types = types(&sdl);
         let mut seen = BTreeSet::new();
-        let mut queue = vec!["ChannelEvent".to_owned()];
+        let mut queue = vec!["ChannelEvent".to_owned(), "TicketEvent".to_owned()];
         let mut unclassified = Vec::new();
         while let Some(ty) = queue.pop() {
             if !seen.insert(ty.clone()) {
@@ -159,12 +209,14 @@ mod tests {
                 if !known {
                     unclassified.push(format!("{ty}.{field}"));
                 }
-                if types.contains_key(named) {
+                // A viewer-dependent field splits its group per viewer: what lies under it is
+                // rendered for that viewer alone.
+                if types.contains_key(named) && !VIEWER_DEPENDENT.contains(&pair) {
                     queue.push(named.clone());
                 }
             }
         }
-        assert!(seen.contains("Message") && seen.contains("Reaction"), "walked {seen:?}");
+        assert!(seen.contains("Message") && seen.contains("Reaction") && seen.contains("User"), "walked {seen:?}");
         assert!(
             unclassified.is_empty(),
             "classify these in schema/src/fanout.rs (VIEWER_DEPENDENT if the value depends on who looks): {unclassified:?}"

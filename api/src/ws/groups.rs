@@ -1,6 +1,6 @@
 //! Render once, deliver many: the transport's half (the schema's is `stoa_schema::fanout`).
 //!
-//! Subscribers of `channelEvents` whose operations are identical (the same document up to
+//! Subscribers of `channelEvents` or `ticketEvents` whose operations are identical (the same document up to
 //! whitespace, operation name and variables, and the same viewer when the document selects a
 //! viewer-dependent field) form one [`Group`]. Each member keeps its own stream of events (its own
 //! access check, replay and end on removal), but an event is rendered, executed and serialised,
@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use async_graphql::parser::types::{OperationType, Selection};
-use stoa_domain::chat::ChatEvent;
 use stoa_domain::ids::UserId;
+use stoa_schema::fanout::SharedEvent;
 
 /// Rendered payloads a group keeps (events in flight to its members at once are far fewer).
 const CACHE: usize = 64;
@@ -34,7 +34,7 @@ struct Key {
 
 /// One rendered event.
 struct Entry {
-    event: Arc<ChatEvent>,
+    event: SharedEvent,
     payload: Arc<tokio::sync::OnceCell<Arc<str>>>,
 }
 
@@ -45,6 +45,8 @@ pub struct Group {
     pub query: String,
     pub operation: Option<String>,
     pub variables: async_graphql::Variables,
+    /// The operation's one root field (`channelEvents`, `ticketEvents`).
+    pub root: String,
     cache: Mutex<VecDeque<Entry>>,
     counters: Arc<Counters>,
 }
@@ -58,21 +60,21 @@ struct Counters {
 
 impl Group {
     /// The payload of `event`, rendered by `render` unless a member already did (or is doing) it.
-    pub async fn payload<F, Fut>(&self, event: &Arc<ChatEvent>, render: F) -> Arc<str>
+    pub async fn payload<F, Fut>(&self, event: &SharedEvent, render: F) -> Arc<str>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = String>,
     {
         let cell = {
             let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(entry) = cache.iter().find(|e| Arc::ptr_eq(&e.event, event)) {
+            if let Some(entry) = cache.iter().find(|e| e.event.same(event)) {
                 Arc::clone(&entry.payload)
             } else {
                 if cache.len() >= CACHE {
                     cache.pop_front();
                 }
                 let payload = Arc::new(tokio::sync::OnceCell::new());
-                cache.push_back(Entry { event: Arc::clone(event), payload: Arc::clone(&payload) });
+                cache.push_back(Entry { event: event.clone(), payload: Arc::clone(&payload) });
                 payload
             }
         };
@@ -134,7 +136,8 @@ impl RenderGroups {
         // The raw text decides viewer dependence: a mention anywhere (an alias, a fragment, even
         // a comment) splits the group per viewer. Over-splitting costs renders; over-sharing would
         // leak another viewer's answer.
-        let dependent = stoa_schema::fanout::VIEWER_DEPENDENT.iter().any(|(_, f)| request.query.contains(f));
+        let root = field.node.name.node.to_string();
+        let dependent = stoa_schema::fanout::mentions_viewer_dependent(&request.query);
         let key = Key {
             query: normalised(&request.query),
             operation: request.operation_name.clone(),
@@ -149,6 +152,7 @@ impl RenderGroups {
             query: request.query.clone(),
             operation: request.operation_name.clone(),
             variables: variables.clone(),
+            root,
             cache: Mutex::default(),
             counters: Arc::clone(&self.counters),
         });

@@ -9,7 +9,6 @@ use axum::extract::ws::Message;
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use serde_json::json;
-use stoa_domain::chat::ChatEvent;
 use stoa_schema::RequestActor;
 use stoa_schema::error::{INTERNAL_RESPONSE, internal_errors};
 use stoa_schema::fanout::{EventTap, RenderOne};
@@ -222,7 +221,7 @@ fn member_frames(member: Box<Member>) -> BoxStream<'static, OpItem> {
                 result_frame(&m.head, &payload)
             }
             Some(Err(e)) => {
-                let mut errors = vec![stoa_schema::fanout::stream_error(e)];
+                let mut errors = vec![stoa_schema::fanout::stream_error(e, &m.group.root)];
                 classify_errors(&mut errors);
                 result_frame(&m.head, &serialised(&async_graphql::Response::from_errors(errors)))
             }
@@ -234,13 +233,22 @@ fn member_frames(member: Box<Member>) -> BoxStream<'static, OpItem> {
 }
 
 /// Executes the group's operation for one event, as `actor` (the member that needs it first).
-async fn render(state: &AppState, group: &Group, actor: RequestActor, ip: &str, event: Arc<ChatEvent>) -> String {
+async fn render(
+    state: &AppState,
+    group: &Group,
+    actor: RequestActor,
+    ip: &str,
+    event: stoa_schema::fanout::SharedEvent,
+) -> String {
+    let viewer = actor.0.as_ref().ok().and_then(|a| a.user_id().ok());
     let mut request = async_graphql::Request::new(group.query.clone()).variables(group.variables.clone());
     if let Some(name) = &group.operation {
         request = request.operation_name(name.clone());
     }
     let mut response = match gql::prepare(request, &state.docs, &state.limits, false, &state.app, actor, ip) {
         Ok(request) => {
+            // Loaders for what the event's fields read (a ticket event's actor).
+            let request = stoa_schema::with_loaders(request, &state.app, viewer);
             let mut once = state.schema.execute_stream(request.data(RenderOne(event)));
             once.next().await.unwrap_or_else(|| {
                 let err = async_graphql::ServerError::new("the render produced no result", None);

@@ -544,3 +544,96 @@ async fn a_line_break_that_ends_a_comment_is_not_whitespace_to_collapse() {
     assert_eq!(next_event(&mut b, "b").await, json!({ "seq": seq }), "only what bob's document selects");
     assert_eq!(Counts::of(&app).await.since(before), (2, 3));
 }
+
+/// `ticketEvents` without the viewer-dependent `ticket`: one group for every viewer.
+const TICKET_EVENTS: &str =
+    "subscription($t: ID!) { ticketEvents(ticketId: $t) { kind ticketId to version actor { displayName } } }";
+/// The same with `ticket`, which each viewer sees their own way: grouped per viewer.
+const TICKET_EVENTS_WITH_TICKET: &str =
+    "subscription($t: ID!) { ticketEvents(ticketId: $t) { kind ticket { id availableTransitions } } }";
+
+#[tokio::test]
+async fn identical_ticket_event_subscriptions_share_renders_and_a_requester_still_hears_public_kinds_only() {
+    let app = spawn_app().await;
+    let (alice, bob, carol, ws) = setup(&app).await;
+    let dept = "mutation($i: CreateDepartmentInput!) { createDepartment(input: $i) { department { id } } }";
+    let fields = json!({ "name": "desk", "code": "DESK", "headUserId": alice.id, "capacity": 0 });
+    let res =
+        app.gql_as(Some(&alice.token), dept, json!({ "i": { "workspaceId": ws, "department": fields } })).await.ok();
+    let dept = res.data()["createDepartment"]["department"]["id"].as_str().unwrap().to_owned();
+    let add = "mutation($i: DepartmentMemberInput!) { addDepartmentMember(input: $i) { departmentId } }";
+    app.gql_as(Some(&alice.token), add, json!({ "i": { "departmentId": dept, "userId": bob.id } })).await.ok();
+    let open = "mutation($w: ID!, $d: ID!) { createTicket(workspaceId: $w, departmentId: $d, input: { title: \"leak\" }) { id channelId notesChannelId: id } }";
+    let res = app.gql_as(Some(&carol.token), open, json!({ "w": ws, "d": dept })).await.ok();
+    let ticket = res.data()["createTicket"]["id"].as_str().unwrap().to_owned();
+    let q = "query($t: ID!) { ticket(id: $t) { channelId notesChannelId } }";
+    let res = app.gql_as(Some(&bob.token), q, json!({ "t": ticket })).await.ok();
+    let (public, notes) = (
+        res.data()["ticket"]["channelId"].as_str().unwrap().to_owned(),
+        res.data()["ticket"]["notesChannelId"].as_str().unwrap().to_owned(),
+    );
+    let vars = json!({ "t": ticket });
+    let mut agents = [
+        subscribed(&app, &alice, "a", TICKET_EVENTS, vars.clone()).await,
+        subscribed(&app, &bob, "b", TICKET_EVENTS, vars.clone()).await,
+    ];
+    let mut requester = subscribed(&app, &carol, "c", TICKET_EVENTS, vars.clone()).await;
+    // Live once a post in the conversation reaches all three (the protocol says nothing at start).
+    let mut ready = false;
+    for _ in 0..50 {
+        post(&app, &bob, &public, "ready?").await;
+        if tokio::time::timeout(Duration::from_millis(300), next_payload(&mut requester, "c", "next")).await.is_ok() {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "the requester's stream never became live");
+    for socket in agents.iter_mut().chain(std::iter::once(&mut requester)) {
+        while socket.try_next(Duration::from_millis(300)).await.is_some() {}
+    }
+    let before = Counts::of(&app).await;
+    post(&app, &bob, &notes, "internal only").await;
+    post(&app, &bob, &public, "on my way").await;
+    for (socket, id) in agents.iter_mut().zip(["a", "b"]) {
+        let kinds: Vec<Value> = [next_payload(socket, id, "next").await, next_payload(socket, id, "next").await]
+            .iter()
+            .map(|p| p["data"]["ticketEvents"]["kind"].clone())
+            .collect();
+        assert_eq!(kinds, [json!("NOTE_ADDED"), json!("MESSAGE_POSTED")]);
+    }
+    let heard = next_payload(&mut requester, "c", "next").await;
+    assert_eq!(heard["data"]["ticketEvents"]["kind"], "MESSAGE_POSTED", "the requester heard the note: {heard}");
+    hears_nothing(&mut requester).await;
+    let (renders, deliveries) = Counts::of(&app).await.since(before);
+    assert_eq!((renders, deliveries), (2, 5), "two events rendered once each for the one group's five deliveries");
+
+    // With `ticket` selected, each viewer renders their own.
+    let mut own = [
+        subscribed(&app, &alice, "x", TICKET_EVENTS_WITH_TICKET, vars.clone()).await,
+        subscribed(&app, &bob, "y", TICKET_EVENTS_WITH_TICKET, vars.clone()).await,
+    ];
+    let mut live = false;
+    for _ in 0..50 {
+        post(&app, &bob, &public, "ready again?").await;
+        if tokio::time::timeout(Duration::from_millis(300), next_payload(&mut own[1], "y", "next")).await.is_ok() {
+            live = true;
+            break;
+        }
+    }
+    assert!(live);
+    for socket in own.iter_mut().chain(agents.iter_mut()).chain(std::iter::once(&mut requester)) {
+        while socket.try_next(Duration::from_millis(300)).await.is_some() {}
+    }
+    let before = Counts::of(&app).await;
+    post(&app, &bob, &notes, "again internal").await;
+    let alices = next_payload(&mut own[0], "x", "next").await;
+    let bobs = next_payload(&mut own[1], "y", "next").await;
+    assert_ne!(
+        alices["data"]["ticketEvents"]["ticket"]["availableTransitions"],
+        bobs["data"]["ticketEvents"]["ticket"]["availableTransitions"],
+        "alice (owner) and bob (agent) may do different things: {alices} {bobs}"
+    );
+    let (renders, _) = Counts::of(&app).await.since(before);
+    // One render for the shared group (alice and bob without `ticket`), one per viewer with it.
+    assert_eq!(renders, 3, "per-viewer renders for the documents selecting `ticket`");
+}

@@ -27,7 +27,11 @@ fn ticket_access(app: &AppCtx, actor: &Actor, id: TicketId) -> AccessCheck {
 ///
 /// # Errors
 /// `UNAUTHENTICATED`; `NOT_FOUND` when the viewer may not see the ticket.
-pub async fn ticket_events(app: &AppCtx, actor: &Actor, id: TicketId) -> Result<BoxStream<'static, TicketEvent>> {
+pub async fn ticket_events(
+    app: &AppCtx,
+    actor: &Actor,
+    id: TicketId,
+) -> Result<BoxStream<'static, std::sync::Arc<TicketEvent>>> {
     let events = app.bus().subscribe(&Topic::Ticket(id));
     app.bus().subscribed(&Topic::Ticket(id)).await;
     let ticket = queries::ticket(app, actor, id).await?;
@@ -35,7 +39,8 @@ pub async fn ticket_events(app: &AppCtx, actor: &Actor, id: TicketId) -> Result<
     let events = events
         .filter_map(move |event| {
             let item = match event {
-                Event::Ticket(e) if staff || (!e.kind.internal() && e.ticket_id == id) => Some((*e).clone()),
+                // The allocation every local subscriber shares (grouped renders match on it).
+                Event::Ticket(e) if staff || (!e.kind.internal() && e.ticket_id == id) => Some(e),
                 _ => None,
             };
             futures::future::ready(item)

@@ -33,14 +33,14 @@ impl ChatSubscription {
         #[graphql(desc = "The channel to follow.")] channel_id: ID,
         #[graphql(desc = "The last `seq` seen: later events are replayed before live ones.")] after: Option<i64>,
     ) -> Result<futures::stream::BoxStream<'static, Result<ChannelEvent>>> {
-        if let Some(RenderOne(event)) = ctx.data_opt::<RenderOne>() {
+        if let Some(RenderOne(crate::fanout::SharedEvent::Chat(event))) = ctx.data_opt::<RenderOne>() {
             return Ok(futures::stream::once(futures::future::ready(Ok(ChannelEvent(Arc::clone(event))))).boxed());
         }
         let id = parse_id(&channel_id, "channelId")?;
         let stream = chat::channel_events(ctx.app()?, ctx.actor()?, id, after).await?;
         if let Some(tap) = ctx.data_opt::<EventTap>().and_then(EventTap::take) {
             // Started: the transport takes the stream over and renders its events once per group.
-            if tap.send(stream).is_ok() {
+            if tap.send(stream.map(|item| item.map(crate::fanout::SharedEvent::Chat)).boxed()).is_ok() {
                 return Ok(futures::stream::pending().boxed());
             }
             return Err(closed_tap());

@@ -7,6 +7,7 @@ use stoa_domain::tickets as t;
 
 use crate::context::{ContextExt as _, parse_id};
 use crate::error::Result;
+use crate::fanout::{EventTap, RenderOne, SharedEvent};
 use crate::identity::User;
 use crate::tickets::types::{Ticket, TicketAction, TicketState};
 use crate::workspaces::load_user;
@@ -48,7 +49,7 @@ impl From<t::TicketEventKind> for TicketEventKind {
 }
 
 /// One fact about a ticket.
-pub struct TicketEvent(pub t::TicketEvent);
+pub struct TicketEvent(pub std::sync::Arc<t::TicketEvent>);
 
 /// One fact about a ticket.
 #[Object]
@@ -138,9 +139,21 @@ impl TicketSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The ticket to follow.")] ticket_id: ID,
-    ) -> Result<impl Stream<Item = TicketEvent>> {
+    ) -> Result<futures::stream::BoxStream<'static, TicketEvent>> {
+        if let Some(RenderOne(SharedEvent::Ticket(event))) = ctx.data_opt::<RenderOne>() {
+            return Ok(futures::stream::once(futures::future::ready(TicketEvent(std::sync::Arc::clone(event)))).boxed());
+        }
         let id = parse_id(&ticket_id, "ticketId")?;
-        Ok(t::ticket_events(ctx.app()?, ctx.actor()?, id).await?.map(TicketEvent))
+        let stream = t::ticket_events(ctx.app()?, ctx.actor()?, id).await?;
+        if let Some(tap) = ctx.data_opt::<EventTap>().and_then(EventTap::take) {
+            // Started: the transport takes the stream over and renders its events once per group.
+            let shared = stream.map(|event| Ok(SharedEvent::Ticket(event))).boxed();
+            if tap.send(shared).is_ok() {
+                return Ok(futures::stream::pending().boxed());
+            }
+            return Err(stoa_domain::DomainError::Internal(anyhow::anyhow!("event tap closed")).into());
+        }
+        Ok(stream.map(TicketEvent).boxed())
     }
 
     /// A department's queue: admissions and queueing, for its staff.
