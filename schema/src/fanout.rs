@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use stoa_domain::chat::ChatEvent;
-use stoa_domain::tickets::TicketEvent;
+use stoa_domain::tickets::{QueueEvent, TicketEvent};
 
 /// One live event a group renders: the allocation every local subscriber of its topic holds, so
 /// members of a group recognise the same event by pointer.
@@ -23,6 +23,8 @@ pub enum SharedEvent {
     Chat(Arc<ChatEvent>),
     /// A `ticketEvents` event.
     Ticket(Arc<TicketEvent>),
+    /// A `ticketQueue` event.
+    Queue(Arc<QueueEvent>),
 }
 
 impl SharedEvent {
@@ -32,6 +34,7 @@ impl SharedEvent {
         match (self, other) {
             (Self::Chat(a), Self::Chat(b)) => Arc::ptr_eq(a, b),
             (Self::Ticket(a), Self::Ticket(b)) => Arc::ptr_eq(a, b),
+            (Self::Queue(a), Self::Queue(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -75,7 +78,7 @@ pub fn stream_error(err: stoa_domain::DomainError, root: &str) -> async_graphql:
 pub struct RenderOne(pub SharedEvent);
 
 /// The root fields whose subscribers may share renders.
-pub const GROUPABLE_ROOTS: &[&str] = &["channelEvents", "ticketEvents"];
+pub const GROUPABLE_ROOTS: &[&str] = &["channelEvents", "ticketEvents", "ticketQueue"];
 
 /// `(type, field)` pairs whose value depends on the viewer. Grouping treats the field name alone
 /// as the mark (over-splitting is safe; over-sharing is not).
@@ -142,6 +145,12 @@ pub const VIEWER_INDEPENDENT: &[(&str, &str)] = &[
     ("TicketEvent", "version"),
     ("TicketEvent", "actor"),
     ("TicketEvent", "at"),
+    ("TicketQueueEvent", "departmentId"),
+    ("TicketQueueEvent", "ticketId"),
+    ("TicketQueueEvent", "admitted"),
+    ("TicketQueueEvent", "occupancy"),
+    ("TicketQueueEvent", "waiting"),
+    ("TicketQueueEvent", "at"),
 ];
 
 /// Whether a field of this name is viewer-dependent on any type.
@@ -197,7 +206,7 @@ mod tests {
         let sdl = crate::sdl();
         let types = types(&sdl);
         let mut seen = BTreeSet::new();
-        let mut queue = vec!["ChannelEvent".to_owned(), "TicketEvent".to_owned()];
+        let mut queue = vec!["ChannelEvent".to_owned(), "TicketEvent".to_owned(), "TicketQueueEvent".to_owned()];
         let mut unclassified = Vec::new();
         while let Some(ty) = queue.pop() {
             if !seen.insert(ty.clone()) {

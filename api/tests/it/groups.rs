@@ -637,3 +637,42 @@ async fn identical_ticket_event_subscriptions_share_renders_and_a_requester_stil
     // One render for the shared group (alice and bob without `ticket`), one per viewer with it.
     assert_eq!(renders, 3, "per-viewer renders for the documents selecting `ticket`");
 }
+
+#[tokio::test]
+async fn identical_ticket_queue_subscriptions_share_one_render_per_move() {
+    let app = spawn_app().await;
+    let (alice, bob, carol, ws) = setup(&app).await;
+    let dept = "mutation($i: CreateDepartmentInput!) { createDepartment(input: $i) { department { id } } }";
+    let fields = json!({ "name": "desk", "code": "DESK", "headUserId": alice.id, "capacity": 1 });
+    let res =
+        app.gql_as(Some(&alice.token), dept, json!({ "i": { "workspaceId": ws, "department": fields } })).await.ok();
+    let dept = res.data()["createDepartment"]["department"]["id"].as_str().unwrap().to_owned();
+    let add = "mutation($i: DepartmentMemberInput!) { addDepartmentMember(input: $i) { departmentId } }";
+    app.gql_as(Some(&alice.token), add, json!({ "i": { "departmentId": dept, "userId": bob.id } })).await.ok();
+    let queue = "subscription($d: ID!) { ticketQueue(departmentId: $d) { ticketId admitted occupancy waiting } }";
+    let mut a = subscribed(&app, &alice, "a", queue, json!({ "d": dept })).await;
+    let mut b = subscribed(&app, &bob, "b", queue, json!({ "d": dept })).await;
+    let open = "mutation($w: ID!, $d: ID!) { createTicket(workspaceId: $w, departmentId: $d, input: { title: \"job\" }) { state } }";
+    app.gql_as(Some(&carol.token), open, json!({ "w": ws, "d": dept })).await.ok();
+    // Each ticket past the one slot is queued, and the queue says so: open until both hear one.
+    let mut live = false;
+    for _ in 0..50 {
+        app.gql_as(Some(&carol.token), open, json!({ "w": ws, "d": dept })).await.ok();
+        let heard_a = tokio::time::timeout(Duration::from_millis(300), next_payload(&mut a, "a", "next")).await.is_ok();
+        let heard_b = tokio::time::timeout(Duration::from_millis(300), next_payload(&mut b, "b", "next")).await.is_ok();
+        if heard_a && heard_b {
+            live = true;
+            break;
+        }
+    }
+    assert!(live, "the queue streams never became live");
+    for socket in [&mut a, &mut b] {
+        while socket.try_next(Duration::from_millis(300)).await.is_some() {}
+    }
+    let before = Counts::of(&app).await;
+    app.gql_as(Some(&carol.token), open, json!({ "w": ws, "d": dept })).await.ok();
+    let (pa, pb) = (next_payload(&mut a, "a", "next").await, next_payload(&mut b, "b", "next").await);
+    assert_eq!(pa, pb, "both hear the same move");
+    assert_eq!(pa["data"]["ticketQueue"]["admitted"], false);
+    assert_eq!(Counts::of(&app).await.since(before), (1, 2), "one render for the group's two deliveries");
+}

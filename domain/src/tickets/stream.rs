@@ -77,14 +77,14 @@ pub async fn queue_events(
     app: &AppCtx,
     actor: &Actor,
     department: DepartmentId,
-) -> Result<BoxStream<'static, QueueEvent>> {
+) -> Result<BoxStream<'static, std::sync::Arc<QueueEvent>>> {
     let events = app.bus().subscribe(&Topic::Department(department));
     app.bus().subscribed(&Topic::Department(department)).await;
     staff_of(app, actor, department).await?;
     let events = events
         .filter_map(|event| {
             futures::future::ready(match event {
-                Event::TicketQueue(e) => Some((*e).clone()),
+                Event::TicketQueue(e) => Some(e),
                 _ => None,
             })
         })

@@ -2,7 +2,7 @@
 //! department's queue (its staff).
 
 use async_graphql::{Context, Enum, ID, Object, Subscription};
-use futures::{Stream, StreamExt as _};
+use futures::StreamExt as _;
 use stoa_domain::tickets as t;
 
 use crate::context::{ContextExt as _, parse_id};
@@ -96,7 +96,7 @@ impl TicketEvent {
 }
 
 /// A move in a department's queue.
-pub struct TicketQueueEvent(pub t::QueueEvent);
+pub struct TicketQueueEvent(pub std::sync::Arc<t::QueueEvent>);
 
 /// A move in a department's queue.
 #[Object]
@@ -161,8 +161,21 @@ impl TicketSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The department to follow.")] department_id: ID,
-    ) -> Result<impl Stream<Item = TicketQueueEvent>> {
+    ) -> Result<futures::stream::BoxStream<'static, TicketQueueEvent>> {
+        if let Some(RenderOne(SharedEvent::Queue(event))) = ctx.data_opt::<RenderOne>() {
+            return Ok(
+                futures::stream::once(futures::future::ready(TicketQueueEvent(std::sync::Arc::clone(event)))).boxed()
+            );
+        }
         let id = parse_id(&department_id, "departmentId")?;
-        Ok(t::queue_events(ctx.app()?, ctx.actor()?, id).await?.map(TicketQueueEvent))
+        let stream = t::queue_events(ctx.app()?, ctx.actor()?, id).await?;
+        if let Some(tap) = ctx.data_opt::<EventTap>().and_then(EventTap::take) {
+            let shared = stream.map(|event| Ok(SharedEvent::Queue(event))).boxed();
+            if tap.send(shared).is_ok() {
+                return Ok(futures::stream::pending().boxed());
+            }
+            return Err(stoa_domain::DomainError::Internal(anyhow::anyhow!("event tap closed")).into());
+        }
+        Ok(stream.map(TicketQueueEvent).boxed())
     }
 }
