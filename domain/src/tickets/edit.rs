@@ -243,6 +243,7 @@ pub async fn create_subticket(
         requester: UserId(row.requester_id),
         parent: Some(parent),
         link: None,
+        number: None,
     };
     let sub = lifecycle::insert_ticket(app, &mut tx, actor, place, input).await?;
     announce(&mut tx, &parent_row, TicketEventKind::SubticketChanged, None, None, actor, now);
@@ -278,6 +279,7 @@ pub async fn create_follow_up(app: &AppCtx, actor: &Actor, original: TicketId, i
         requester: UserId(row.requester_id),
         parent: None,
         link: Some((LinkKind::FollowUpOf, original)),
+        number: None,
     };
     let created = lifecycle::insert_ticket(app, &mut tx, actor, place, input).await?;
     let ticket = queries::view_in(tx.db(), &viewer, created, app.now()).await?;

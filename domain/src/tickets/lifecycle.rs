@@ -170,6 +170,9 @@ pub(crate) struct Placement {
     pub parent: Option<TicketId>,
     /// A link the new ticket starts with (`follow_up_of`).
     pub link: Option<(LinkKind, TicketId)>,
+    /// Its number, when the caller took it before the transaction (see [`create_ticket`]);
+    /// otherwise taken inside it.
+    pub number: Option<i64>,
 }
 
 /// Inserts a ticket, its labels, watchers, channels and link, admits or queues it, and records it.
@@ -189,13 +192,21 @@ pub(crate) async fn insert_ticket(
     if input.watcher_ids.len() > 50 {
         return Err(DomainError::invalid("watcherIds", "at most 50"));
     }
-    let department = store::lock_department_in(tx.db(), place.workspace, place.department, "departmentId").await?;
+    // Checked now, locked last: the department's lock serialises creations only for the few
+    // statements that decide admission, not for the whole insert.
+    let found = stoa_entities::departments::Entity::find_by_id(place.department.0).one(tx.db()).await?;
+    if found.is_none_or(|d| d.workspace_id != place.workspace.0) {
+        return Err(DomainError::invalid("departmentId", "no such department in this workspace"));
+    }
     for watcher in &input.watcher_ids {
         if crate::workspaces::store::membership(tx.db(), place.workspace, *watcher).await?.is_none() {
             return Err(DomainError::invalid("watcherIds", "every watcher must be a member of the workspace"));
         }
     }
-    let number = store::next_number(tx.db(), place.workspace).await?;
+    let number = match place.number {
+        Some(number) => number,
+        None => store::next_number(tx.db(), place.workspace).await?,
+    };
     let agents = department_members::member_ids(tx.db(), place.department).await?;
     let requester_side: Vec<UserId> = std::iter::once(place.requester).chain(agents.iter().copied()).collect();
     let channel =
@@ -277,7 +288,9 @@ pub(crate) async fn insert_ticket(
         .with(serde_json::json!({ "number": number, "to": State::New.as_str(), "parent": place.parent.map(|p| p.0) }));
     audit::record(tx, record).await?;
     announce(tx, &row, TicketEventKind::Created, None, None, actor, now);
-    // A full department queues it.
+    // A full department queues it: decided under its lock, which every other change of its
+    // occupancy takes too; a concurrent creation's count waits here and then sees this one.
+    let department = store::lock_department_in(tx.db(), place.workspace, place.department, "departmentId").await?;
     let (occupied, _) = store::occupancy(tx.db(), place.department).await?;
     if full(&department, occupied) {
         return system_fire(tx, row, Action::Queue, now).await;
@@ -518,9 +531,18 @@ pub async fn create_ticket(
     department: DepartmentId,
     input: NewTicket,
 ) -> Result<Ticket> {
+    // What needs no database is checked before a number is taken.
+    parse_title(&input.title)?;
+    parse_description(&input.description)?;
+    parse_labels(input.labels.clone())?;
+    // The number is taken in a statement of its own, before the transaction: concurrent creations
+    // then do not queue behind the counter's lock until each commits (a creation refused after
+    // this leaves a gap, as a sequence does). Only members take numbers.
+    let viewer = store::viewer(app.db(), actor, workspace, "workspace").await?;
+    let number = store::next_number(app.db(), workspace).await?;
     let mut tx = app.begin().await?;
-    let viewer = store::viewer(tx.db(), actor, workspace, "workspace").await?;
-    let place = Placement { workspace, department, requester: viewer.user, parent: None, link: None };
+    let place =
+        Placement { workspace, department, requester: viewer.user, parent: None, link: None, number: Some(number) };
     let row = insert_ticket(app, &mut tx, actor, place, input).await?;
     let ticket = queries::view_in(tx.db(), &viewer, row, app.now()).await?;
     tx.commit().await?;

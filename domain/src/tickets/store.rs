@@ -112,9 +112,12 @@ pub(crate) async fn viewer(
     Ok(Viewer { user, role, departments, approving, deciding })
 }
 
-/// `FOR UPDATE` on Postgres; SQLite's one writer serializes transactions already.
+/// `FOR NO KEY UPDATE` on Postgres (SQLite's one writer serializes transactions already): it
+/// serialises writers of the row but, unlike `FOR UPDATE`, not the `KEY SHARE` locks that rows
+/// referencing it take (a ticket inserted into a department, a link to a ticket), which would
+/// deadlock two creations that each inserted first and locked second.
 fn for_update(backend: DbBackend) -> &'static str {
-    if backend == DbBackend::Postgres { " FOR UPDATE" } else { "" }
+    if backend == DbBackend::Postgres { " FOR NO KEY UPDATE" } else { "" }
 }
 
 /// The ticket's row, locked to the end of the transaction.
