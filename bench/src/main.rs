@@ -1,7 +1,8 @@
 //! `stoa-bench`: drives a running Stoa over HTTP and graphql-transport-ws and reports fan-out
 //! latency, idle-socket memory, history-read throughput, post throughput, trusted documents
-//! against query text and helpdesk tickets (transitions, the inbox page, queue admissions). Results
-//! print as a table and are written as JSON to `bench/results/`.
+//! against query text and helpdesk tickets (transitions, the inbox page, queue admissions, due
+//! dates, the deadline clock's breach lag and sweep). Results print as a table and are written as
+//! JSON to `bench/results/`.
 //!
 //! Start the server with budgets that let a load generator through, e.g.
 //! `STOA_RATE_LIMIT_IP_PER_MIN=100000000 STOA_RATE_LIMITS=member=100000000,owner=100000000`
@@ -24,6 +25,7 @@ mod history;
 mod idle;
 mod post;
 mod stats;
+mod ticket_clock;
 mod tickets;
 
 use clap::{Parser, Subcommand};
@@ -100,7 +102,10 @@ enum Command {
     },
     /// Helpdesk tickets: A agents each working their own tickets through ASSIGN → START → HOLD →
     /// RESUME → RESOLVE (beside raw guarded UPDATEs on the same rows), the inbox page as the
-    /// department head at concurrency C, and RESOLVE → `ticketQueue` admission latency.
+    /// department head at concurrency C, RESOLVE → `ticketQueue` admission latency, tickets opened
+    /// with due dates on a year's business calendar (beside a department without SLA), and with
+    /// `--database-url` the deadline clock's breach lag and its sweep of N overdue tickets (beside
+    /// one raw UPDATE).
     Tickets {
         /// Concurrent agents (the 16).
         #[arg(long)]
@@ -120,7 +125,16 @@ enum Command {
         /// Slot-freed → admitted measurements.
         #[arg(long)]
         admissions: Option<usize>,
-        /// The server's database, for the raw guarded UPDATE baseline.
+        /// Tickets opened per department (with and without SLA policy) for the due-date row.
+        #[arg(long)]
+        due_tickets: Option<usize>,
+        /// Overdue tickets the deadline clock sweeps (needs --database-url).
+        #[arg(long)]
+        sweep_tickets: Option<usize>,
+        /// Tickets whose breach lag is measured (needs --database-url).
+        #[arg(long)]
+        lag_tickets: Option<usize>,
+        /// The server's database: the raw UPDATE baselines, the sweep's copies, the breach lag.
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
     },
@@ -204,6 +218,9 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             requests,
             admissions,
+            due_tickets,
+            sweep_tickets,
+            lag_tickets,
             database_url,
         } => {
             let d = tickets::Sizes::defaults(q);
@@ -214,6 +231,9 @@ async fn main() -> anyhow::Result<()> {
                 concurrency: concurrency.unwrap_or(d.concurrency),
                 requests: requests.unwrap_or(d.requests),
                 admissions: admissions.unwrap_or(d.admissions),
+                due_tickets: due_tickets.unwrap_or(d.due_tickets),
+                sweep_tickets: sweep_tickets.unwrap_or(d.sweep_tickets),
+                lag_tickets: lag_tickets.unwrap_or(d.lag_tickets),
             };
             tickets::run(&api, sizes, database_url, &cli.out).await?;
         }

@@ -1,4 +1,4 @@
-//! Helpdesk tickets (#21), in three rows:
+//! Helpdesk tickets (#21), in six rows (the last three, the clocks, are in `ticket_clock.rs`):
 //!
 //! - `tickets-transitions`: A agents (16) each work their own tickets through ASSIGN (to
 //!   themselves) → START → HOLD → RESUME → RESOLVE, every step with the version the previous one
@@ -13,6 +13,9 @@
 //! - `tickets-queue`: a department of capacity 1 with one ticket in progress and more queued; an
 //!   agent subscribed to `ticketQueue` over graphql-transport-ws. Time from sending RESOLVE to the
 //!   `admitted: true` event, K times (each admitted ticket is assigned, started, then resolved).
+//! - `tickets-due-dates`, `tickets-sweep`, `tickets-breach-lag`: due dates on a year's business
+//!   calendar, the deadline clock marking N overdue tickets breached, and how late a breach is
+//!   marked after its due date (the last two need `--database-url`).
 //!
 //! Each row runs in its own workspace; the users (an owner, a requester, the agents) are shared.
 
@@ -27,6 +30,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Api, User};
 use crate::stats::{Latency, Report};
+use crate::ticket_clock;
 
 /// How big each row is.
 #[derive(Debug, Clone, Copy)]
@@ -43,12 +47,28 @@ pub struct Sizes {
     pub requests: usize,
     /// Slot-freed → admitted measurements.
     pub admissions: usize,
+    /// Tickets opened in each department (with and without SLA policy) for due dates.
+    pub due_tickets: usize,
+    /// Overdue tickets the deadline clock sweeps.
+    pub sweep_tickets: usize,
+    /// Tickets whose breach lag is measured.
+    pub lag_tickets: usize,
 }
 
 impl Sizes {
     pub const fn defaults(quick: bool) -> Self {
         if quick {
-            Self { agents: 16, tickets_per_agent: 3, inbox_tickets: 100, concurrency: 4, requests: 200, admissions: 5 }
+            Self {
+                agents: 16,
+                tickets_per_agent: 3,
+                inbox_tickets: 100,
+                concurrency: 4,
+                requests: 200,
+                admissions: 5,
+                due_tickets: 100,
+                sweep_tickets: 2_000,
+                lag_tickets: 5,
+            }
         } else {
             Self {
                 agents: 16,
@@ -57,6 +77,9 @@ impl Sizes {
                 concurrency: 16,
                 requests: 5_000,
                 admissions: 50,
+                due_tickets: 2_000,
+                sweep_tickets: 100_000,
+                lag_tickets: 20,
             }
         }
     }
@@ -65,7 +88,7 @@ impl Sizes {
 /// Tickets opened at once during set-up.
 const SETUP_CONCURRENCY: usize = 8;
 
-const OPEN: &str = "mutation($w: ID!, $d: ID!, $i: TicketInput!) { createTicket(workspaceId: $w, departmentId: $d, input: $i) { id state version } }";
+pub(crate) const OPEN: &str = "mutation($w: ID!, $d: ID!, $i: TicketInput!) { createTicket(workspaceId: $w, departmentId: $d, input: $i) { id state version } }";
 const TRANSITION: &str = "mutation($i: TransitionTicketInput!) { transitionTicket(input: $i) { id state version } }";
 const INBOX: &str = "query($w: ID!) { tickets(workspaceId: $w, first: 50) { nodes { id number title state priority labels assignee { id displayName } resolutionDueAt breachedAt availableTransitions } } }";
 const QUEUE: &str =
@@ -83,24 +106,24 @@ const STEPS: [(&str, &str); 5] = [
 /// The same steps as the stored states the raw baseline writes.
 const RAW_STATES: [&str; 5] = ["assigned", "in_progress", "on_hold", "in_progress", "resolved"];
 
-struct Staff {
-    owner: User,
-    requester: User,
-    agents: Vec<User>,
+pub(crate) struct Staff {
+    pub owner: User,
+    pub requester: User,
+    pub agents: Vec<User>,
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
 /// A workspace owned by `owner` with `members` added at their roles (`AGENT`, `MEMBER`).
-async fn workspace(api: &Api, owner: &User, members: &[(&User, &str)]) -> anyhow::Result<String> {
+pub(crate) async fn workspace(api: &Api, owner: &User, members: &[(&User, &str)]) -> anyhow::Result<String> {
     let ws = api
-        .gql(
+        .gql_setup(
             Some(&owner.token),
             "mutation { createWorkspace(input: { name: \"Bench desk\" }) { workspace { id } } }",
             json!({}),
@@ -108,7 +131,7 @@ async fn workspace(api: &Api, owner: &User, members: &[(&User, &str)]) -> anyhow
         .await?;
     let ws = ws["createWorkspace"]["workspace"]["id"].as_str().context("workspace")?.to_owned();
     for (m, role) in members {
-        api.gql(
+        api.gql_setup(
             Some(&owner.token),
             "mutation($i: AddMemberInput!) { addMember(input: $i) { member { role } } }",
             json!({ "i": { "workspaceId": ws, "email": m.email, "role": role } }),
@@ -120,7 +143,7 @@ async fn workspace(api: &Api, owner: &User, members: &[(&User, &str)]) -> anyhow
 
 /// A department headed by `agents[0]` with the other agents enrolled, and (with `sla`) a 24/7 SLA
 /// policy for the workspace, so tickets carry due dates (a year out: nothing breaches).
-async fn department(
+pub(crate) async fn department(
     api: &Api,
     owner: &User,
     ws: &str,
@@ -132,7 +155,7 @@ async fn department(
     let head = agents.first().context("a department needs a head")?;
     let fields = json!({ "name": code.to_lowercase(), "code": code, "headUserId": head.id, "capacity": capacity });
     let data = api
-        .gql(
+        .gql_setup(
             Some(&owner.token),
             "mutation($i: CreateDepartmentInput!) { createDepartment(input: $i) { department { id } } }",
             json!({ "i": { "workspaceId": ws, "department": fields } }),
@@ -141,7 +164,7 @@ async fn department(
     let dept = data["createDepartment"]["department"]["id"].as_str().context("department")?.to_owned();
     // The head is enrolled by naming them.
     for agent in &agents[1..] {
-        api.gql(
+        api.gql_setup(
             Some(&owner.token),
             "mutation($i: DepartmentMemberInput!) { addDepartmentMember(input: $i) { userId } }",
             json!({ "i": { "departmentId": dept, "userId": agent.id } }),
@@ -150,32 +173,50 @@ async fn department(
     }
     if sla {
         let hours: Vec<Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "00:00", "end": "23:59" })).collect();
-        let cal = api
-            .gql(
-                Some(&owner.token),
-                "mutation($w: ID!, $i: SlaCalendarInput!) { createSlaCalendar(workspaceId: $w, input: $i) { id } }",
-                json!({ "w": ws, "i": { "name": "always", "timezone": "UTC", "hours": hours } }),
-            )
-            .await?;
-        let cal = cal["createSlaCalendar"]["id"].as_str().context("calendar")?.to_owned();
-        api.gql(
-            Some(&owner.token),
-            "mutation($w: ID!, $i: SlaPolicyInput!) { createSlaPolicy(workspaceId: $w, input: $i) { id } }",
-            json!({ "w": ws, "i": { "calendarId": cal, "firstResponseMinutes": 525_600, "resolutionMinutes": 525_600 } }),
+        let cal = sla_calendar(api, owner, ws, json!({ "name": "always", "timezone": "UTC", "hours": hours })).await?;
+        sla_policy(
+            api,
+            owner,
+            ws,
+            json!({ "calendarId": cal, "firstResponseMinutes": 525_600, "resolutionMinutes": 525_600 }),
         )
         .await?;
     }
     Ok(dept)
 }
 
-fn ticket_input(i: usize) -> Value {
+/// A business calendar (`SlaCalendarInput`) of `ws`, created by `owner`: its ID.
+pub(crate) async fn sla_calendar(api: &Api, owner: &User, ws: &str, input: Value) -> anyhow::Result<String> {
+    let cal = api
+        .gql_setup(
+            Some(&owner.token),
+            "mutation($w: ID!, $i: SlaCalendarInput!) { createSlaCalendar(workspaceId: $w, input: $i) { id } }",
+            json!({ "w": ws, "i": input }),
+        )
+        .await?;
+    Ok(cal["createSlaCalendar"]["id"].as_str().context("calendar")?.to_owned())
+}
+
+/// An SLA policy (`SlaPolicyInput`) of `ws`, created by `owner`: its ID.
+pub(crate) async fn sla_policy(api: &Api, owner: &User, ws: &str, input: Value) -> anyhow::Result<String> {
+    let policy = api
+        .gql_setup(
+            Some(&owner.token),
+            "mutation($w: ID!, $i: SlaPolicyInput!) { createSlaPolicy(workspaceId: $w, input: $i) { id } }",
+            json!({ "w": ws, "i": input }),
+        )
+        .await?;
+    Ok(policy["createSlaPolicy"]["id"].as_str().context("policy")?.to_owned())
+}
+
+pub(crate) fn ticket_input(i: usize) -> Value {
     let priority = ["LOW", "NORMAL", "HIGH", "URGENT"][i % 4];
     let labels = [format!("team-{}", i % 5), (if i.is_multiple_of(2) { "billing" } else { "access" }).to_owned()];
     json!({ "title": format!("bench ticket {i}"), "description": "opened by stoa-bench", "priority": priority, "labels": labels })
 }
 
 /// Opens `count` tickets as `requester` (a few at a time): their IDs and versions, in order.
-async fn open_tickets(
+pub(crate) async fn open_tickets(
     api: &Api,
     requester: &User,
     ws: &str,
@@ -188,7 +229,7 @@ async fn open_tickets(
         .map(|i| {
             let vars = json!({ "w": ws, "d": dept, "i": input(i) });
             async move {
-                let data = api.gql(Some(token), OPEN, vars).await?;
+                let data = api.gql_setup(Some(token), OPEN, vars).await?;
                 let t = &data["createTicket"];
                 Ok((t["id"].as_str().context("ticket id")?.to_owned(), t["version"].as_i64().context("version")?))
             }
@@ -201,7 +242,14 @@ async fn open_tickets(
 
 /// Fires `action` on `ticket` at `version` as `by`; checks the state it leads to and returns the
 /// new version.
-async fn fire(api: &Api, by: &User, ticket: &str, version: i64, action: &str, expect: &str) -> anyhow::Result<i64> {
+pub(crate) async fn fire(
+    api: &Api,
+    by: &User,
+    ticket: &str,
+    version: i64,
+    action: &str,
+    expect: &str,
+) -> anyhow::Result<i64> {
     let mut input = json!({ "ticketId": ticket, "version": version, "action": action });
     match action {
         "ASSIGN" => input["assigneeId"] = json!(by.id),
@@ -232,6 +280,16 @@ pub async fn run(api: &Api, sizes: Sizes, database_url: Option<String>, out: &Pa
     Box::pin(transitions(api, &staff, sizes, database_url.as_deref())).await?.emit(out)?;
     Box::pin(inbox(api, &staff, sizes)).await?.emit(out)?;
     Box::pin(queue(api, &staff, sizes.admissions)).await?.emit(out)?;
+    Box::pin(ticket_clock::due_dates(api, &staff, sizes.due_tickets, sizes.concurrency)).await?.emit(out)?;
+    let Some(url) = database_url else {
+        println!("\n(tickets-breach-lag and tickets-sweep skipped: they need --database-url)");
+        return Ok(());
+    };
+    let db = Database::connect(&url).await?;
+    // The lag first, while the clock has nothing else to do.
+    Box::pin(ticket_clock::breach_lag(api, &staff, sizes.lag_tickets, &db)).await?.emit(out)?;
+    Box::pin(ticket_clock::sweep(api, &staff, sizes.sweep_tickets, &db)).await?.emit(out)?;
+    db.close().await?;
     Ok(())
 }
 
@@ -333,7 +391,7 @@ async fn transitions(api: &Api, staff: &Staff, sizes: Sizes, database_url: Optio
 }
 
 /// `$n` placeholders as the backend wants them (SQLite: `?n`).
-fn sql_for(backend: DbBackend, sql: &str) -> String {
+pub(crate) fn sql_for(backend: DbBackend, sql: &str) -> String {
     if backend == DbBackend::Sqlite { sql.replace('$', "?") } else { sql.to_owned() }
 }
 
@@ -388,7 +446,7 @@ async fn inbox(api: &Api, staff: &Staff, sizes: Sizes) -> anyhow::Result<Report>
         .map(|(i, (id, version))| {
             let input = json!({ "ticketId": id, "version": version, "action": "ASSIGN", "assigneeId": agents[i % agents.len()].id });
             async move {
-                api.gql(Some(&head.token), TRANSITION, json!({ "i": input })).await?;
+                api.gql_setup(Some(&head.token), TRANSITION, json!({ "i": input })).await?;
                 Ok(())
             }
         })
