@@ -143,8 +143,8 @@ pub enum JobPool {
     Postgres(sea_orm::sqlx::PgPool),
 }
 
-/// Opens the SQL of health probes, which the statement counter leaves out: what it counts is the
-/// work clients cause.
+/// Opens the SQL of health probes and of the helpdesk clock's polls (the earliest deadline, what
+/// is due), which the statement counter leaves out: what it counts is the work clients cause.
 pub const PROBE_MARK: &str = "/* stoa probe */";
 
 /// Cheap to clone; shared by resolvers, workers and the CLI.
