@@ -72,6 +72,13 @@ pub fn stream_error(err: stoa_domain::DomainError, root: &str) -> async_graphql:
     server
 }
 
+/// The error of a groupable root whose transport stopped reading the tap before the hand-over
+/// (the operation ended): the stream ends with it.
+#[must_use]
+pub fn closed_tap() -> crate::error::GqlError {
+    stoa_domain::DomainError::Internal(anyhow::anyhow!("event tap closed")).into()
+}
+
 /// Request data: the groupable root yields this one event and ends (no access check: it renders
 /// an event that every member's own stream has already delivered to it).
 #[derive(Clone)]

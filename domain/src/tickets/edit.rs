@@ -15,7 +15,7 @@ use crate::error::{DomainError, OnUnique as _, Result};
 use crate::ids::{ChannelId, DepartmentId, TicketId, UserId, WorkspaceId};
 use crate::tickets::lifecycle::{
     self, Change, NewTicket, Placement, after_move, announce, apply, fire_as, join_channel, load_for_change,
-    parse_category, parse_description, parse_labels, parse_title, refusal,
+    load_visible, parse_category, parse_description, parse_labels, parse_title, refusal,
 };
 use crate::tickets::model::{LinkKind, Priority, Ticket, TicketEventKind};
 use crate::tickets::store::{self, Viewer};
@@ -159,12 +159,7 @@ pub async fn watch_ticket(
     watch: bool,
 ) -> Result<Ticket> {
     let mut tx = app.begin().await?;
-    let row = store::lock(tx.db(), id).await?.ok_or(DomainError::NotFound("ticket"))?;
-    let viewer = store::viewer(tx.db(), actor, row.workspace_id.into(), "ticket").await?;
-    let watcher = store::is_watcher(tx.db(), id, viewer.user).await?;
-    if !viewer.sees(&row, watcher) {
-        return Err(DomainError::NotFound("ticket"));
-    }
+    let (row, viewer, watcher) = load_visible(&tx, actor, id).await?;
     let user = user.unwrap_or(viewer.user);
     let may = viewer.staffs(row.department_id.into())
         || row.requester_id == viewer.user.0
@@ -261,12 +256,7 @@ pub async fn create_subticket(
 /// still open), the [`NewTicket`] fields.
 pub async fn create_follow_up(app: &AppCtx, actor: &Actor, original: TicketId, input: NewTicket) -> Result<Ticket> {
     let mut tx = app.begin().await?;
-    let row = store::lock(tx.db(), original).await?.ok_or(DomainError::NotFound("ticket"))?;
-    let viewer = store::viewer(tx.db(), actor, row.workspace_id.into(), "ticket").await?;
-    let watcher = store::is_watcher(tx.db(), original, viewer.user).await?;
-    if !viewer.sees(&row, watcher) {
-        return Err(DomainError::NotFound("ticket"));
-    }
+    let (row, viewer, _) = load_visible(&tx, actor, original).await?;
     if !(viewer.staffs(row.department_id.into()) || row.requester_id == viewer.user.0) {
         return Err(DomainError::Forbidden { needed: Permission::WorkTicket });
     }
@@ -393,11 +383,7 @@ pub async fn link_tickets(
         return Err(DomainError::invalid("otherId", "a ticket cannot link to itself"));
     }
     let mut tx = app.begin().await?;
-    let row = store::lock(tx.db(), id).await?.ok_or(DomainError::NotFound("ticket"))?;
-    let viewer = store::viewer(tx.db(), actor, row.workspace_id.into(), "ticket").await?;
-    if !viewer.sees(&row, store::is_watcher(tx.db(), id, viewer.user).await?) {
-        return Err(DomainError::NotFound("ticket"));
-    }
+    let (row, viewer, _) = load_visible(&tx, actor, id).await?;
     require_staff(&viewer, &row)?;
     let theirs = tickets::Entity::find_by_id(other.0).one(tx.db()).await?;
     if theirs.is_none_or(|t| t.workspace_id != row.workspace_id) {

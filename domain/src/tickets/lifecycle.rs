@@ -499,6 +499,18 @@ pub(crate) fn fire_as(state: State, action: Action, parties: &[Party], facts: Fa
     Err(first_refusal.unwrap_or(Refusal::Forbidden))
 }
 
+/// Loads a ticket for `actor`: locked, and visible to them (else `NOT_FOUND`); with the viewer and
+/// whether they watch it.
+pub(crate) async fn load_visible(tx: &Tx, actor: &Actor, id: TicketId) -> Result<(tickets::Model, Viewer, bool)> {
+    let row = store::lock(tx.db(), id).await?.ok_or(DomainError::NotFound("ticket"))?;
+    let viewer = store::viewer(tx.db(), actor, row.workspace_id.into(), "ticket").await?;
+    let watcher = store::is_watcher(tx.db(), id, viewer.user).await?;
+    if !viewer.sees(&row, watcher) {
+        return Err(DomainError::NotFound("ticket"));
+    }
+    Ok((row, viewer, watcher))
+}
+
 /// Loads a ticket for a change by `actor`: locked, visible, at the version they read.
 pub(crate) async fn load_for_change(
     tx: &Tx,
@@ -506,12 +518,7 @@ pub(crate) async fn load_for_change(
     id: TicketId,
     version: i64,
 ) -> Result<(tickets::Model, Viewer, bool)> {
-    let row = store::lock(tx.db(), id).await?.ok_or(DomainError::NotFound("ticket"))?;
-    let viewer = store::viewer(tx.db(), actor, row.workspace_id.into(), "ticket").await?;
-    let watcher = store::is_watcher(tx.db(), id, viewer.user).await?;
-    if !viewer.sees(&row, watcher) {
-        return Err(DomainError::NotFound("ticket"));
-    }
+    let (row, viewer, watcher) = load_visible(tx, actor, id).await?;
     if row.version != version {
         return Err(store::stale(&row));
     }

@@ -10,12 +10,7 @@ use std::sync::Arc;
 use crate::chat::types::{ChannelEvent, Notification, Presence, TypingEvent};
 use crate::context::{ContextExt as _, parse_id};
 use crate::error::Result;
-use crate::fanout::{EventTap, RenderOne};
-
-/// The transport stopped reading the tap (the operation ended): the stream ends with it.
-fn closed_tap() -> crate::error::GqlError {
-    stoa_domain::DomainError::Internal(anyhow::anyhow!("event tap closed")).into()
-}
+use crate::fanout::{EventTap, RenderOne, closed_tap};
 
 /// Chat subscriptions.
 #[derive(Default)]

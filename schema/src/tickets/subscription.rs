@@ -7,7 +7,7 @@ use stoa_domain::tickets as t;
 
 use crate::context::{ContextExt as _, parse_id};
 use crate::error::Result;
-use crate::fanout::{EventTap, RenderOne, SharedEvent};
+use crate::fanout::{EventTap, RenderOne, SharedEvent, closed_tap};
 use crate::identity::User;
 use crate::tickets::types::{Ticket, TicketAction, TicketState};
 use crate::workspaces::load_user;
@@ -151,7 +151,7 @@ impl TicketSubscription {
             if tap.send(shared).is_ok() {
                 return Ok(futures::stream::pending().boxed());
             }
-            return Err(stoa_domain::DomainError::Internal(anyhow::anyhow!("event tap closed")).into());
+            return Err(closed_tap());
         }
         Ok(stream.map(TicketEvent).boxed())
     }
@@ -174,7 +174,7 @@ impl TicketSubscription {
             if tap.send(shared).is_ok() {
                 return Ok(futures::stream::pending().boxed());
             }
-            return Err(stoa_domain::DomainError::Internal(anyhow::anyhow!("event tap closed")).into());
+            return Err(closed_tap());
         }
         Ok(stream.map(TicketQueueEvent).boxed())
     }
